@@ -1,0 +1,22 @@
+//! # incwo-core
+//!
+//! The sans-IO core of the incwo connector. It validates canonical records
+//! (the JSON contract hosts hand in), maps them to incwo's XML through
+//! versioned mappers driven by a mapping profile, and reads incwo's XML back
+//! into typed views. It never opens a socket, reads a clock, draws randomness
+//! or touches a disk: hosts do the IO and pass time and seeds in.
+//!
+//! Modules, one concern each:
+//! - [`model`]: the canonical records (contract version 1).
+//! - [`contract`]: validation into actionable violations, and JSON Schema export.
+//! - [`mapping`]: the mapping profile, totals, and the versioned mappers.
+//! - [`views`]: typed views of incwo's XML resources and list pages.
+//! - [`xml`]: the hardened XML reader/writer and incwo's value formats.
+
+pub mod xml;
+pub mod views;
+
+pub mod errors;
+pub mod http;
+pub mod retry;
+pub mod telemetry;
