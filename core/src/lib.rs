@@ -13,10 +13,16 @@
 //! - [`views`]: typed views of incwo's XML resources and list pages.
 //! - [`xml`]: the hardened XML reader/writer and incwo's value formats.
 
-pub mod xml;
 pub mod views;
+pub mod xml;
 
 pub mod errors;
 pub mod http;
 pub mod retry;
 pub mod telemetry;
+
+pub mod api;
+pub mod contract;
+pub mod mapping;
+pub mod model;
+pub mod usage;

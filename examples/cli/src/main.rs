@@ -1,1 +1,148 @@
-fn main() {}
+//! `incwo`: the reference host of the incwo connector.
+//!
+//! Every command prints JSON (or the XML body for `map`) on stdout and exits
+//! 0 on success, 1 when the input breaks the contract or incwo's rules, and
+//! 2 on a usage error (bad JSON, unknown kind, unreadable file).
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod input;
+
+#[derive(Parser)]
+#[command(
+    name = "incwo",
+    version,
+    about = "Validate, map and parse incwo records (independent connector, not affiliated with incwo)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a canonical record against the contract; prints the report.
+    Validate {
+        /// customer, product, quote, order, invoice, stock-movement or cancellation.
+        kind: String,
+        /// The record's JSON file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Mapping profile (JSON); the shipped default when absent.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
+    /// Map a canonical record to the incwo XML body it becomes.
+    Map {
+        /// customer, product, quote, order, invoice, stock-movement or cancellation.
+        kind: String,
+        /// The record's JSON file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Mapping profile (JSON); the shipped default when absent.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// Print the JSON result (resource, xml, totals, warnings) instead of the bare XML.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read an incwo XML document (one object or a list page) into its typed view.
+    Parse {
+        /// incwo's plural resource name: firms, contacts, customer_products,
+        /// proposal_sheets, bill_sheets, stock_movements, cash_deposits.
+        resource: String,
+        /// The XML file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+    },
+    /// Print the JSON Schema (draft 2020-12) of a kind.
+    Schema {
+        /// customer, product, quote, order, invoice, stock-movement or cancellation.
+        kind: String,
+        /// Mapping profile (JSON): tax codes, currencies and warehouses come from it.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("incwo: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The exit code a core result deserves: 2 for usage errors, 1 for records
+/// that break the contract, 0 otherwise.
+fn exit_code(result: &Value) -> ExitCode {
+    match result["error"]["class"].as_str() {
+        Some("usage") => ExitCode::from(2),
+        Some(_) => ExitCode::from(1),
+        None if result["valid"] == Value::Bool(false) => ExitCode::from(1),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+fn print_json(value: &Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+fn report_error(result: &Value) {
+    if let Some(message) = result["error"]["message"].as_str() {
+        eprintln!("incwo: {message}");
+        if let Some(hint) = result["error"]["hint"].as_str() {
+            eprintln!("hint: {hint}");
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, String> {
+    let result = match command {
+        Command::Validate { kind, file, profile } => {
+            let profile = input::profile(profile.as_deref())?;
+            incwo_core::api::validate(&kind, &input::text(&file)?, profile.as_deref())
+        }
+        Command::Map {
+            kind,
+            file,
+            profile,
+            json,
+        } => {
+            let profile = input::profile(profile.as_deref())?;
+            let result = incwo_core::api::map(&kind, &input::text(&file)?, profile.as_deref());
+            if !json {
+                if let Some(xml) = result["xml"].as_str() {
+                    for warning in result["warnings"].as_array().into_iter().flatten() {
+                        eprintln!(
+                            "warning: {} {} ({})",
+                            warning["path"].as_str().unwrap_or(""),
+                            warning["message"].as_str().unwrap_or(""),
+                            warning["code"].as_str().unwrap_or("")
+                        );
+                    }
+                    println!("{xml}");
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            result
+        }
+        Command::Parse { resource, file } => incwo_core::api::parse(&resource, &input::bytes(&file)?),
+        Command::Schema { kind, profile } => {
+            let profile = input::profile(profile.as_deref())?;
+            incwo_core::api::schema(&kind, profile.as_deref())
+        }
+    };
+    report_error(&result);
+    print_json(&result)?;
+    Ok(exit_code(&result))
+}

@@ -1,0 +1,166 @@
+//! The JSON façade every binding exposes: each function takes text and
+//! returns one JSON value, either the result or `{"error": {...}}` with a
+//! class (`usage`, `contract`…), a stable code, a message and a hint.
+//!
+//! Bindings (C ABI, Python, WebAssembly) marshal these values and nothing
+//! else, so every host gets the same behaviour; the golden vectors in
+//! `tests/vectors/` pin these shapes.
+
+use crate::contract::{self, Violation};
+use crate::mapping::{self, Links, Profile};
+use crate::model::Kind;
+use crate::usage::UsageError;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Renders a usage error as `{"error": {"class": "usage", ...}}`.
+pub fn usage_error(error: &UsageError) -> Value {
+    let mut body = serde_json::to_value(error).unwrap_or_else(|_| json!({}));
+    body["class"] = json!("usage");
+    json!({ "error": body })
+}
+
+fn to_json(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or_else(|e| {
+        usage_error(&UsageError::new(
+            "usage.internal",
+            format!("could not render the result: {e}"),
+            "report this to the connector's maintainers",
+        ))
+    })
+}
+
+/// Reads a profile's JSON text; `None` is the default profile.
+pub fn load_profile(text: Option<&str>) -> Result<Profile, UsageError> {
+    match text {
+        None => Ok(Profile::default()),
+        Some(text) => Profile::from_json(text).map_err(|e| {
+            UsageError::new(
+                "usage.invalid_profile",
+                e.to_string(),
+                "fix the mapping profile; profiles/default.json shows every field",
+            )
+        }),
+    }
+}
+
+fn kind(name: &str) -> Result<Kind, UsageError> {
+    name.parse().map_err(|e: crate::model::UnknownKind| {
+        UsageError::new("usage.unknown_kind", e.to_string(), "name one of the kinds listed")
+    })
+}
+
+fn contract_error(violations: &[Violation]) -> Value {
+    let errors = violations
+        .iter()
+        .filter(|v| v.severity == contract::Severity::Error)
+        .count();
+    json!({"error": {
+        "class": "contract",
+        "code": "contract.invalid",
+        "message": format!("the record breaks {errors} rule(s) of the contract; nothing was mapped"),
+        "hint": "fix each violation at its path and send the record again",
+        "violations": violations,
+    }})
+}
+
+/// `validate(kind, input, profile?)` → the validation report
+/// `{kind, valid, violations, record?}`.
+pub fn validate(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
+    let run = || -> Result<Value, UsageError> {
+        let kind = kind(kind_name)?;
+        let profile = load_profile(profile)?;
+        Ok(to_json(&contract::validate(kind, input, &profile)?))
+    };
+    run().unwrap_or_else(|e| usage_error(&e))
+}
+
+/// `map(kind, input, profile?)` → `{resource, xml, totals?, warnings}`;
+/// an invalid record gives `{"error": {"class": "contract", "violations": [...]}}`.
+/// Ids not known yet (firm, products) are left out of the body.
+pub fn map(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
+    let run = || -> Result<Value, UsageError> {
+        let kind = kind(kind_name)?;
+        let profile = load_profile(profile)?;
+        let report = contract::validate(kind, input, &profile)?;
+        let Some(record) = &report.record else {
+            return Ok(contract_error(&report.violations));
+        };
+        Ok(match mapping::map_record(record, &profile, &Links::default()) {
+            Ok(mapped) => {
+                let mut out = to_json(&mapped);
+                out["warnings"] = to_json(&report.violations);
+                out
+            }
+            Err(e) => {
+                json!({"error": {"class": "contract", "code": e.code, "message": e.message, "hint": "check the mapping profile"}})
+            }
+        })
+    };
+    run().unwrap_or_else(|e| usage_error(&e))
+}
+
+/// `schema(kind, profile?)` → the JSON Schema of the kind.
+pub fn schema(kind_name: &str, profile: Option<&str>) -> Value {
+    let run =
+        || -> Result<Value, UsageError> { Ok(contract::schema::schema(kind(kind_name)?, &load_profile(profile)?)) };
+    run().unwrap_or_else(|e| usage_error(&e))
+}
+
+/// `parse(resource, xml)` → the typed view of an incwo XML document
+/// (one object or a list page), or an `xml.*` usage error.
+pub fn parse(resource: &str, xml: &[u8]) -> Value {
+    crate::views::parse_resource_json(resource, xml)
+}
+
+/// `profile(text)` → the checked profile with its defaults filled, or the
+/// list of its problems.
+pub fn check_profile(text: &str) -> Value {
+    match Profile::from_json(text) {
+        Ok(profile) => to_json(&profile),
+        Err(e) => json!({"error": {
+            "class": "usage",
+            "code": "usage.invalid_profile",
+            "message": e.to_string(),
+            "hint": "fix each problem at its path",
+            "problems": e.problems,
+        }}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_and_map_the_brief_order() {
+        let order = include_str!("../../examples/data/order.json");
+        assert_eq!(validate("order", order, None)["valid"], true);
+        let mapped = map("order", order, None);
+        assert_eq!(mapped["resource"], "proposal_sheets");
+        assert_eq!(mapped["totals"]["inclTax"], "598.80");
+        assert!(mapped["xml"]
+            .as_str()
+            .unwrap()
+            .contains("<unit_price>49.90</unit_price>"));
+    }
+
+    #[test]
+    fn errors_carry_a_class_and_a_code() {
+        assert_eq!(validate("orders", "{}", None)["error"]["code"], "usage.unknown_kind");
+        assert_eq!(validate("order", "{", None)["error"]["code"], "usage.malformed_json");
+        assert_eq!(
+            validate("order", "{}", Some("{}"))["error"]["code"],
+            "usage.invalid_profile"
+        );
+        let invalid = map(
+            "order",
+            include_str!("../../examples/data/order-missing-price.json"),
+            None,
+        );
+        assert_eq!(invalid["error"]["class"], "contract");
+        assert_eq!(invalid["error"]["violations"][0]["path"], "/lines/0/unitPriceExclTax");
+        assert_eq!(check_profile("{}")["error"]["code"], "usage.invalid_profile");
+        assert_eq!(schema("order", None)["required"][0], "orderNumber");
+    }
+}

@@ -1,0 +1,110 @@
+//! Runs every golden vector in `tests/vectors/` through the core's JSON
+//! façade, with the matching rule documented in `tests/vectors/README.md`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if !matches!(path.file_name().and_then(|n| n.to_str()), Some("fixtures" | "profiles")) {
+                collect(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+}
+
+/// `expected` matches `actual` per the vectors' subset rule; returns the
+/// pointer of the first difference.
+fn matches(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => e.iter().try_for_each(|(k, v)| match a.get(k) {
+            Some(av) => matches(v, av, &format!("{at}/{k}")),
+            None => Err(format!("{at}/{k}: missing")),
+        }),
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                return Err(format!("{at}: expected {} items, got {}", e.len(), a.len()));
+            }
+            e.iter()
+                .zip(a)
+                .enumerate()
+                .try_for_each(|(i, (ev, av))| matches(ev, av, &format!("{at}/{i}")))
+        }
+        (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => Ok(()),
+        (e, a) if e == a => Ok(()),
+        (e, a) => Err(format!("{at}: expected {e}, got {a}")),
+    }
+}
+
+fn input_bytes(vector: &Value, base: &Path) -> Option<Vec<u8>> {
+    if let Some(text) = vector["inputText"].as_str() {
+        Some(text.as_bytes().to_vec())
+    } else if let Some(file) = vector["inputFile"].as_str() {
+        Some(std::fs::read(base.join(file)).unwrap_or_else(|e| panic!("{file}: {e}")))
+    } else {
+        vector.get("input").map(|v| serde_json::to_vec(v).unwrap())
+    }
+}
+
+fn run(vector: &Value, base: &Path) -> Value {
+    let args = &vector["args"];
+    let arg = |name: &str| {
+        args[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("args.{name} missing"))
+            .to_string()
+    };
+    let input = input_bytes(vector, base);
+    let text = || String::from_utf8(input.clone().expect("input")).expect("UTF-8 input");
+    let profile = vector["profileFile"]
+        .as_str()
+        .map(|f| std::fs::read_to_string(base.join(f)).unwrap());
+    let call = vector["call"].as_str().expect("call");
+    match call {
+        "validate" => incwo_core::api::validate(&arg("kind"), &text(), profile.as_deref()),
+        "map" => incwo_core::api::map(&arg("kind"), &text(), profile.as_deref()),
+        "schema" => incwo_core::api::schema(&arg("kind"), profile.as_deref()),
+        "parse" => incwo_core::api::parse(&arg("resource"), &input.expect("input")),
+        other => panic!("unknown call {other:?}"),
+    }
+}
+
+#[test]
+fn every_golden_vector_passes() {
+    let base = vectors_dir();
+    let mut files = Vec::new();
+    collect(&base, &mut files);
+    files.sort();
+    let mut failures = Vec::new();
+    let mut by_call = std::collections::BTreeMap::<String, usize>::new();
+    for file in &files {
+        let vector: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        *by_call
+            .entry(vector["call"].as_str().unwrap_or("?").to_string())
+            .or_default() += 1;
+        let actual = run(&vector, &base);
+        if let Err(diff) = matches(&vector["expected"], &actual, "") {
+            failures.push(format!(
+                "{}: {diff}\n  actual: {actual}",
+                file.strip_prefix(&base).unwrap().display()
+            ));
+        }
+    }
+    eprintln!("{} vectors: {by_call:?}", files.len());
+    assert!(files.len() >= 40, "only {} vectors", files.len());
+    assert!(
+        failures.is_empty(),
+        "{} failing vectors:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

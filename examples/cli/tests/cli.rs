@@ -1,0 +1,150 @@
+//! The CLI's contract: exit codes, outputs and the README's examples.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn incwo(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_incwo"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run incwo");
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn validate_the_brief_order() {
+    let out = incwo(&["validate", "order", "examples/data/order.json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["valid"], true);
+}
+
+#[test]
+fn an_order_without_unit_price_exits_1_and_names_the_path() {
+    let out = incwo(&["validate", "order", "examples/data/order-missing-price.json"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["violations"][0]["path"], "/lines/0/unitPriceExclTax");
+    assert_eq!(report["violations"][0]["code"], "required");
+    let out = incwo(&["map", "order", "examples/data/order-missing-price.json"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("/lines/0/unitPriceExclTax"));
+}
+
+#[test]
+fn map_prints_the_xml_with_ids_prices_and_totals() {
+    let out = incwo(&["map", "order", "examples/data/order.json"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let xml = stdout(&out);
+    for needle in [
+        "<vat_value_id>607</vat_value_id>",
+        "<unit_price>49.90</unit_price>",
+        "<quantity>10</quantity>",
+        "<vat_exl_total>499.00</vat_exl_total>",
+        "<vat_cost>99.80</vat_cost>",
+        "<vat_inc_total>598.80</vat_inc_total>",
+    ] {
+        assert!(xml.contains(needle), "{needle} missing from {xml}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        incwo(&["validate", "order", "-"], Some("{ not json")).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        incwo(&["validate", "orders", "examples/data/order.json"], None)
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        incwo(&["validate", "order", "no/such/file.json"], None).status.code(),
+        Some(2)
+    );
+    let out = incwo(&["validate", "order", "-"], Some("{\n \"orderNumber\": ,\n}"));
+    assert!(stdout(&out).contains("\"line\": 2"), "{}", stdout(&out));
+}
+
+#[test]
+fn validate_reads_stdin_and_a_profile() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/data/customer.json"
+    ))
+    .unwrap();
+    let out = incwo(&["validate", "customer", "-"], Some(&text));
+    assert_eq!(out.status.code(), Some(0), "warnings do not fail validation");
+    assert!(stdout(&out).contains("vat_key"));
+    let out = incwo(
+        &[
+            "validate",
+            "customer",
+            "-",
+            "--profile",
+            "tests/vectors/profiles/strict-vat.json",
+        ],
+        Some(&text),
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn every_fixture_parses() {
+    fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|e| e == "xml") {
+                files.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/fixtures"));
+    let mut files = Vec::new();
+    walk(root, &mut files);
+    assert!(files.len() >= 15);
+    for file in files {
+        // The resource is the folder the file sits in (…/contacts/firms/1.xml → firms),
+        // or the root element's plural for folders named after the case.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let root_name = text
+            .split('<')
+            .find_map(|t| t.strip_prefix(|c: char| c.is_ascii_alphabetic()).map(|_| t))
+            .unwrap();
+        let root_name: String = root_name
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let resource = if text.contains("type=\"array\"") {
+            root_name
+        } else {
+            format!("{root_name}s")
+        };
+        let out = incwo(&["parse", &resource, file.to_str().unwrap()], None);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", file.display(), stdout(&out));
+    }
+}
+
+#[test]
+fn schema_prints_a_json_schema() {
+    let out = incwo(&["schema", "order"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+}
