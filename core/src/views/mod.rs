@@ -38,8 +38,8 @@ mod records;
 mod tests;
 
 pub use records::{
-    BillSheet, CashDeposit, Contact, ContactAddress, ContactItem, CustomerProduct, DocumentLine,
-    Firm, ProposalSheet, StockMovement,
+    BillSheet, CashDeposit, Contact, ContactAddress, ContactItem, CustomerProduct, DocumentLine, Firm, ProposalSheet,
+    StockMovement,
 };
 
 use crate::xml::{parse_document, Element, XmlError, XmlLimits};
@@ -204,9 +204,7 @@ impl ViewError {
     /// The element path the error is about, when there is one.
     pub fn path(&self) -> Option<&str> {
         match self {
-            ViewError::ValueFormat { path, .. } | ViewError::MissingElement { path, .. } => {
-                Some(path)
-            }
+            ViewError::ValueFormat { path, .. } | ViewError::MissingElement { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -478,8 +476,7 @@ fn read_page<T: View>(root: &Element) -> Result<ListPage<T>, ViewError> {
             Pagination {
                 current_page,
                 total_pages: read::count(p, &path, "total_pages")?.unwrap_or(current_page),
-                current_page_items_count: read::count(p, &path, "current_page_items_count")?
-                    .unwrap_or(found),
+                current_page_items_count: read::count(p, &path, "current_page_items_count")?.unwrap_or(found),
             }
         }
     };
@@ -511,18 +508,12 @@ pub fn parse_resource(resource: Resource, xml: &[u8]) -> Result<Parsed, ViewErro
 }
 
 /// [`parse_resource`] with explicit size and depth caps.
-pub fn parse_resource_with_limits(
-    resource: Resource,
-    xml: &[u8],
-    limits: XmlLimits,
-) -> Result<Parsed, ViewError> {
+pub fn parse_resource_with_limits(resource: Resource, xml: &[u8], limits: XmlLimits) -> Result<Parsed, ViewError> {
     let root = parse_document(xml, limits)?;
     match resource {
         Resource::Firms => one_or_page(&root, Item::Firm, Page::Firms),
         Resource::Contacts => one_or_page(&root, Item::Contact, Page::Contacts),
-        Resource::CustomerProducts => {
-            one_or_page(&root, Item::CustomerProduct, Page::CustomerProducts)
-        }
+        Resource::CustomerProducts => one_or_page(&root, Item::CustomerProduct, Page::CustomerProducts),
         Resource::ProposalSheets => one_or_page(&root, Item::ProposalSheet, Page::ProposalSheets),
         Resource::BillSheets => one_or_page(&root, Item::BillSheet, Page::BillSheets),
         Resource::StockMovements => one_or_page(&root, Item::StockMovement, Page::StockMovements),
@@ -552,10 +543,7 @@ pub fn parse_page<T: View>(xml: &[u8]) -> Result<ListPage<T>, ViewError> {
 }
 
 /// [`parse_page`] with explicit size and depth caps.
-pub fn parse_page_with_limits<T: View>(
-    xml: &[u8],
-    limits: XmlLimits,
-) -> Result<ListPage<T>, ViewError> {
+pub fn parse_page_with_limits<T: View>(xml: &[u8], limits: XmlLimits) -> Result<ListPage<T>, ViewError> {
     let root = parse_document(xml, limits)?;
     if !is_page_root(T::RESOURCE, &root) {
         return Err(wrong_root(
@@ -569,10 +557,7 @@ pub fn parse_page_with_limits<T: View>(
 /// The one JSON rendering all hosts use: the [`Parsed`] JSON on success,
 /// `{"error": {...}}` ([`ViewError::to_json`]) otherwise. Never panics.
 pub fn parse_resource_json(resource: &str, xml: &[u8]) -> Value {
-    match resource
-        .parse::<Resource>()
-        .and_then(|r| parse_resource(r, xml))
-    {
+    match resource.parse::<Resource>().and_then(|r| parse_resource(r, xml)) {
         Ok(parsed) => parsed.to_json(),
         Err(e) => e.to_json(),
     }

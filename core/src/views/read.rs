@@ -78,31 +78,18 @@ pub(super) fn date(el: &Element, path: &str, name: &str) -> Result<Option<NaiveD
     value(el, name)
         .map(|t| {
             format::parse_date(t)
-                .or_else(|e| {
-                    format::parse_timestamp(t)
-                        .map(|ts| ts.date())
-                        .map_err(|_| e)
-                })
+                .or_else(|e| format::parse_timestamp(t).map(|ts| ts.date()).map_err(|_| e))
                 .map_err(|e| bad(path, name, e.expected))
         })
         .transpose()
 }
 
 /// A `DD-MM-YYYY-HH-MM` timestamp; a bare `DD-MM-YYYY` date reads as midnight.
-pub(super) fn timestamp(
-    el: &Element,
-    path: &str,
-    name: &str,
-) -> Result<Option<NaiveDateTime>, ViewError> {
+pub(super) fn timestamp(el: &Element, path: &str, name: &str) -> Result<Option<NaiveDateTime>, ViewError> {
     value(el, name)
         .map(|t| {
             format::parse_timestamp(t)
-                .or_else(|e| {
-                    format::parse_date(t)
-                        .ok()
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .ok_or(e)
-                })
+                .or_else(|e| format::parse_date(t).ok().and_then(|d| d.and_hms_opt(0, 0, 0)).ok_or(e))
                 .map_err(|e| bad(path, name, e.expected))
         })
         .transpose()
@@ -116,29 +103,17 @@ pub(super) fn flag(el: &Element, path: &str, name: &str) -> Result<Option<bool>,
 }
 
 /// A line's `content_kind`: absent or empty is a normal line.
-pub(super) fn content_kind(
-    el: &Element,
-    _path: &str,
-    name: &str,
-) -> Result<ContentKind, ViewError> {
+pub(super) fn content_kind(el: &Element, _path: &str, name: &str) -> Result<ContentKind, ViewError> {
     Ok(ContentKind::from_wire(value(el, name).unwrap_or("")))
 }
 
 /// A cash deposit's `kind` (`deposit` or `plan`).
-pub(super) fn deposit_kind(
-    el: &Element,
-    _path: &str,
-    name: &str,
-) -> Result<Option<CashDepositKind>, ViewError> {
+pub(super) fn deposit_kind(el: &Element, _path: &str, name: &str) -> Result<Option<CashDepositKind>, ViewError> {
     Ok(value(el, name).map(CashDepositKind::from_wire))
 }
 
 /// A stock movement's `direction`: `1` in, `-1` out.
-pub(super) fn direction(
-    el: &Element,
-    path: &str,
-    name: &str,
-) -> Result<Option<Direction>, ViewError> {
+pub(super) fn direction(el: &Element, path: &str, name: &str) -> Result<Option<Direction>, ViewError> {
     value(el, name)
         .map(|t| match t {
             "1" => Ok(Direction::In),
@@ -151,12 +126,7 @@ pub(super) fn direction(
 /// An embedded collection `<wrapper><item/>…</wrapper>`; an absent wrapper is
 /// an empty list. Items are numbered from 1 in error paths
 /// (`/proposal_sheet/proposal_lines/proposal_line[2]/quantity`).
-pub(super) fn list<T: FromElement>(
-    el: &Element,
-    path: &str,
-    wrapper: &str,
-    item: &str,
-) -> Result<Vec<T>, ViewError> {
+pub(super) fn list<T: FromElement>(el: &Element, path: &str, wrapper: &str, item: &str) -> Result<Vec<T>, ViewError> {
     let Some(container) = el.child(wrapper) else {
         return Ok(Vec::new());
     };
@@ -165,11 +135,7 @@ pub(super) fn list<T: FromElement>(
 }
 
 /// Every child named `item` of `container`, read as `T`.
-pub(super) fn items<T: FromElement>(
-    container: &Element,
-    base: &str,
-    item: &str,
-) -> Result<Vec<T>, ViewError> {
+pub(super) fn items<T: FromElement>(container: &Element, base: &str, item: &str) -> Result<Vec<T>, ViewError> {
     container
         .children_named(item)
         .enumerate()
@@ -180,9 +146,6 @@ pub(super) fn items<T: FromElement>(
 /// A non-negative count (pagination numbers).
 pub(super) fn count(el: &Element, path: &str, name: &str) -> Result<Option<u32>, ViewError> {
     value(el, name)
-        .map(|t| {
-            t.parse::<u32>()
-                .map_err(|_| bad(path, name, "a non-negative integer"))
-        })
+        .map(|t| t.parse::<u32>().map_err(|_| bad(path, name, "a non-negative integer")))
         .transpose()
 }

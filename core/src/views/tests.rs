@@ -39,10 +39,9 @@ fn every_fixture_parses_as_the_resource_of_its_root() {
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
         let root = parse_document(&bytes, XmlLimits::default()).unwrap();
-        let resource = Resource::from_singular(&root.name)
-            .unwrap_or_else(|| panic!("{}: root {}", path.display(), root.name));
-        let parsed =
-            parse_resource(resource, &bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let resource =
+            Resource::from_singular(&root.name).unwrap_or_else(|| panic!("{}: root {}", path.display(), root.name));
+        let parsed = parse_resource(resource, &bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(matches!(parsed, Parsed::One(_)), "{}", path.display());
     }
 }
@@ -61,14 +60,8 @@ fn accepted_quote_with_totals_lines_and_schedule() {
     assert_eq!(q.vat_exl_total, Some(dec("49750.0")));
     assert_eq!(q.vat_cost, Some(dec("9950.0")));
     assert_eq!(q.vat_inc_total, Some(dec("59700.0")));
-    assert_eq!(
-        q.validity_date,
-        Some(date(2015, 3, 14).and_hms_opt(0, 0, 0).unwrap())
-    );
-    assert_eq!(
-        q.billing_add_name.as_deref(),
-        Some("1234, Avenue du Général de Gaulle")
-    );
+    assert_eq!(q.validity_date, Some(date(2015, 3, 14).and_hms_opt(0, 0, 0).unwrap()));
+    assert_eq!(q.billing_add_name.as_deref(), Some("1234, Avenue du Général de Gaulle"));
     assert_eq!(q.lines.len(), 2);
     let line = &q.lines[0];
     assert_eq!(line.id, Some(123));
@@ -114,10 +107,7 @@ fn quote_without_firm_and_lines_without_kind() {
     assert_eq!(q.progress_id, Some(620105));
     assert_eq!(q.firm_id, None);
     assert_eq!(q.contact_id, Some(12));
-    assert!(q
-        .lines
-        .iter()
-        .all(|l| l.content_kind == ContentKind::Normal));
+    assert!(q.lines.iter().all(|l| l.content_kind == ContentKind::Normal));
     assert_eq!(q.lines[1].total_price_with_taxes, Some(dec("24")));
 }
 
@@ -141,10 +131,7 @@ fn contacts_firms_and_embedded_items() {
 
     let c: Contact = parse_one(&fixture("contacts/contacts/34.xml")).unwrap();
     assert_eq!(c.firm_id, Some(1));
-    assert_eq!(
-        c.contact_items[0].normalized_phone.as_deref(),
-        Some("0123456789")
-    );
+    assert_eq!(c.contact_items[0].normalized_phone.as_deref(), Some("0123456789"));
 
     let f: Firm = parse_one(&fixture("duplicate-firms/3.xml")).unwrap();
     assert_eq!((f.id, f.name.as_deref()), (3, Some("ACME")));
@@ -186,8 +173,7 @@ fn list_pages_with_pagination_first_last_or_absent() {
     assert_eq!(page.pagination.current_page, 4);
     assert_eq!(page.pagination.next_page(), None);
 
-    let page: ListPage<Firm> =
-        parse_page(b"<firms type=\"array\"><firm><id>1</id></firm></firms>").unwrap();
+    let page: ListPage<Firm> = parse_page(b"<firms type=\"array\"><firm><id>1</id></firm></firms>").unwrap();
     assert_eq!(
         page.pagination,
         Pagination {
@@ -254,9 +240,7 @@ fn error_cases() {
         "xml.wrong_root"
     );
     assert_eq!(
-        parse_page::<Firm>(b"<firm><id>1</id></firm>")
-            .unwrap_err()
-            .code(),
+        parse_page::<Firm>(b"<firm><id>1</id></firm>").unwrap_err().code(),
         "xml.wrong_root"
     );
 
@@ -280,10 +264,7 @@ fn json_rendering() {
     assert_eq!(v["one"]["firm"]["id"], serde_json::json!(3));
     assert_eq!(v["one"]["firm"]["tva"], "12");
     assert!(v["one"]["firm"]["siren"].is_null());
-    let v = parse_resource_json(
-        "proposal_sheets",
-        &fixture("proposals/proposal_sheets/3.xml"),
-    );
+    let v = parse_resource_json("proposal_sheets", &fixture("proposals/proposal_sheets/3.xml"));
     let sheet = &v["one"]["proposal_sheet"];
     assert_eq!(sheet["billingDate"], "2014-12-22");
     assert_eq!(sheet["cashDeposits"][0]["amountTtc"], "29850.0");
@@ -344,9 +325,7 @@ fn subset_match(expected: &Value, actual: &Value, at: &str) -> Result<(), String
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (k, ev) in e {
-                let av = a
-                    .get(k)
-                    .ok_or_else(|| format!("{at}.{k}: missing in actual"))?;
+                let av = a.get(k).ok_or_else(|| format!("{at}.{k}: missing in actual"))?;
                 subset_match(ev, av, &format!("{at}.{k}"))?;
             }
             Ok(())
@@ -387,8 +366,8 @@ fn golden_parse_vectors() {
     let mut failures = Vec::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let vector: Value = serde_json::from_slice(&std::fs::read(path).unwrap())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let vector: Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(vector["call"], "parse", "{name}");
         assert!(vector["description"].is_string(), "{name}: description");
         let resource = vector["args"]["resource"].as_str().expect("args.resource");
