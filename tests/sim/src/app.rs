@@ -1,0 +1,713 @@
+//! The simulator's shared state and its HTTP handlers: the incwo API under
+//! `/{business_file_id}/…` and the admin API under `/_sim/…`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use chrono::{NaiveDateTime, Utc};
+use serde_json::{json, Map, Value as Json};
+
+use crate::faults::{DropMode, Fault, Faults};
+use crate::schema::Resource;
+use crate::server::ConnCtl;
+use crate::store::{Store, WriteError};
+use crate::xml::{self, DECLARATION};
+use crate::SimConfig;
+
+/// Largest request body accepted (bigger → 413).
+const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Header carrying the admin token when one is configured.
+pub const ADMIN_TOKEN_HEADER: &str = "x-sim-admin-token";
+
+/// Request and outcome counters.
+#[derive(Debug, Default)]
+struct Counters {
+    requests: BTreeMap<String, BTreeMap<String, u64>>,
+    creates: BTreeMap<&'static str, u64>,
+    updates: BTreeMap<&'static str, u64>,
+    deletes: BTreeMap<&'static str, u64>,
+    rejected: BTreeMap<&'static str, u64>,
+    responses: BTreeMap<u16, u64>,
+}
+
+fn bump<K: Ord>(m: &mut BTreeMap<K, u64>, k: K) {
+    *m.entry(k).or_insert(0) += 1;
+}
+
+/// Everything behind the lock.
+#[derive(Debug)]
+pub(crate) struct Sim {
+    config: SimConfig,
+    seed: u64,
+    store: Store,
+    faults: Faults,
+    counters: Counters,
+}
+
+/// Cheaply cloneable handle on the shared state.
+#[derive(Debug, Clone)]
+pub(crate) struct App(Arc<Mutex<Sim>>);
+
+impl App {
+    pub(crate) fn new(config: SimConfig) -> App {
+        let seed = config.seed;
+        App(Arc::new(Mutex::new(Sim {
+            config,
+            seed,
+            store: Store::new(),
+            faults: Faults::new(seed),
+            counters: Counters::default(),
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Sim> {
+        // A panic while holding the lock must not take the simulator down.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The whole state as JSON (what `GET /_sim/state` returns).
+    pub(crate) fn state_json(&self) -> Json {
+        self.lock().state_json()
+    }
+
+    /// Empties objects, rules and counters; optionally changes the seed.
+    pub(crate) fn reset(&self, seed: Option<u64>) {
+        self.lock().reset(seed);
+    }
+
+    /// Adds fault rules (one object or an array); returns their ids.
+    pub(crate) fn add_faults(&self, v: &Json) -> Result<Vec<u64>, String> {
+        let mut sim = self.lock();
+        let rules: Vec<&Json> = match v {
+            Json::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        // Validate all first, so a bad array adds nothing.
+        let mut probe = Faults::new(0);
+        for (i, r) in rules.iter().enumerate() {
+            probe.add(r).map_err(|e| format!("rule {i}: {e}"))?;
+        }
+        rules.into_iter().map(|r| sim.faults.add(r)).collect()
+    }
+
+    /// Removes every fault rule.
+    pub(crate) fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn xml_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response()
+}
+
+fn xml_error(status: StatusCode, message: &str) -> Response {
+    xml_response(status, xml::errors_document(&[(String::new(), message.to_string())]))
+}
+
+fn json_response(status: StatusCode, v: &Json) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into()),
+    )
+        .into_response()
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    json_response(status, &json!({ "error": message }))
+}
+
+/// Decodes standard base64 (padding optional); `None` on any bad input.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    let trimmed = s.trim_end_matches('=');
+    if s.len() - trimmed.len() > 2 {
+        return None;
+    }
+    for c in trimmed.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xFF) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// The parts of an incwo API path.
+#[derive(Debug)]
+struct Route<'a> {
+    bfid: &'a str,
+    resource: &'a str,
+    id: Option<&'a str>,
+    ext: &'a str,
+}
+
+impl<'a> Route<'a> {
+    fn parse(path: &'a str) -> Option<Route<'a>> {
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let split_ext = |s: &'a str| match s.rsplit_once('.') {
+            Some((stem, ext)) => (stem, ext),
+            None => (s, ""),
+        };
+        match segs.as_slice() {
+            [bfid, last] => {
+                let (resource, ext) = split_ext(last);
+                Some(Route {
+                    bfid,
+                    resource,
+                    id: None,
+                    ext,
+                })
+            }
+            [bfid, resource, last] => {
+                let (id, ext) = split_ext(last);
+                Some(Route {
+                    bfid,
+                    resource,
+                    id: Some(id),
+                    ext,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn page_param(query: Option<&str>) -> usize {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(|kv| kv.strip_prefix("page="))
+        .next_back()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
+}
+
+impl Sim {
+    fn reset(&mut self, seed: Option<u64>) {
+        if let Some(s) = seed {
+            self.seed = s;
+        }
+        self.store = Store::new();
+        self.faults = Faults::new(self.seed);
+        self.counters = Counters::default();
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let Some((scheme, token)) = value.trim().split_once(' ') else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return false;
+        }
+        let Some(decoded) = base64_decode(token.trim()) else {
+            return false;
+        };
+        let expected = format!("{}:{}", self.config.login, self.config.password);
+        decoded == expected.as_bytes()
+    }
+
+    fn handle(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        let resp = self.handle_inner(method, path, query, headers, body);
+        bump(&mut self.counters.responses, resp.status().as_u16());
+        resp
+    }
+
+    fn handle_inner(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        if !self.authorized(headers) {
+            let mut r = (StatusCode::UNAUTHORIZED, "HTTP Basic: Access denied.\n").into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"incwo\""),
+            );
+            return r;
+        }
+        let Some(route) = Route::parse(path) else {
+            return xml_error(StatusCode::NOT_FOUND, "no such page");
+        };
+        if route.bfid.parse::<u64>().ok() != Some(self.config.business_file_id) {
+            return xml_error(StatusCode::NOT_FOUND, "business file not found");
+        }
+        let Some(res) = Resource::from_name(route.resource) else {
+            return xml_error(StatusCode::NOT_FOUND, "no such resource");
+        };
+        if route.ext != "xml" {
+            return (StatusCode::NOT_ACCEPTABLE, "only the XML format (.xml) is served\n").into_response();
+        }
+        let id = match route.id {
+            None => None,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(id) => Some(id),
+                Err(_) => return xml_error(StatusCode::NOT_FOUND, "not found"),
+            },
+        };
+        match (method.as_str(), id) {
+            ("GET", None) => self.list(res, page_param(query)),
+            ("POST", None) => self.create(res, body, route.bfid),
+            ("GET", Some(id)) => match self.store.get(res, id) {
+                Some(rec) => {
+                    let mut out = String::from(DECLARATION);
+                    self.store.render_xml(res, rec, 0, &mut out);
+                    xml_response(StatusCode::OK, out)
+                }
+                None => xml_error(StatusCode::NOT_FOUND, "not found"),
+            },
+            ("PUT", Some(id)) => self.update(res, id, body),
+            ("DELETE", Some(id)) => match self.store.delete(res, id) {
+                Ok(()) => {
+                    bump(&mut self.counters.deletes, res.name());
+                    (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml")], "").into_response()
+                }
+                Err(e) => self.write_error(res, e),
+            },
+            (_, None) => method_not_allowed("GET, POST"),
+            (_, Some(_)) => method_not_allowed("GET, PUT, DELETE"),
+        }
+    }
+
+    fn list(&self, res: Resource, page: usize) -> Response {
+        let size = self.config.page_size.max(1);
+        let total = self.store.count(res);
+        let total_pages = total.div_ceil(size).max(1);
+        let items: Vec<_> = self
+            .store
+            .all(res)
+            .skip((page - 1).saturating_mul(size))
+            .take(size)
+            .collect();
+        let mut out = String::from(DECLARATION);
+        out.push_str(&format!("<{} type=\"array\">\n", res.name()));
+        out.push_str(&format!(
+            "  <pagination>\n    <current_page>{page}</current_page>\n    <total_pages>{total_pages}</total_pages>\n    <current_page_items_count>{}</current_page_items_count>\n  </pagination>\n",
+            items.len()
+        ));
+        for rec in items {
+            self.store.render_xml(res, rec, 1, &mut out);
+        }
+        out.push_str(&format!("</{}>\n", res.name()));
+        xml_response(StatusCode::OK, out)
+    }
+
+    fn write_error(&mut self, res: Resource, e: WriteError) -> Response {
+        match e {
+            WriteError::NotFound => xml_error(StatusCode::NOT_FOUND, "not found"),
+            WriteError::Invalid(errors) => {
+                bump(&mut self.counters.rejected, res.name());
+                xml_response(StatusCode::UNPROCESSABLE_ENTITY, xml::errors_document(&errors))
+            }
+        }
+    }
+
+    fn parse_body(&mut self, res: Resource, body: &[u8]) -> Result<xml::Element, Box<Response>> {
+        xml::parse(body).map_err(|msg| Box::new(self.write_error(res, WriteError::Invalid(vec![(String::new(), msg)]))))
+    }
+
+    fn create_object(&mut self, res: Resource, body: &[u8], bfid: &str) -> Response {
+        let root = match self.parse_body(res, body) {
+            Ok(r) => r,
+            Err(resp) => return *resp,
+        };
+        match self.store.create(res, &root, now()) {
+            Ok(rec) => {
+                let mut out = String::from(DECLARATION);
+                self.store.render_xml(res, &rec, 0, &mut out);
+                let mut r = xml_response(StatusCode::CREATED, out);
+                if let Ok(v) = HeaderValue::from_str(&format!("/{bfid}/{}/{}.xml", res.name(), rec.id)) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                r
+            }
+            Err(e) => self.write_error(res, e),
+        }
+    }
+
+    fn create(&mut self, res: Resource, body: &[u8], bfid: &str) -> Response {
+        let r = self.create_object(res, body, bfid);
+        if r.status() == StatusCode::CREATED {
+            bump(&mut self.counters.creates, res.name());
+        }
+        r
+    }
+
+    fn update(&mut self, res: Resource, id: u64, body: &[u8]) -> Response {
+        if self.store.get(res, id).is_none() {
+            return xml_error(StatusCode::NOT_FOUND, "not found");
+        }
+        let root = match self.parse_body(res, body) {
+            Ok(r) => r,
+            Err(resp) => return *resp,
+        };
+        match self.store.update(res, id, &root, now()) {
+            Ok(rec) => {
+                bump(&mut self.counters.updates, res.name());
+                let mut out = String::from(DECLARATION);
+                self.store.render_xml(res, &rec, 0, &mut out);
+                xml_response(StatusCode::OK, out)
+            }
+            Err(e) => self.write_error(res, e),
+        }
+    }
+
+    fn state_json(&self) -> Json {
+        let mut objects = Map::new();
+        let mut counts = Map::new();
+        for res in Resource::ALL {
+            let items: Vec<Json> = self.store.all(res).map(|r| self.store.render_json(res, r)).collect();
+            counts.insert(res.name().into(), json!(items.len()));
+            objects.insert(res.name().into(), Json::Array(items));
+        }
+        let markers: Map<String, Json> = crate::schema::MARKERS
+            .iter()
+            .map(|(r, m)| (r.name().to_string(), json!(m)))
+            .collect();
+        let c = &self.counters;
+        json!({
+            "business_file_id": self.config.business_file_id,
+            "page_size": self.config.page_size,
+            "seed": self.seed,
+            "duplicates": self.store.duplicates(),
+            "counts": counts,
+            "objects": objects,
+            "stock_by_warehouse": self.store.warehouse_stock(),
+            "marker_fields": markers,
+            "counters": {
+                "requests": c.requests,
+                "creates": c.creates,
+                "updates": c.updates,
+                "deletes": c.deletes,
+                "rejected": c.rejected,
+                "responses": c.responses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
+                "faults_fired": self.faults.fired_json(),
+            },
+            "faults": self.faults.rules_json(),
+        })
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut r = xml_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+fn fault_body(status: u16, body: &Option<String>) -> String {
+    body.clone().unwrap_or_else(|| {
+        format!(
+            "<!DOCTYPE html>\n<html><head><title>{status}</title></head><body><h1>We're sorry, but something went wrong.</h1></body></html>\n"
+        )
+    })
+}
+
+fn fault_response(status: u16, retry_after: Option<u64>, body: &Option<String>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut r = (
+        code,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        fault_body(status, body),
+    )
+        .into_response();
+    if let Some(s) = retry_after {
+        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    r
+}
+
+/// Makes the connection task close the socket without a response, then
+/// never completes (the future is dropped with the connection).
+async fn drop_connection(conn: Option<&ConnCtl>, mode: DropMode) -> Response {
+    match conn {
+        Some(c) => {
+            c.abort(mode);
+            std::future::pending::<Response>().await
+        }
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "connection control missing").into_response(),
+    }
+}
+
+/// The incwo API: every path that is not an admin route.
+async fn api(State(app): State<App>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let conn = parts.extensions.get::<ConnCtl>().cloned();
+    let path = parts.uri.path().to_string();
+    let resource = Route::parse(&path)
+        .and_then(|r| Resource::from_name(r.resource))
+        .map_or("-", Resource::name);
+    let method = parts.method.as_str().to_string();
+    let decision = {
+        let mut sim = app.lock();
+        let per_res = sim.counters.requests.entry(resource.to_string()).or_default();
+        bump(per_res, method.clone());
+        sim.faults.decide(&method, resource)
+    };
+    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return xml_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+        }
+    };
+    if decision.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+    }
+    match &decision.fault {
+        Some(Fault::HttpError {
+            status,
+            retry_after,
+            after_commit: false,
+            body,
+        }) => return fault_response(*status, *retry_after, body),
+        Some(Fault::RateLimit { retry_after }) => {
+            let mut r = xml_error(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+        Some(Fault::DropBeforeCommit { mode }) => {
+            return drop_connection(conn.as_ref(), *mode).await;
+        }
+        Some(Fault::Timeout { ms, commit: false }) => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            return drop_connection(conn.as_ref(), DropMode::Close).await;
+        }
+        _ => {}
+    }
+    let response = app
+        .lock()
+        .handle(&parts.method, &path, parts.uri.query(), &parts.headers, &bytes);
+    match decision.fault {
+        Some(Fault::DropAfterCommit { mode }) => drop_connection(conn.as_ref(), mode).await,
+        Some(Fault::Timeout { ms, commit: true }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            response
+        }
+        Some(Fault::HttpError {
+            status,
+            retry_after,
+            after_commit: true,
+            body,
+        }) => fault_response(status, retry_after, &body),
+        _ => response,
+    }
+}
+
+fn admin_allowed(app: &App, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let sim = app.lock();
+    match &sim.config.admin_token {
+        None => Ok(()),
+        Some(token) => {
+            let given = headers.get(ADMIN_TOKEN_HEADER).and_then(|v| v.to_str().ok());
+            if given == Some(token.as_str()) {
+                Ok(())
+            } else {
+                Err(Box::new(json_error(
+                    StatusCode::FORBIDDEN,
+                    "admin token missing or wrong (header x-sim-admin-token)",
+                )))
+            }
+        }
+    }
+}
+
+fn json_body(body: &[u8]) -> Result<Option<Json>, Box<Response>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| Box::new(json_error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}"))))
+}
+
+async fn admin_state(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    json_response(StatusCode::OK, &app.state_json())
+}
+
+async fn admin_reset(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let seed = match json_body(&body) {
+        Ok(None) => None,
+        Ok(Some(v)) => match v.get("seed") {
+            None | Some(Json::Null) => None,
+            Some(s) => match s.as_u64() {
+                Some(s) => Some(s),
+                None => return json_error(StatusCode::BAD_REQUEST, "`seed` must be a u64"),
+            },
+        },
+        Err(r) => return *r,
+    };
+    app.reset(seed);
+    json_response(StatusCode::OK, &json!({"reset": true}))
+}
+
+async fn admin_faults_get(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let rules = app.lock().faults.rules_json();
+    json_response(StatusCode::OK, &json!({ "rules": rules }))
+}
+
+async fn admin_faults_add(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let v = match json_body(&body) {
+        Ok(Some(v)) => v,
+        Ok(None) => return json_error(StatusCode::BAD_REQUEST, "a rule or a list of rules is required"),
+        Err(r) => return *r,
+    };
+    match app.add_faults(&v) {
+        Ok(ids) => json_response(StatusCode::CREATED, &json!({ "added": ids })),
+        Err(e) => json_error(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+async fn admin_faults_clear(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    app.clear_faults();
+    json_response(StatusCode::OK, &json!({"cleared": true}))
+}
+
+async fn admin_progress(
+    State(app): State<App>,
+    Path((res, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let Some(res) = Resource::from_name(&res).filter(|r| r.is_sheet()) else {
+        return json_error(StatusCode::NOT_FOUND, "documents are proposal_sheets or bill_sheets");
+    };
+    let Ok(id) = id.parse::<u64>() else {
+        return json_error(StatusCode::NOT_FOUND, "no such document");
+    };
+    let progress = match json_body(&body) {
+        Ok(Some(v)) => v.get("progress_id").and_then(Json::as_i64),
+        Ok(None) => None,
+        Err(r) => return *r,
+    };
+    let Some(progress) = progress else {
+        return json_error(StatusCode::BAD_REQUEST, "`progress_id` (integer) is required");
+    };
+    let mut sim = app.lock();
+    match sim.store.set_progress(res, id, progress, now()) {
+        Some(rec) => {
+            let v = sim.store.render_json(res, &rec);
+            json_response(StatusCode::OK, &v)
+        }
+        None => json_error(StatusCode::NOT_FOUND, "no such document"),
+    }
+}
+
+async fn admin_seed(State(app): State<App>, Path(res): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let Some(res) = Resource::from_name(&res) else {
+        return json_error(StatusCode::NOT_FOUND, "no such resource");
+    };
+    let mut sim = app.lock();
+    let bfid = sim.config.business_file_id.to_string();
+    sim.create_object(res, &body, &bfid)
+}
+
+async fn admin_health() -> Response {
+    json_response(StatusCode::OK, &json!({"ok": true}))
+}
+
+/// The full router: admin routes, then the incwo API as the fallback.
+pub(crate) fn router(app: App) -> Router {
+    Router::new()
+        .route("/_sim/health", get(admin_health))
+        .route("/_sim/state", get(admin_state))
+        .route("/_sim/reset", post(admin_reset))
+        .route(
+            "/_sim/faults",
+            get(admin_faults_get).post(admin_faults_add).delete(admin_faults_clear),
+        )
+        .route("/_sim/documents/{res}/{id}/progress", put(admin_progress))
+        .route("/_sim/objects/{res}", post(admin_seed))
+        .fallback(api)
+        .with_state(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64() {
+        assert_eq!(
+            base64_decode("YXBpQGV4YW1wbGUuZnI6c2VjcmV0").unwrap(),
+            b"api@example.fr:secret"
+        );
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YQ").unwrap(), b"a");
+        assert!(base64_decode("Y?Q=").is_none());
+        assert!(base64_decode("YQ===").is_none());
+    }
+
+    #[test]
+    fn routes() {
+        let r = Route::parse("/123456/firms.xml").unwrap();
+        assert_eq!((r.bfid, r.resource, r.id, r.ext), ("123456", "firms", None, "xml"));
+        let r = Route::parse("/123456/firms/7.xml").unwrap();
+        assert_eq!((r.resource, r.id, r.ext), ("firms", Some("7"), "xml"));
+        assert!(Route::parse("/a/b/c/d").is_none());
+        assert_eq!(page_param(Some("per_page=5&page=3")), 3);
+        assert_eq!(page_param(Some("page=0")), 1);
+        assert_eq!(page_param(Some("page=x")), 1);
+        assert_eq!(page_param(None), 1);
+    }
+}

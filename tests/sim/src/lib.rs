@@ -1,0 +1,198 @@
+//! `incwo-sim`: a loopback HTTP server that behaves like the incwo API as far
+//! as the public reference knows (HTTP Basic, business file in the path, XML
+//! in and out, pagination, computed totals, 422 validation errors, status
+//! changes, stock), with fault injection driven over an admin API under
+//! `/_sim/`. See README.md for the routes and for which behaviours are
+//! confirmed by the reference and which are our plausible choices.
+//!
+//! This crate deliberately does not depend on `incwo-core`: it is an
+//! independent implementation, so the two never share a bug.
+//!
+//! ```no_run
+//! let sim = incwo_sim::spawn(incwo_sim::SimConfig::default());
+//! println!("incwo API at {}", sim.api_url());
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod app;
+mod faults;
+mod schema;
+mod server;
+mod store;
+mod wire;
+mod xml;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use app::ADMIN_TOKEN_HEADER;
+pub use schema::MARKERS;
+
+/// Simulator settings.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// The only business file id served (default 123456); any other → 404.
+    pub business_file_id: u64,
+    /// HTTP Basic login (default `api@example.fr`).
+    pub login: String,
+    /// HTTP Basic password (default `secret`). Never printed.
+    pub password: String,
+    /// Items per list page (default 20).
+    pub page_size: usize,
+    /// Seed of the probabilistic fault rules (default 0).
+    pub seed: u64,
+    /// When set, the admin API requires this value in the
+    /// `x-sim-admin-token` header; when `None` (default) it is open.
+    pub admin_token: Option<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            business_file_id: 123_456,
+            login: "api@example.fr".into(),
+            password: "secret".into(),
+            page_size: 20,
+            seed: 0,
+            admin_token: None,
+        }
+    }
+}
+
+impl fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("business_file_id", &self.business_file_id)
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("page_size", &self.page_size)
+            .field("seed", &self.seed)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Serves the simulator on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, config: SimConfig) {
+    serve_with_shutdown(listener, config, std::future::pending()).await;
+}
+
+/// Serves the simulator on `listener` until `shutdown` completes.
+pub async fn serve_with_shutdown(listener: TcpListener, config: SimConfig, shutdown: impl Future<Output = ()> + Send) {
+    let app = app::App::new(config);
+    server::run(listener, app::router(app), shutdown).await;
+}
+
+/// A simulator running on a background thread; shuts down on drop.
+pub struct SimHandle {
+    addr: SocketAddr,
+    business_file_id: u64,
+    app: app::App,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    /// The TCP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:PORT` (the host part, where `/_sim/` lives).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/{business_file_id}`: the incwo "server
+    /// address" a connector is configured with.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/{}", self.addr, self.business_file_id)
+    }
+
+    /// The same JSON as `GET /_sim/state`, without going through HTTP.
+    pub fn state(&self) -> serde_json::Value {
+        self.app.state_json()
+    }
+
+    /// The same as `POST /_sim/reset`.
+    pub fn reset(&self) {
+        self.app.reset(None);
+    }
+
+    /// The same as `POST /_sim/faults` with one rule or an array of rules.
+    pub fn add_faults(&self, rules: &serde_json::Value) -> Result<Vec<u64>, String> {
+        self.app.add_faults(rules)
+    }
+
+    /// The same as `DELETE /_sim/faults`.
+    pub fn clear_faults(&self) {
+        self.app.clear_faults();
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the simulator on 127.0.0.1 (a free port) in a background thread
+/// with its own runtime. Panics if no loopback port can be bound; see
+/// [`try_spawn`] for the fallible form.
+pub fn spawn(config: SimConfig) -> SimHandle {
+    match try_spawn(config) {
+        Ok(h) => h,
+        Err(e) => panic!("incwo-sim: cannot start: {e}"),
+    }
+}
+
+/// Like [`spawn`], returning the I/O error instead of panicking.
+pub fn try_spawn(config: SimConfig) -> std::io::Result<SimHandle> {
+    let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let business_file_id = config.business_file_id;
+    let app = app::App::new(config);
+    let router = app::router(app.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new().name("incwo-sim".into()).spawn(move || {
+        runtime.block_on(async move {
+            match TcpListener::from_std(std_listener) {
+                Ok(listener) => {
+                    server::run(listener, router, async {
+                        let _ = rx.await;
+                    })
+                    .await;
+                }
+                Err(e) => eprintln!("incwo-sim: cannot listen: {e}"),
+            }
+        });
+    })?;
+    Ok(SimHandle {
+        addr,
+        business_file_id,
+        app,
+        shutdown: Some(tx),
+        thread: Some(thread),
+    })
+}

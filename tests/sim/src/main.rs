@@ -1,0 +1,93 @@
+//! `incwo-sim` binary: runs the simulator on 127.0.0.1 for non-Rust test
+//! suites. Its first stdout line is `listening on http://127.0.0.1:PORT`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use incwo_sim::SimConfig;
+
+const USAGE: &str = "usage: incwo-sim [--port N] [--business-file-id N] [--login L] \
+[--password P] [--page-size N] [--seed N] [--admin-token T]
+  --port 0 (default) picks a free port; the first line printed is
+  `listening on http://127.0.0.1:PORT`.
+  The password and admin token may also come from INCWO_SIM_PASSWORD and
+  INCWO_SIM_ADMIN_TOKEN.";
+
+fn parse_args() -> Result<(u16, SimConfig), String> {
+    let mut config = SimConfig::default();
+    if let Ok(p) = std::env::var("INCWO_SIM_PASSWORD") {
+        config.password = p;
+    }
+    if let Ok(t) = std::env::var("INCWO_SIM_ADMIN_TOKEN") {
+        config.admin_token = Some(t);
+    }
+    let mut port = 0u16;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(String::new());
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let num = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: not a number: {v}"));
+        match flag.as_str() {
+            "--port" => port = u16::try_from(num(&value)?).map_err(|_| "--port: out of range".to_string())?,
+            "--business-file-id" => config.business_file_id = num(&value)?,
+            "--login" => config.login = value,
+            "--password" => config.password = value,
+            "--page-size" => {
+                config.page_size = usize::try_from(num(&value)?)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or("--page-size: must be at least 1")?
+            }
+            "--seed" => config.seed = num(&value)?,
+            "--admin-token" => config.admin_token = Some(value),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok((port, config))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let (port, config) = match parse_args() {
+        Ok(x) => x,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("incwo-sim: {e}");
+            }
+            eprintln!("{USAGE}");
+            return if e.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("incwo-sim: cannot bind 127.0.0.1:{port}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("incwo-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = writeln!(
+            out,
+            "incwo API at http://{addr}/{} (login {}), admin API at http://{addr}/_sim/",
+            config.business_file_id, config.login
+        );
+        let _ = out.flush();
+    }
+    incwo_sim::serve(listener, config).await;
+    ExitCode::SUCCESS
+}
