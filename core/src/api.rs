@@ -113,6 +113,40 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
     crate::views::parse_resource_json(resource, xml)
 }
 
+/// Calls that take only JSON arguments, by name:
+/// - `request`: build a request (see `tests/vectors/http/README.md`);
+/// - `classify`: classify a response or a transport failure;
+/// - `retry`: replay a sequence of failures through the retry policy;
+/// - `retry.decide`: one retry decision;
+/// - `telemetry.render`: render metric events in Prometheus text format;
+/// - `telemetry.redact`: redact personal data and secrets from a text;
+/// - `telemetry.normalize_endpoint`: turn a raw path into its endpoint template;
+/// - `telemetry.log`: build a redacted structured log event.
+pub fn call(name: &str, args: &Value) -> Value {
+    let result = match name {
+        "request" => crate::http::request_json(args),
+        "classify" => crate::errors::classify_json(args),
+        "retry" => crate::retry::replay_json(args),
+        "retry.decide" => crate::retry::decide_json(args),
+        "telemetry.render" => Ok(crate::telemetry::render_events_json(&args["events"])),
+        "telemetry.log" => Ok(crate::telemetry::log_event_json(&args["event"])),
+        "telemetry.redact" => match args["text"].as_str() {
+            Some(text) => Ok(json!({ "text": crate::telemetry::redact(text) })),
+            None => Err(UsageError::new("usage.bad_arguments", "args.text must be a string", "pass {\"text\": \"...\"}")),
+        },
+        "telemetry.normalize_endpoint" => match args["endpoint"].as_str() {
+            Some(endpoint) => Ok(json!({ "endpoint": crate::telemetry::normalize_endpoint(endpoint) })),
+            None => Err(UsageError::new("usage.bad_arguments", "args.endpoint must be a string", "pass {\"endpoint\": \"/firms/12.xml\"}")),
+        },
+        other => Err(UsageError::new(
+            "usage.unknown_call",
+            format!("unknown call {other:?}"),
+            "known calls: request, classify, retry, retry.decide, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+        )),
+    };
+    result.unwrap_or_else(|e| usage_error(&e))
+}
+
 /// `profile(text)` → the checked profile with its defaults filled, or the
 /// list of its problems.
 pub fn check_profile(text: &str) -> Value {

@@ -73,7 +73,7 @@ fn run(vector: &Value, base: &Path) -> Value {
         "map" => incwo_core::api::map(&arg("kind"), &text(), profile.as_deref()),
         "schema" => incwo_core::api::schema(&arg("kind"), profile.as_deref()),
         "parse" => incwo_core::api::parse(&arg("resource"), &input.expect("input")),
-        other => panic!("unknown call {other:?}"),
+        other => incwo_core::api::call(other, args),
     }
 }
 

@@ -65,9 +65,7 @@ pub fn parse_bool(text: &str) -> Result<bool, FormatError> {
     match text.trim() {
         "1" | "true" => Ok(true),
         "0" | "false" | "" => Ok(false),
-        _ => Err(FormatError {
-            expected: "0 or 1",
-        }),
+        _ => Err(FormatError { expected: "0 or 1" }),
     }
 }
 

@@ -82,10 +82,7 @@ impl Element {
 
     /// Value of an attribute.
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -231,12 +228,21 @@ mod tests {
             Err(XmlError::TooLarge { .. })
         ));
         assert_eq!(
-            parse_document(b"<a><b><c/></b></a>", XmlLimits { max_bytes: 100, ..limits }),
+            parse_document(
+                b"<a><b><c/></b></a>",
+                XmlLimits {
+                    max_bytes: 100,
+                    ..limits
+                }
+            ),
             Err(XmlError::TooDeep { limit: 2 })
         );
         assert!(matches!(parse("<a><b></a>"), Err(XmlError::Malformed { .. })));
         assert!(matches!(parse("<a></a><b/>"), Err(XmlError::Malformed { .. })));
         assert_eq!(parse(""), Err(XmlError::Empty));
-        assert_eq!(parse_document(&[0x3c, 0xff, 0x3e], XmlLimits::default()), Err(XmlError::NotUtf8));
+        assert_eq!(
+            parse_document(&[0x3c, 0xff, 0x3e], XmlLimits::default()),
+            Err(XmlError::NotUtf8)
+        );
     }
 }
