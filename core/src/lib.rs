@@ -21,8 +21,10 @@ pub mod http;
 pub mod retry;
 pub mod telemetry;
 
+pub mod adapters;
 pub mod api;
 pub mod contract;
+pub mod flow;
 pub mod mapping;
 pub mod model;
 pub mod usage;

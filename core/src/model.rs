@@ -262,6 +262,10 @@ pub struct StockMovement {
     pub qty: Decimal,
     /// Why stock moved.
     pub reason: MovementReason,
+    /// The order a sale delivers (or a return comes back from), so the
+    /// order's delivery status follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_order: Option<String>,
     /// When it happened (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<DateTime<FixedOffset>>,

@@ -9,11 +9,11 @@ use super::{MapError, Profile, VatRounding};
 use crate::model::Line;
 use crate::xml::format::round_money;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The totals of one tax code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaxTotal {
     /// Tax code of the profile.
@@ -27,7 +27,7 @@ pub struct TaxTotal {
 }
 
 /// A document's totals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     /// Total excluding VAT.

@@ -6,6 +6,8 @@
 //! else, so every host gets the same behaviour; the golden vectors in
 //! `tests/vectors/` pin these shapes.
 
+pub mod flow;
+
 use crate::contract::{self, Violation};
 use crate::mapping::{self, Links, Profile};
 use crate::model::Kind;
@@ -168,7 +170,7 @@ mod tests {
 
     #[test]
     fn validate_and_map_the_brief_order() {
-        let order = include_str!("../../examples/data/order.json");
+        let order = include_str!("../../../examples/data/order.json");
         assert_eq!(validate("order", order, None)["valid"], true);
         let mapped = map("order", order, None);
         assert_eq!(mapped["resource"], "proposal_sheets");
@@ -189,7 +191,7 @@ mod tests {
         );
         let invalid = map(
             "order",
-            include_str!("../../examples/data/order-missing-price.json"),
+            include_str!("../../../examples/data/order-missing-price.json"),
             None,
         );
         assert_eq!(invalid["error"]["class"], "contract");

@@ -1,0 +1,1 @@
+//! C ABI of the incwo connector core (being written).

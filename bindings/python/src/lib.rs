@@ -1,0 +1,1 @@
+//! Python bindings of the incwo connector core (being written).

@@ -1,0 +1,126 @@
+//! The flow as JSON: a session object every binding wraps in its own
+//! handle type. Arguments and results are the JSON shapes of
+//! [`crate::flow`]; errors are `{"error": {"class": "usage", ...}}`.
+
+use super::{load_profile, usage_error};
+use crate::errors::TransportFailure;
+use crate::flow::{batch, Flow, FlowOptions};
+use crate::http::{response_from_json, ConnectionConfig};
+use crate::usage::UsageError;
+use serde_json::{json, Value};
+
+/// A running flow driven through JSON.
+#[derive(Debug)]
+pub struct FlowSession {
+    flow: Flow,
+}
+
+fn bad_args(message: impl Into<String>, hint: &str) -> UsageError {
+    UsageError::new("usage.bad_arguments", message, hint)
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_else(|e| usage_error(&bad_args(format!("cannot render: {e}"), "report this")))
+}
+
+impl FlowSession {
+    /// Starts (or resumes) a flow. `args`:
+    /// `{"config": {server, businessFileId, auth, allowInsecureHttp?},
+    ///   "profile": {...}?, "options": {...}?,
+    ///   "records": [{"kind", "record"}, ...] | "jsonl": "...",
+    ///   "now": ms, "seed": n, "checkpoint": "..."?}`.
+    pub fn start(args: &Value) -> Result<FlowSession, UsageError> {
+        let config = ConnectionConfig::from_json(&args["config"])?;
+        let profile_text = match &args["profile"] {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            other => Some(other.to_string()),
+        };
+        let profile = load_profile(profile_text.as_deref())?;
+        let options: FlowOptions = match &args["options"] {
+            Value::Null => FlowOptions::default(),
+            v => serde_json::from_value(v.clone()).map_err(|e| {
+                bad_args(
+                    format!("options: {e}"),
+                    "see FlowOptions: tenant, company, retry, maxLookupPages, readBack",
+                )
+            })?,
+        };
+        let items = match (&args["records"], &args["jsonl"]) {
+            (Value::Array(records), _) => records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| batch::parse_line(i + 1, &r.to_string(), &profile))
+                .collect(),
+            (_, Value::String(text)) => batch::parse_jsonl(text, &profile),
+            _ => {
+                return Err(bad_args(
+                    "records (an array) or jsonl (a text) is required",
+                    "pass the batch to sync",
+                ))
+            }
+        };
+        let now = args["now"]
+            .as_u64()
+            .ok_or_else(|| bad_args("now (ms since the epoch) is required", "pass the host's clock"))?;
+        let seed = args["seed"].as_u64().unwrap_or(0);
+        let flow = match args["checkpoint"].as_str() {
+            Some(checkpoint) => Flow::resume(checkpoint, items, profile, config, options, now)?,
+            None => Flow::start(items, profile, config, options, now, seed),
+        };
+        Ok(FlowSession { flow })
+    }
+
+    /// [`Flow::poll`]: the next action as JSON.
+    pub fn poll(&mut self, now: u64) -> Value {
+        match self.flow.poll(now) {
+            Ok(action) => to_value(&action),
+            Err(e) => usage_error(&e),
+        }
+    }
+
+    /// [`Flow::on_response`]; `response` is `{"status", "headers"?, "body"? | "bodyBase64"?}`.
+    pub fn on_response(&mut self, request_id: u64, response: &Value, now: u64) -> Value {
+        let result = response_from_json(response).and_then(|r| self.flow.on_response(request_id, r, now));
+        match result {
+            Ok(()) => json!({"ok": true}),
+            Err(e) => usage_error(&e),
+        }
+    }
+
+    /// [`Flow::on_transport_error`]; `failure` is `{"kind": "timeout", "maybeSent": true}`.
+    pub fn on_transport_error(&mut self, request_id: u64, failure: &Value, now: u64) -> Value {
+        let result = serde_json::from_value::<TransportFailure>(failure.clone())
+            .map_err(|e| {
+                bad_args(
+                    format!("failure: {e}"),
+                    "kind is connect_refused, dns, tls, timeout or reset",
+                )
+            })
+            .and_then(|f| self.flow.on_transport_error(request_id, f, now));
+        match result {
+            Ok(()) => json!({"ok": true}),
+            Err(e) => usage_error(&e),
+        }
+    }
+
+    /// [`Flow::checkpoint`].
+    pub fn checkpoint(&self) -> String {
+        self.flow.checkpoint()
+    }
+
+    /// The flow's metrics in Prometheus text format.
+    pub fn metrics(&self) -> String {
+        self.flow.metrics().render_prometheus()
+    }
+
+    /// [`Flow::summary`] and the outcome of each record.
+    pub fn summary(&self) -> Value {
+        json!({"summary": to_value(&self.flow.summary()), "outcomes": to_value(&self.flow.outcomes())})
+    }
+
+    /// The underlying flow.
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+}

@@ -1,0 +1,1 @@
+//! WebAssembly bindings of the incwo connector core (being written).
