@@ -130,6 +130,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         "classify" => crate::errors::classify_json(args),
         "retry" => crate::retry::replay_json(args),
         "retry.decide" => crate::retry::decide_json(args),
+        "flow.script" => crate::flow::script::run_json(args),
         "telemetry.render" => Ok(crate::telemetry::render_events_json(&args["events"])),
         "telemetry.log" => Ok(crate::telemetry::log_event_json(&args["event"])),
         "telemetry.redact" => match args["text"].as_str() {
@@ -143,7 +144,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "known calls: request, classify, retry, retry.decide, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+            "known calls: request, classify, retry, retry.decide, flow.script, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))

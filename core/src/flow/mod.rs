@@ -58,6 +58,7 @@ pub mod batch;
 mod engine;
 pub mod ledger;
 pub mod queues;
+pub mod script;
 pub mod transitions;
 
 use crate::contract::Violation;
