@@ -90,6 +90,9 @@ struct Run {
     correlation_id: String,
     /// A request to send again (after a wait) and its attempt number.
     resend: Option<(Purpose, Request, u32)>,
+    /// Attempts already made at the current task's create (a create whose
+    /// outcome was unknown is reconciled, then counts as a retry).
+    create_attempts: u32,
 }
 
 /// Volatile engine state (not checkpointed: a resumed record restarts).
@@ -100,9 +103,9 @@ pub(super) struct Engine {
     answered: Vec<u64>,
     /// Actions to hand out, each with the ledger entry whose event it
     /// publishes (marked published when the host polls again).
-    queue: VecDeque<(Action, Option<String>)>,
+    queue: VecDeque<(Action, Option<(String, String)>)>,
     wait: Option<(u64, String)>,
-    awaiting_publish: Option<String>,
+    awaiting_publish: Option<(String, String)>,
 }
 
 enum Step {
@@ -127,9 +130,9 @@ pub(super) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageError> {
             format!("request {} is in flight: answer it before polling", in_flight.id),
         ));
     }
-    if let Some(key) = flow.engine.awaiting_publish.take() {
+    if let Some((key, event_type)) = flow.engine.awaiting_publish.take() {
         if let Some(entry) = flow.state.ledger.find_mut(&key, Domain::Customer, "", "") {
-            entry.published = true;
+            entry.mark_published(&event_type);
         }
     }
     loop {
@@ -266,7 +269,9 @@ fn start_record(flow: &mut Flow, now: u64) {
         search: None,
         correlation_id,
         resend: None,
+        create_attempts: 0,
     });
+    link_known_products(flow);
     let rejection = flow.items[index].record.as_ref().err().cloned();
     if let Some(rejection) = rejection {
         let error = ErrorInfo {
@@ -299,6 +304,26 @@ fn start_record(flow: &mut Flow, now: u64) {
             }
         }
     }
+}
+
+/// Links the lines of a document to the products the ledger knows, so
+/// incwo's lines name their product (a SKU the connector never synced stays
+/// a free line).
+fn link_known_products(flow: &mut Flow) {
+    let lines: &[Line] = match record(flow) {
+        Some(Record::Quote(q)) => &q.lines,
+        Some(Record::Order(o)) => &o.lines,
+        Some(Record::Invoice(i)) => &i.lines,
+        _ => return,
+    };
+    let known: Vec<(String, u64)> = lines
+        .iter()
+        .filter_map(|l| {
+            let e = entry(flow, Domain::Product, &l.sku).filter(|e| e.state == EntryState::Done)?;
+            Some((l.sku.clone(), e.incwo_id?))
+        })
+        .collect();
+    run(flow).links.product_ids.extend(known);
 }
 
 fn plan_tasks(flow: &Flow, record: &Record) -> VecDeque<Task> {
@@ -414,6 +439,7 @@ fn pop(flow: &mut Flow) -> Step {
     let r = run(flow);
     r.tasks.pop_front();
     r.search = None;
+    r.create_attempts = 0;
     Step::Continue
 }
 
@@ -510,6 +536,7 @@ fn new_entry(flow: &Flow, domain: Domain, external_id: &str, state: EntryState, 
         status: None,
         verified: false,
         published: false,
+        events: Vec::new(),
         customer: None,
         currency: None,
         lines: BTreeMap::new(),
@@ -538,7 +565,7 @@ fn resolve(flow: &mut Flow, domain: Domain, external_id: &str, now: u64) -> Step
                 e.incwo_id = Some(found.id);
                 e.status = status_name(&flow.profile, domain, found.progress_id);
                 e.verified = true;
-                e.published = true;
+                e.mark_published(&format!("{}.created", domain.as_str()));
                 flow.state.ledger.put(e);
             }
             if let (Domain::Quote | Domain::Order, Some(firm)) = (domain, found.firm_id) {
@@ -834,8 +861,9 @@ fn write(flow: &mut Flow, domain: Domain, external_id: &str, now: u64) -> Step {
             e.hash = hash;
             e.updated_at = now;
             flow.state.ledger.put(e);
+            let attempt = run(flow).create_attempts + 1;
             match adapter.create(&flow.config, &mapped.xml, &correlation_id, Some(&k)) {
-                Ok(request) => Step::Send(Purpose::Create(domain, external_id.to_string()), request),
+                Ok(request) => Step::Resend(Purpose::Create(domain, external_id.to_string()), request, attempt),
                 Err(e) => quarantine("usage.request", e.to_string()),
             }
         }
@@ -1035,8 +1063,7 @@ fn publish(flow: &mut Flow, domain: Domain, external_id: &str, event_type: &'sta
         return pop(flow);
     };
     let event_key = key(flow, domain, external_id, event_type);
-    let already = e.published;
-    if already || e.state != EntryState::Done {
+    if e.has_published(event_type) || e.state != EntryState::Done {
         return pop(flow);
     }
     let Some(queue) = company_queue(flow, domain, false) else {
@@ -1054,9 +1081,10 @@ fn publish(flow: &mut Flow, domain: Domain, external_id: &str, event_type: &'sta
         error: None,
     };
     // The event counts as published once the host polls again.
-    flow.engine
-        .queue
-        .push_back((Action::Publish { queue, event }, Some(e.key.clone())));
+    flow.engine.queue.push_back((
+        Action::Publish { queue, event },
+        Some((e.key.clone(), event_type.to_string())),
+    ));
     let r = run(flow);
     r.did_work = true;
     r.tasks.pop_front();
@@ -1241,7 +1269,6 @@ fn on_success(flow: &mut Flow, purpose: Purpose, response: &Response, now: u64) 
             if let Some(e) = entry_mut(flow, domain, &external_id) {
                 e.status = Some(status.into());
                 e.verified = false;
-                e.published = false;
                 e.updated_at = now;
             }
             run(flow).did_work = true;
@@ -1387,9 +1414,37 @@ fn on_failure(flow: &mut Flow, in_flight: InFlight, error: ClassifiedError, now:
         }
         RetryDecision::ReconcileFirst => {
             // The entry is still pending: the Write task looks the marker up
-            // before it creates anything again.
+            // before it creates anything again. Creating again is a retry: it
+            // counts as an attempt, spends budget and waits its backoff.
+            let policy = &flow.options.retry;
+            let cost = if error.is_timeout() {
+                policy.budget.timeout_cost
+            } else {
+                policy.budget.retry_cost
+            };
+            let mut at = now.saturating_add(retry::jitter(
+                seed,
+                in_flight.attempt,
+                policy.backoff_ceiling(in_flight.attempt),
+            ));
+            if let Some(retry_after) = error.retry_after_ms {
+                at = at.max(retry_after);
+            }
+            if flow.state.retry_state.budget.tokens < cost {
+                let not_before = at.max(now.saturating_add(policy.budget_requeue_ms));
+                let error = ErrorInfo {
+                    message: format!("{} (requeued: budget_exhausted)", info.message),
+                    ..info
+                };
+                return finish(flow, Outcome::Deferred { not_before, error }, now);
+            }
+            flow.state.retry_state.budget.tokens -= cost;
             let r = run(flow);
             r.search = None;
+            r.create_attempts = in_flight.attempt;
+            if at > now {
+                flow.engine.wait = Some((at, "retry_backoff".into()));
+            }
         }
         RetryDecision::GiveUp { needs_operator, .. } => {
             if needs_operator {
@@ -1414,6 +1469,7 @@ fn on_failure(flow: &mut Flow, in_flight: InFlight, error: ClassifiedError, now:
                         search: None,
                         correlation_id: String::new(),
                         resend: None,
+                        create_attempts: 0,
                     });
                     finish(
                         flow,

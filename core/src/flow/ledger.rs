@@ -100,6 +100,24 @@ pub struct LineQuantities {
     pub invoiced: Decimal,
 }
 
+impl Entry {
+    /// Whether the confirmation event `event_type` was handed to the host.
+    /// An entry written before events were tracked one by one counts its
+    /// `published` flag as its creation event.
+    pub fn has_published(&self, event_type: &str) -> bool {
+        self.events.iter().any(|e| e == event_type)
+            || (self.published && self.events.is_empty() && event_type.ends_with(".created"))
+    }
+
+    /// Records that `event_type` was handed to the host.
+    pub fn mark_published(&mut self, event_type: &str) {
+        self.published = true;
+        if !self.events.iter().any(|e| e == event_type) {
+            self.events.push(event_type.to_string());
+        }
+    }
+}
+
 /// One ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,9 +145,13 @@ pub struct Entry {
     /// The read-back matched what was written.
     #[serde(default)]
     pub verified: bool,
-    /// The confirmation event was handed to the host.
+    /// A confirmation event was handed to the host (see `events`).
     #[serde(default)]
     pub published: bool,
+    /// The confirmation events handed to the host, by type
+    /// (`order.created`, `order.cancelled`…): each is published once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
     /// The customer a document belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
@@ -258,6 +280,7 @@ mod tests {
             status: None,
             verified: true,
             published: true,
+            events: vec![],
             customer: None,
             currency: None,
             lines: BTreeMap::new(),

@@ -339,10 +339,11 @@ impl Flow {
         }
     }
 
-    /// Resumes from a checkpoint. With the same items, the flow continues
-    /// where it stopped (the record in progress restarts; its `pending`
-    /// entries are reconciled before anything is created again). With other
-    /// items, the ledger is kept and the batch starts from its first record.
+    /// Resumes from a checkpoint. With the same items and an unfinished run,
+    /// the flow continues where it stopped (the record in progress restarts;
+    /// its `pending` entries are reconciled before anything is created
+    /// again). Otherwise (other items, or a finished run: a replay) the
+    /// ledger is kept and the batch starts from its first record.
     pub fn resume(
         checkpoint: &str,
         items: Vec<BatchItem>,
@@ -379,7 +380,8 @@ impl Flow {
             )
         })?;
         let mut flow = Self::with_ledger(items, profile, config, options, state.ledger.clone(), now, state.seed);
-        if state.digest == flow.state.digest && state.outcomes.len() == flow.items.len() {
+        let unfinished = state.cursor < state.outcomes.len();
+        if unfinished && state.digest == flow.state.digest && state.outcomes.len() == flow.items.len() {
             flow.state = state;
         } else {
             flow.state.retry_state = state.retry_state;

@@ -5,5 +5,9 @@ use serde_json::Value;
 
 /// Runs a flow against a scripted sequence of answers (being written).
 pub fn run_json(_args: &Value) -> Result<Value, UsageError> {
-    Err(UsageError::new("usage.unknown_call", "flow.script is being written", "wait"))
+    Err(UsageError::new(
+        "usage.unknown_call",
+        "flow.script is being written",
+        "wait",
+    ))
 }
