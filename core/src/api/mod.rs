@@ -150,6 +150,34 @@ pub fn call(name: &str, args: &Value) -> Value {
     result.unwrap_or_else(|e| usage_error(&e))
 }
 
+/// The matching rule of golden vectors and scenario files: an object in
+/// `expected` matches when every key it names matches in `actual`; an array
+/// when it has the same length and each element matches; scalars (numbers by
+/// value) when equal. The error names the JSON pointer of the first difference.
+pub fn subset_match(expected: &Value, actual: &Value) -> Result<(), String> {
+    fn walk(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+        match (expected, actual) {
+            (Value::Object(e), Value::Object(a)) => e.iter().try_for_each(|(k, v)| match a.get(k) {
+                Some(av) => walk(v, av, &format!("{at}/{k}")),
+                None => Err(format!("{at}/{k}: missing")),
+            }),
+            (Value::Array(e), Value::Array(a)) => {
+                if e.len() != a.len() {
+                    return Err(format!("{at}: expected {} items, got {}", e.len(), a.len()));
+                }
+                e.iter()
+                    .zip(a)
+                    .enumerate()
+                    .try_for_each(|(i, (ev, av))| walk(ev, av, &format!("{at}/{i}")))
+            }
+            (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => Ok(()),
+            (e, a) if e == a => Ok(()),
+            (e, a) => Err(format!("{at}: expected {e}, got {a}")),
+        }
+    }
+    walk(expected, actual, "")
+}
+
 /// `profile(text)` → the checked profile with its defaults filled, or the
 /// list of its problems.
 pub fn check_profile(text: &str) -> Value {

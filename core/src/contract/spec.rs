@@ -211,6 +211,11 @@ const STOCK_MOVEMENT: &[Field] = &[
         FieldType::Enum(&["sale", "correction", "return", "reception"]),
         "Why stock moved.",
     ),
+    opt(
+        "sourceOrder",
+        FieldType::Id,
+        "The order a sale delivers; its delivery status follows.",
+    ),
     opt("occurredAt", FieldType::Timestamp, "When it happened (RFC 3339)."),
 ];
 

@@ -10,7 +10,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod demo;
+mod host;
 mod input;
+mod scenario;
+mod sync;
 
 #[derive(Parser)]
 #[command(
@@ -70,6 +74,36 @@ enum Command {
     },
     /// Print docs/STATUSES.md: the document status transition tables as Mermaid diagrams.
     Statuses,
+    /// Run the incwo simulator on a loopback port (port 0: any free port, printed first).
+    Sim {
+        /// Port to listen on (127.0.0.1 only).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The business file id the simulator serves.
+        #[arg(long, default_value_t = 123456)]
+        business_file: u64,
+        /// The API login.
+        #[arg(long, default_value = "api@example.fr")]
+        login: String,
+        /// The API password.
+        #[arg(long, default_value = "secret")]
+        password: String,
+    },
+    /// Sync a JSON Lines batch into incwo over HTTP; rerunning resumes and creates nothing twice.
+    Sync(sync::SyncArgs),
+    /// Start the simulator in-process, run every scenario of the test matrix against it
+    /// over real HTTP, and print a table and the metrics. Exits 1 if any scenario fails.
+    Demo {
+        /// Folder of scenario files.
+        #[arg(long)]
+        scenarios: Option<PathBuf>,
+        /// Run only scenarios whose file name contains this text.
+        #[arg(long)]
+        only: Option<String>,
+        /// Print the results as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the JSON Schema (draft 2020-12) of a kind.
     Schema {
         /// customer, product, quote, order, invoice, stock-movement or cancellation.
@@ -162,6 +196,14 @@ fn run(command: Command) -> Result<ExitCode, String> {
             let plan = incwo_core::flow::plan(items, profile, config);
             serde_json::json!({ "records": plan })
         }
+        Command::Sim {
+            port,
+            business_file,
+            login,
+            password,
+        } => return demo::run_sim(port, business_file, login, password),
+        Command::Sync(args) => return sync::run(args),
+        Command::Demo { scenarios, only, json } => return demo::run(scenarios, only.as_deref(), json),
         Command::Statuses => {
             print!("{}", statuses_doc());
             return Ok(ExitCode::SUCCESS);

@@ -1,0 +1,154 @@
+//! `incwo sync`: the flow loop over real HTTP, with a persistent checkpoint.
+
+use crate::host::{self, RunLog, Stop, Transport};
+use crate::input;
+use incwo_core::flow::{batch, Action, Flow, FlowOptions, Outcome};
+use incwo_core::http::{Auth, ConnectionConfig};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Arguments of `incwo sync`.
+#[derive(clap::Args, Debug)]
+pub struct SyncArgs {
+    /// The batch: one {"kind": …, "record": {…}} per line.
+    file: String,
+    /// incwo server base URL (https://www.incwo.com, or the simulator's http://127.0.0.1:PORT).
+    #[arg(long)]
+    server: String,
+    /// The business file id.
+    #[arg(long)]
+    business_file: String,
+    /// The API user's login.
+    #[arg(long)]
+    login: String,
+    /// Name of the environment variable holding the password (never passed on the command line).
+    #[arg(long)]
+    password_env: String,
+    /// Mapping profile (JSON); the shipped default when absent.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// Checkpoint file: the ledger and progress, rewritten atomically after every action.
+    #[arg(long)]
+    state: PathBuf,
+    /// Company segment of queue names.
+    #[arg(long, default_value = "default")]
+    company: String,
+    /// Per-request timeout, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Allow a plain-http server that is not on loopback.
+    #[arg(long)]
+    allow_insecure_http: bool,
+}
+
+/// Runs `incwo sync`.
+pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
+    let password = std::env::var(&args.password_env).map_err(|_| {
+        format!(
+            "environment variable {} is not set; export the incwo password in it",
+            args.password_env
+        )
+    })?;
+    let profile_text = input::profile(args.profile.as_deref())?;
+    let profile = incwo_core::api::load_profile(profile_text.as_deref()).map_err(|e| e.to_string())?;
+    let config = ConnectionConfig::new(
+        &args.server,
+        &args.business_file,
+        Auth::basic(args.login.clone(), password),
+        args.allow_insecure_http,
+    )
+    .map_err(|e| e.to_string())?;
+    let items = batch::parse_jsonl(&input::text(&args.file)?, &profile);
+    let total = items.len();
+    let options = FlowOptions {
+        company: args.company.clone(),
+        ..FlowOptions::default()
+    };
+    let mut flow = match std::fs::read_to_string(&args.state) {
+        Ok(checkpoint) => {
+            Flow::resume(&checkpoint, items, profile, config, options, host::now_ms()).map_err(|e| e.to_string())?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Flow::start(items, profile, config, options, host::now_ms(), host::now_ms())
+        }
+        Err(e) => return Err(format!("cannot read the state file {}: {e}", args.state.display())),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let transport = Transport::new(Duration::from_millis(args.timeout_ms));
+    let mut log = RunLog::default();
+    let terminal = std::io::stderr().is_terminal();
+    let mut done = flow.outcomes().iter().filter(|o| o.is_some()).count();
+    let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
+    let state_path = args.state.clone();
+    let result = host::drive(
+        &mut flow,
+        &transport,
+        &mut log,
+        &mut |checkpoint| host::write_atomic(&state_path, checkpoint),
+        &mut |action| {
+            if let Action::RecordDone { outcome, .. } = action {
+                done += 1;
+                match outcome {
+                    Outcome::Quarantined { error } | Outcome::Deferred { error, .. } => {
+                        *by_class.entry(error.class.clone()).or_default() += 1
+                    }
+                    _ => {}
+                }
+                if terminal {
+                    let errors: Vec<String> = by_class.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                    eprint!(
+                        "\r\x1b[2K{done}/{total} records; errors: {}",
+                        if errors.is_empty() {
+                            "none".into()
+                        } else {
+                            errors.join(", ")
+                        }
+                    );
+                }
+            }
+        },
+        &mut |_| stop.load(Ordering::SeqCst),
+        None,
+    )?;
+    if terminal {
+        eprintln!();
+    }
+    if result == Stop::Interrupted {
+        eprintln!(
+            "incwo: stopped after the current action; state saved in {}; rerun the same command to resume",
+            args.state.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
+    let summary = flow.summary();
+    let problems: Vec<serde_json::Value> = flow
+        .outcomes()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            Some(o @ (Outcome::Quarantined { .. } | Outcome::Deferred { .. })) => {
+                Some(serde_json::json!({"index": i, "outcome": o}))
+            }
+            _ => None,
+        })
+        .collect();
+    let report = serde_json::json!({"summary": summary, "problems": problems, "requests": log.requests});
+    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    if let Some(stopped) = &summary.stopped {
+        eprintln!("incwo: the run stopped: {} ({})", stopped.message, stopped.code);
+    }
+    Ok(if summary.quarantined == 0 && summary.deferred == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
