@@ -13,6 +13,7 @@ use std::process::ExitCode;
 mod demo;
 mod host;
 mod input;
+mod postman;
 mod scenario;
 mod sync;
 
@@ -88,6 +89,15 @@ enum Command {
         /// The API password.
         #[arg(long, default_value = "secret")]
         password: String,
+    },
+    /// Export the nominal scenario as a Postman collection v2.1 (credentials as variables).
+    Postman {
+        /// incwo server base URL.
+        #[arg(long)]
+        server: String,
+        /// The business file id.
+        #[arg(long)]
+        business_file: String,
     },
     /// Sync a JSON Lines batch into incwo over HTTP; rerunning resumes and creates nothing twice.
     Sync(sync::SyncArgs),
@@ -203,6 +213,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             password,
         } => return demo::run_sim(port, business_file, login, password),
         Command::Sync(args) => return sync::run(args),
+        Command::Postman { server, business_file } => postman::collection(&server, &business_file)?,
         Command::Demo { scenarios, only, json } => return demo::run(scenarios, only.as_deref(), json),
         Command::Statuses => {
             print!("{}", statuses_doc());
