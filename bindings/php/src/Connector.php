@@ -1,0 +1,296 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector;
+
+use Incwo\Connector\Checkpoint\CheckpointStore;
+use Psr\Log\LoggerInterface;
+use Psr\Log\NullLogger;
+use Symfony\Contracts\HttpClient\Exception\TransportExceptionInterface;
+use Symfony\Contracts\HttpClient\HttpClientInterface;
+
+/**
+ * Drives the core's flow loop (DESIGN section 7) over any Symfony
+ * HttpClientInterface: Send → HTTP (fresh connection, timeout) → answer or
+ * transport failure; Wait → sleep (or hand over to a wait policy, e.g. a
+ * Messenger requeue); Publish → the publisher; checkpoints saved before
+ * every send and after every action.
+ */
+final class Connector
+{
+    private readonly LoggerInterface $logger;
+
+    /** @var \Closure(): int */
+    private readonly \Closure $clock;
+
+    /**
+     * @param array<string, mixed> $connection `{server, businessFileId, auth: {type, login, password}, allowInsecureHttp?}`
+     * @param array<string, mixed> $options    the flow options (`company`, `tenant`, `retry`…)
+     * @param float                $timeout    seconds allowed to each request (connect, idle and total)
+     * @param (callable(): int)|null $clock    ms since the epoch (the real clock by default)
+     */
+    public function __construct(
+        private readonly Core $core,
+        private readonly HttpClientInterface $http,
+        private readonly array $connection,
+        private readonly array $options = [],
+        private readonly ?CheckpointStore $checkpoints = null,
+        ?LoggerInterface $logger = null,
+        private readonly float $timeout = 30.0,
+        ?callable $clock = null,
+    ) {
+        $this->logger = $logger ?? new NullLogger();
+        $this->clock = $clock !== null ? \Closure::fromCallable($clock) : static fn (): int => (int) floor(microtime(true) * 1000);
+    }
+
+    /** The core this connector drives. */
+    public function core(): Core
+    {
+        return $this->core;
+    }
+
+    /** ms since the epoch. */
+    public function now(): int
+    {
+        return ($this->clock)();
+    }
+
+    /**
+     * Starts the flow of a batch, resuming from `$checkpoint` when given.
+     *
+     * @param list<array{kind: string, record: mixed}>|string $records the records, or JSON Lines text
+     */
+    public function start(array|string $records, ?string $checkpoint = null, int $seed = 0): Flow
+    {
+        $args = [
+            'config' => $this->connection,
+            'now' => $this->now(),
+            'seed' => $seed,
+        ];
+        if ($this->options !== []) {
+            $args['options'] = $this->options;
+        }
+        if (is_string($records)) {
+            $args['jsonl'] = $records;
+        } else {
+            $args['records'] = $records;
+        }
+        if ($checkpoint !== null) {
+            $args['checkpoint'] = $checkpoint;
+        }
+
+        return $this->core->startFlow($args);
+    }
+
+    /**
+     * Syncs a batch to the end: resumes from the store's checkpoint of
+     * `$checkpointKey` when there is one, drives the loop, returns the log.
+     *
+     * @param list<array{kind: string, record: mixed}>|string $records
+     * @param (callable(array<string, mixed>): void)|null    $onAction  sees every action (progress)
+     * @param (callable(int, string, int): bool)|null        $onWait    `(until, reason, now)`: true to go on (after waiting), false to stop the run
+     * @param (callable(string, array<string, mixed>): void)|null $publish publishes an event on a queue
+     */
+    public function sync(
+        array|string $records,
+        ?string $checkpointKey = null,
+        ?callable $onAction = null,
+        ?callable $onWait = null,
+        ?callable $publish = null,
+        int $seed = 0,
+    ): SyncResult {
+        $checkpoint = $checkpointKey !== null ? $this->checkpoints?->load($checkpointKey) : null;
+        $flow = $this->start($records, $checkpoint, $seed);
+        $log = new RunLog();
+        $this->drive($flow, $log, $checkpointKey, $onAction, $onWait, $publish);
+
+        return new SyncResult($log, $flow->summary(), $flow->metrics());
+    }
+
+    /**
+     * Drives `$flow` until Done, a declined Wait, or the simulated crash at
+     * action `$crashAt` (1-based: a Send is sent and its answer lost, any
+     * other action dropped). Returns true when the batch is over.
+     *
+     * @param (callable(array<string, mixed>): void)|null $onAction
+     * @param (callable(int, string, int): bool)|null $onWait
+     * @param (callable(string, array<string, mixed>): void)|null $publish
+     */
+    public function drive(
+        Flow $flow,
+        RunLog $log,
+        ?string $checkpointKey = null,
+        ?callable $onAction = null,
+        ?callable $onWait = null,
+        ?callable $publish = null,
+        ?int $crashAt = null,
+    ): bool {
+        $save = function () use ($flow, $checkpointKey): void {
+            if ($checkpointKey !== null && $this->checkpoints !== null) {
+                $this->checkpoints->save($checkpointKey, $flow->checkpoint());
+            }
+        };
+        while (true) {
+            $action = $flow->poll($this->now());
+            if ($onAction !== null) {
+                $onAction($action);
+            }
+            $type = (string) ($action['action'] ?? '');
+            if ($crashAt !== null && $log->actions + 1 === $crashAt) {
+                if ($type === 'send') {
+                    $save();
+                    $this->count($log, $action['request']);
+                    $this->send($action['request']);
+                }
+
+                return false;
+            }
+            switch ($type) {
+                case 'send':
+                    $save();
+                    $this->count($log, $action['request']);
+                    $answer = $this->send($action['request']);
+                    if (isset($answer['failure'])) {
+                        $flow->onTransportError((int) $action['requestId'], $answer['failure'], $this->now());
+                    } else {
+                        $flow->onResponse((int) $action['requestId'], $answer['response'], $this->now());
+                    }
+                    break;
+                case 'wait':
+                    $until = (int) $action['until'];
+                    $reason = (string) ($action['reason'] ?? '');
+                    $now = $this->now();
+                    $goOn = $onWait !== null ? (bool) $onWait($until, $reason, $now) : $this->sleepUntil($until);
+                    if (!$goOn) {
+                        $save();
+                        $log->waitUntil = $until;
+                        $log->waitReason = $reason;
+
+                        return false;
+                    }
+                    break;
+                case 'publish':
+                    $log->published[] = ['queue' => (string) $action['queue'], 'event' => (array) $action['event']];
+                    if ($publish !== null) {
+                        $publish((string) $action['queue'], (array) $action['event']);
+                    }
+                    break;
+                case 'recordDone':
+                    $log->outcomes[(int) $action['index']] = (array) $action['outcome'];
+                    $this->logger->info('incwo record {outcome}', [
+                        'outcome' => $action['outcome']['outcome'] ?? '?',
+                        'kind' => $action['kind'] ?? null,
+                        'line' => $action['line'] ?? null,
+                        'code' => $action['outcome']['error']['code'] ?? null,
+                    ]);
+                    break;
+                case 'done':
+                    $save();
+                    $log->actions++;
+                    $log->summary = (array) $action['summary'];
+
+                    return true;
+                default:
+                    throw new Exception\UsageException(['class' => 'usage', 'code' => 'usage.unknown_action', 'message' => "unknown action {$type}"]);
+            }
+            $save();
+            $log->actions++;
+        }
+    }
+
+    /**
+     * Sends one request of the core. Returns `['response' => {status, headers, body|bodyBase64}]`
+     * or `['failure' => {kind, maybeSent}]`.
+     *
+     * @param array<string, mixed> $request the `request` of a Send action
+     *
+     * @return array{response?: array<string, mixed>, failure?: array{kind: string, maybeSent: bool}}
+     */
+    public function send(array $request): array
+    {
+        $headers = ['Connection' => 'close'];
+        foreach ($request['headers'] ?? [] as $header) {
+            $headers[(string) $header['name']] = (string) $header['value'];
+        }
+        $body = (string) ($request['body'] ?? '');
+        if (($request['bodyEncoding'] ?? 'utf8') === 'base64') {
+            $body = (string) base64_decode($body, true);
+        }
+        $options = ['headers' => $headers, 'timeout' => $this->timeout, 'max_duration' => $this->timeout, 'max_redirects' => 0];
+        if ($body !== '') {
+            $options['body'] = $body;
+        }
+        $context = [
+            'method' => $request['method'] ?? '?',
+            'endpoint' => $request['endpoint'] ?? '?',
+            'operation' => $request['operation'] ?? '?',
+            'correlationId' => $request['correlationId'] ?? null,
+        ];
+        $started = microtime(true);
+        try {
+            $response = $this->http->request((string) $request['method'], (string) $request['url'], $options);
+            $status = $response->getStatusCode();
+            $list = [];
+            foreach ($response->getHeaders(false) as $name => $values) {
+                foreach ($values as $value) {
+                    $list[] = ['name' => $name, 'value' => $value];
+                }
+            }
+            $content = $response->getContent(false);
+        } catch (TransportExceptionInterface $e) {
+            $failure = self::transportFailure($e->getMessage());
+            $this->logger->warning('incwo {method} {endpoint} failed: {kind}', $context + $failure + ['ms' => (int) ((microtime(true) - $started) * 1000)]);
+
+            return ['failure' => $failure];
+        }
+        $this->logger->info('incwo {method} {endpoint} → {status}', $context + ['status' => $status, 'ms' => (int) ((microtime(true) - $started) * 1000)]);
+        $answer = ['status' => $status, 'headers' => $list];
+        if (mb_check_encoding($content, 'UTF-8')) {
+            $answer['body'] = $content;
+        } else {
+            $answer['bodyBase64'] = base64_encode($content);
+        }
+
+        return ['response' => $answer];
+    }
+
+    /**
+     * The transport failure of a Symfony HttpClient (curl or native) error
+     * message: whether the request may have reached the server decides
+     * between a safe retry and a reconciliation in the core.
+     *
+     * @return array{kind: string, maybeSent: bool}
+     */
+    public static function transportFailure(string $message): array
+    {
+        $m = strtolower($message);
+        $connectPhase = str_contains($m, 'failed to connect') || str_contains($m, "couldn't connect") || str_contains($m, 'connection timed out after') || str_contains($m, 'connect timeout');
+
+        return match (true) {
+            str_contains($m, 'refused') => ['kind' => 'connect_refused', 'maybeSent' => false],
+            str_contains($m, 'resolve') || str_contains($m, 'getaddrinfo') || str_contains($m, 'name or service') => ['kind' => 'dns', 'maybeSent' => false],
+            str_contains($m, 'ssl') || str_contains($m, 'tls') || str_contains($m, 'certificate') => ['kind' => 'tls', 'maybeSent' => false],
+            $connectPhase && (str_contains($m, 'timeout') || str_contains($m, 'timed out')) => ['kind' => 'timeout', 'maybeSent' => false],
+            $connectPhase => ['kind' => 'connect_refused', 'maybeSent' => false],
+            str_contains($m, 'timeout') || str_contains($m, 'timed out') || str_contains($m, 'max duration') => ['kind' => 'timeout', 'maybeSent' => true],
+            default => ['kind' => 'reset', 'maybeSent' => true],
+        };
+    }
+
+    private function count(RunLog $log, array $request): void
+    {
+        $method = (string) ($request['method'] ?? '?');
+        $log->requests[$method] = ($log->requests[$method] ?? 0) + 1;
+    }
+
+    private function sleepUntil(int $until): bool
+    {
+        $delay = $until - $this->now();
+        if ($delay > 0) {
+            usleep(min($delay, 120_000) * 1000);
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,317 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector;
+
+use Incwo\Connector\Exception\IncwoException;
+use Incwo\Connector\Exception\TechnicalException;
+use Incwo\Connector\Exception\UsageException;
+
+/**
+ * The incwo connector core, loaded through PHP's FFI from the C library
+ * `libincwo_ffi` (crate `incwo-ffi`). Every method marshals JSON to and from
+ * the core; the rules live in the core. Errors become typed exceptions
+ * (technical, contract, business, usage).
+ *
+ * A Core holds one mapping profile (JSON text; the shipped default when null).
+ */
+final class Core
+{
+    /** @var array<string, \FFI> FFI instances by library and header path. */
+    private static array $libraries = [];
+
+    private readonly \FFI $ffi;
+
+    /** The native handle of the configured core. */
+    private ?\FFI\CData $handle = null;
+
+    /**
+     * @param string|null $profile     mapping profile JSON text (null: the default profile)
+     * @param string|null $libraryPath path of libincwo_ffi.so (null: $INCWO_FFI_LIBRARY, then the workspace's target/)
+     * @param string|null $headerPath  path of incwo.h (null: $INCWO_FFI_HEADER, then bindings/c/include/incwo.h)
+     */
+    public function __construct(
+        private readonly ?string $profile = null,
+        ?string $libraryPath = null,
+        ?string $headerPath = null,
+    ) {
+        $this->ffi = self::library($libraryPath, $headerPath);
+        $handle = $this->ffi->new('IncwoCore*');
+        $this->invoke(fn ($out) => $this->ffi->incwo_core_new($profile, \FFI::addr($handle), $out));
+        $this->handle = $handle;
+    }
+
+    public function __destruct()
+    {
+        if ($this->handle !== null) {
+            $this->ffi->incwo_core_free($this->handle);
+            $this->handle = null;
+        }
+    }
+
+    /** The profile this core was configured with (null: the default). */
+    public function profile(): ?string
+    {
+        return $this->profile;
+    }
+
+    /**
+     * Loads (once per path) the C library with the declarations of its header.
+     * `FFI::cdef` rejects preprocessor lines, so they are stripped.
+     */
+    public static function library(?string $libraryPath = null, ?string $headerPath = null): \FFI
+    {
+        if (!extension_loaded('ffi')) {
+            throw new UsageException(['class' => 'usage', 'code' => 'ffi.unavailable', 'message' => 'the PHP FFI extension is not loaded', 'hint' => 'install ext-ffi and run with -d ffi.enable=1']);
+        }
+        $libraryPath ??= self::defaultLibraryPath();
+        $headerPath ??= self::defaultHeaderPath();
+        $key = $libraryPath . "\0" . $headerPath;
+        if (!isset(self::$libraries[$key])) {
+            $header = @file_get_contents($headerPath);
+            if ($header === false) {
+                throw new UsageException(['class' => 'usage', 'code' => 'ffi.header_not_found', 'message' => "cannot read the C header {$headerPath}", 'hint' => 'set INCWO_FFI_HEADER or pass the header path']);
+            }
+            try {
+                self::$libraries[$key] = \FFI::cdef(self::declarations($header), $libraryPath);
+            } catch (\FFI\Exception $e) {
+                throw new UsageException(['class' => 'usage', 'code' => 'ffi.library_not_loaded', 'message' => "cannot load {$libraryPath}: {$e->getMessage()}", 'hint' => 'build it with `cargo build -p incwo-ffi` or set INCWO_FFI_LIBRARY'], '', $e);
+            }
+        }
+
+        return self::$libraries[$key];
+    }
+
+    /** The header's text without what `FFI::cdef` rejects (preprocessor lines). */
+    public static function declarations(string $header): string
+    {
+        return (string) preg_replace('/^[ \t]*#.*$/m', '', $header);
+    }
+
+    private static function defaultLibraryPath(): string
+    {
+        $env = getenv('INCWO_FFI_LIBRARY');
+        if (is_string($env) && $env !== '') {
+            return $env;
+        }
+        $target = getenv('CARGO_TARGET_DIR') ?: dirname(__DIR__, 3) . '/target';
+        $name = PHP_OS_FAMILY === 'Darwin' ? 'libincwo_ffi.dylib' : 'libincwo_ffi.so';
+        foreach (['release', 'debug'] as $profile) {
+            if (is_file("{$target}/{$profile}/{$name}")) {
+                return "{$target}/{$profile}/{$name}";
+            }
+        }
+
+        return $name;
+    }
+
+    private static function defaultHeaderPath(): string
+    {
+        $env = getenv('INCWO_FFI_HEADER');
+
+        return is_string($env) && $env !== '' ? $env : dirname(__DIR__, 2) . '/c/include/incwo.h';
+    }
+
+    /** The library's version. */
+    public function version(): string
+    {
+        return $this->ffi->incwo_version();
+    }
+
+    /**
+     * Validates a record: `{kind, valid, violations, record?}`.
+     *
+     * @param string|array<string, mixed>|object $record the record (JSON text or value)
+     *
+     * @return array<string, mixed>
+     */
+    public function validate(string $kind, string|array|object $record): array
+    {
+        return Json::decode($this->validateJson($kind, Json::text($record)));
+    }
+
+    /** {@see validate()} on JSON text, returning JSON text. */
+    public function validateJson(string $kind, string $record): string
+    {
+        return $this->invoke(fn ($out) => $this->ffi->incwo_core_validate($this->handle(), $kind, $record, $out));
+    }
+
+    /**
+     * Maps a record to incwo XML: `{resource, xml, totals?, warnings}`;
+     * an invalid record throws a ContractException with the violations.
+     *
+     * @param string|array<string, mixed>|object $record
+     *
+     * @return array<string, mixed>
+     */
+    public function map(string $kind, string|array|object $record): array
+    {
+        return Json::decode($this->mapJson($kind, Json::text($record)));
+    }
+
+    /** {@see map()} on JSON text, returning JSON text. */
+    public function mapJson(string $kind, string $record): string
+    {
+        return $this->invoke(fn ($out) => $this->ffi->incwo_core_map($this->handle(), $kind, $record, $out));
+    }
+
+    /**
+     * The JSON Schema of a kind.
+     *
+     * @return array<string, mixed>
+     */
+    public function schema(string $kind): array
+    {
+        return Json::decode($this->schemaJson($kind));
+    }
+
+    /** {@see schema()} as JSON text. */
+    public function schemaJson(string $kind): string
+    {
+        return $this->invoke(fn ($out) => $this->ffi->incwo_core_schema($this->handle(), $kind, $out));
+    }
+
+    /**
+     * Parses an incwo XML document of a resource (`firms`, `bill_sheets`…).
+     *
+     * @return array<string, mixed>
+     */
+    public function parse(string $resource, string $xml): array
+    {
+        return Json::decode($this->parseJson($resource, $xml));
+    }
+
+    /** {@see parse()} returning JSON text. */
+    public function parseJson(string $resource, string $xml): string
+    {
+        $length = strlen($xml);
+        $buffer = null;
+        if ($length > 0) {
+            $buffer = $this->ffi->new("uint8_t[{$length}]");
+            \FFI::memcpy($buffer, $xml, $length);
+        }
+
+        return $this->invoke(fn ($out) => $this->ffi->incwo_parse($resource, $buffer, $length, $out));
+    }
+
+    /**
+     * Checks a mapping profile: the profile with its defaults, or a UsageException.
+     *
+     * @return array<string, mixed>
+     */
+    public function checkProfile(string $profile): array
+    {
+        return Json::decode($this->invoke(fn ($out) => $this->ffi->incwo_check_profile($profile, $out)));
+    }
+
+    /**
+     * One of the core's JSON calls by name: `request`, `classify`, `retry`,
+     * `retry.decide`, `telemetry.render`, `telemetry.redact`,
+     * `telemetry.normalize_endpoint`, `telemetry.log`…
+     *
+     * @param string|array<string, mixed>|object $args
+     *
+     * @return array<string, mixed>
+     */
+    public function call(string $name, string|array|object $args): array
+    {
+        return Json::decode($this->callJson($name, Json::text($args)));
+    }
+
+    /** {@see call()} on JSON text, returning JSON text. */
+    public function callJson(string $name, string $args): string
+    {
+        return $this->invoke(fn ($out) => $this->ffi->incwo_call($name, $args, $out));
+    }
+
+    /**
+     * Renders metric events in Prometheus text format (`telemetry.render`).
+     *
+     * @param list<array<string, mixed>> $events
+     */
+    public function renderMetrics(array $events): string
+    {
+        return (string) ($this->call('telemetry.render', ['events' => $events])['text'] ?? '');
+    }
+
+    /**
+     * The queue of a family of records (quote, order, stock, billing,
+     * referential), e.g. `erp.incwo.order.acme.eur`, or its quarantine.
+     *
+     * @param array{company?: string, currency?: string, warehouse?: string} $segments
+     */
+    public function queueName(string $family, array $segments = [], bool $quarantine = false): string
+    {
+        $args = Json::text(['family' => $family, 'quarantine' => $quarantine] + $segments);
+
+        return (string) Json::decode($this->invoke(fn ($out) => $this->ffi->incwo_queue_name($args, $out)))['queue'];
+    }
+
+    /**
+     * Starts a flow (or resumes it when `$args['checkpoint']` is set). `$args`:
+     * `config`, `records` or `jsonl`, `now`, and optionally `options`, `seed`,
+     * `checkpoint`; the core's profile is used unless `profile` is given.
+     *
+     * @param array<string, mixed> $args
+     */
+    public function startFlow(array $args): Flow
+    {
+        if (!array_key_exists('profile', $args) && $this->profile !== null) {
+            $args['profile'] = $this->profile;
+        }
+        $json = Json::text($args);
+        $handle = $this->ffi->new('IncwoFlow*');
+        $this->invoke(fn ($out) => $this->ffi->incwo_flow_start($json, \FFI::addr($handle), $out));
+
+        return new Flow($this, $handle);
+    }
+
+    /**
+     * Calls a native function that writes JSON to `char **out` and returns
+     * the text, or throws the typed exception of its status.
+     *
+     * @param callable(\FFI\CData): int $call
+     *
+     * @internal used by Flow
+     */
+    public function invoke(callable $call): string
+    {
+        $out = $this->ffi->new('char*');
+        $status = (int) $call(\FFI::addr($out));
+        $text = null;
+        if (!\FFI::isNull($out)) {
+            $text = \FFI::string($out);
+            $this->ffi->incwo_string_free($out);
+        }
+        if ($status === 0) {
+            return $text ?? '';
+        }
+        $name = $this->ffi->incwo_status_name($status);
+        if ($text !== null && in_array($name, ['usage', 'contract', 'technical', 'business'], true)) {
+            $document = json_decode($text, true);
+            $error = is_array($document) && is_array($document['error'] ?? null) ? $document['error'] : ['class' => $name, 'code' => "ffi.{$name}", 'message' => 'unreadable error document'];
+            throw IncwoException::fromError($error, $text);
+        }
+        $error = ['class' => 'usage', 'code' => "ffi.{$name}", 'message' => "the incwo library refused the call: {$name}"];
+        if ($name === 'panic' || $name === 'interior_nul') {
+            throw new TechnicalException(['class' => 'technical'] + $error);
+        }
+        throw new UsageException($error);
+    }
+
+    /** @internal the FFI instance, for Flow */
+    public function ffi(): \FFI
+    {
+        return $this->ffi;
+    }
+
+    private function handle(): \FFI\CData
+    {
+        if ($this->handle === null) {
+            throw new UsageException(['class' => 'usage', 'code' => 'ffi.invalid_handle', 'message' => 'this core was released']);
+        }
+
+        return $this->handle;
+    }
+}

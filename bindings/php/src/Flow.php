@@ -1,0 +1,107 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector;
+
+use Incwo\Connector\Exception\UsageException;
+
+/**
+ * A running flow: the core's sans-IO state machine. The host polls it for
+ * the next action (send, wait, publish, recordDone, done), performs it and
+ * reports answers back; see {@see Connector} for the loop.
+ */
+final class Flow
+{
+    private ?\FFI\CData $handle;
+
+    /** @internal created by {@see Core::startFlow()} */
+    public function __construct(private readonly Core $core, \FFI\CData $handle)
+    {
+        $this->handle = $handle;
+    }
+
+    public function __destruct()
+    {
+        $this->free();
+    }
+
+    /** Releases the native flow (idempotent). */
+    public function free(): void
+    {
+        if ($this->handle !== null) {
+            $this->core->ffi()->incwo_flow_free($this->handle);
+            $this->handle = null;
+        }
+    }
+
+    /**
+     * The next action, e.g. `['action' => 'send', 'requestId' => 1, 'request' => [...]]`.
+     *
+     * @return array<string, mixed>
+     */
+    public function poll(int $now): array
+    {
+        return Json::decode($this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_poll($this->handle(), $now, $out)));
+    }
+
+    /**
+     * The HTTP answer to request `$requestId`.
+     *
+     * @param string|array{status: int, headers?: list<array{name: string, value: string}>, body?: string, bodyBase64?: string} $response
+     */
+    public function onResponse(int $requestId, string|array $response, int $now): void
+    {
+        $json = Json::text($response);
+        $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_on_response($this->handle(), $requestId, $json, $now, $out));
+    }
+
+    /**
+     * A transport failure of request `$requestId`: `kind` is timeout, reset,
+     * connect_refused, dns or tls; `maybeSent` whether bytes may have left.
+     *
+     * @param string|array{kind: string, maybeSent: bool} $failure
+     */
+    public function onTransportError(int $requestId, string|array $failure, int $now): void
+    {
+        $json = Json::text($failure);
+        $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_on_transport_error($this->handle(), $requestId, $json, $now, $out));
+    }
+
+    /** The checkpoint (versioned JSON) to store and pass back to resume. */
+    public function checkpoint(): string
+    {
+        return $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_checkpoint($this->handle(), $out));
+    }
+
+    /** The flow's metrics in Prometheus text format. */
+    public function metrics(): string
+    {
+        return $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_metrics($this->handle(), $out));
+    }
+
+    /**
+     * `['summary' => [...], 'outcomes' => [...]]` so far.
+     *
+     * @return array<string, mixed>
+     */
+    public function summary(): array
+    {
+        return Json::decode($this->summaryJson());
+    }
+
+    /** {@see summary()} as JSON text. */
+    public function summaryJson(): string
+    {
+        return $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_summary($this->handle(), $out));
+    }
+
+    private function handle(): \FFI\CData
+    {
+        if ($this->handle === null) {
+            throw new UsageException(['class' => 'usage', 'code' => 'ffi.invalid_handle', 'message' => 'this flow was released']);
+        }
+
+        return $this->handle;
+    }
+}

@@ -1,0 +1,103 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector\Tests;
+
+use Symfony\Component\HttpClient\HttpClient;
+use Symfony\Contracts\HttpClient\HttpClientInterface;
+
+/** A running incwo-sim process on 127.0.0.1 (port chosen by the OS), stopped on destruction. */
+final class Simulator
+{
+    /** @var resource */
+    private $process;
+
+    /** @var array<int, resource> */
+    private array $pipes;
+
+    public readonly string $baseUrl;
+
+    private HttpClientInterface $http;
+
+    public function __construct()
+    {
+        $binary = getenv('INCWO_SIM_BIN') ?: (getenv('CARGO_TARGET_DIR') ?: Support::root() . '/target') . '/debug/incwo-sim';
+        if (!is_executable($binary)) {
+            throw new \RuntimeException("incwo-sim not found at {$binary}: cargo build -p incwo-sim");
+        }
+        $process = proc_open([$binary, '--port', '0'], [1 => ['pipe', 'w'], 2 => ['file', '/dev/null', 'a']], $pipes);
+        if (!is_resource($process)) {
+            throw new \RuntimeException('cannot start incwo-sim');
+        }
+        $this->process = $process;
+        $this->pipes = $pipes;
+        $line = (string) fgets($pipes[1]);
+        if (!preg_match('#listening on (http://127\.0\.0\.1:\d+)#', $line, $m)) {
+            $this->stop();
+            throw new \RuntimeException("unexpected first line from incwo-sim: {$line}");
+        }
+        $this->baseUrl = $m[1];
+        $this->http = HttpClient::create(['timeout' => 5]);
+    }
+
+    public function __destruct()
+    {
+        $this->stop();
+    }
+
+    /** Stops the process (idempotent). */
+    public function stop(): void
+    {
+        if (isset($this->process) && is_resource($this->process)) {
+            proc_terminate($this->process);
+            foreach ($this->pipes as $pipe) {
+                if (is_resource($pipe)) {
+                    fclose($pipe);
+                }
+            }
+            proc_close($this->process);
+        }
+    }
+
+    /** The connection config of the flow for this simulator (its default credentials). */
+    public function connection(): array
+    {
+        return ['server' => $this->baseUrl, 'businessFileId' => '123456', 'auth' => ['type' => 'basic', 'login' => 'api@example.fr', 'password' => 'secret'], 'allowInsecureHttp' => false];
+    }
+
+    public function reset(): void
+    {
+        $this->admin('POST', '/_sim/reset');
+    }
+
+    public function clearFaults(): void
+    {
+        $this->admin('DELETE', '/_sim/faults');
+    }
+
+    /** @param list<mixed> $faults */
+    public function addFaults(array $faults): void
+    {
+        $this->admin('POST', '/_sim/faults', json_encode($faults, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES));
+    }
+
+    /** `GET /_sim/state` as JSON text. */
+    public function stateJson(): string
+    {
+        return $this->admin('GET', '/_sim/state');
+    }
+
+    private function admin(string $method, string $path, ?string $body = null): string
+    {
+        $options = $body !== null ? ['body' => $body, 'headers' => ['Content-Type' => 'application/json']] : [];
+        $response = $this->http->request($method, $this->baseUrl . $path, $options);
+        $status = $response->getStatusCode();
+        $content = $response->getContent(false);
+        if ($status >= 300) {
+            throw new \RuntimeException("{$method} {$path}: HTTP {$status} {$content}");
+        }
+
+        return $content;
+    }
+}
