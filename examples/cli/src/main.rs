@@ -13,6 +13,7 @@ use std::process::ExitCode;
 mod demo;
 mod host;
 mod input;
+mod inspect;
 mod postman;
 mod scenario;
 mod sync;
@@ -90,6 +91,10 @@ enum Command {
         #[arg(long, default_value = "secret")]
         password: String,
     },
+    /// Print the request the core would send for a record (Authorization redacted).
+    Request(inspect::RequestArgs),
+    /// Classify an answer or a transport failure and print the retry decision for attempt 1.
+    Classify(inspect::ClassifyArgs),
     /// Export the nominal scenario as a Postman collection v2.1 (credentials as variables).
     Postman {
         /// incwo server base URL.
@@ -213,6 +218,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
             password,
         } => return demo::run_sim(port, business_file, login, password),
         Command::Sync(args) => return sync::run(args),
+        Command::Request(args) => inspect::request(args)?,
+        Command::Classify(args) => inspect::classify(args)?,
         Command::Postman { server, business_file } => postman::collection(&server, &business_file)?,
         Command::Demo { scenarios, only, json } => return demo::run(scenarios, only.as_deref(), json),
         Command::Statuses => {

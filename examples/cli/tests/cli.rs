@@ -148,3 +148,86 @@ fn schema_prints_a_json_schema() {
     let schema: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
 }
+
+fn classify(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["classify"];
+    all.extend_from_slice(args);
+    let out = incwo(&all, None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn classify_gives_the_class_and_the_retry_decision() {
+    let r = classify(&["--status", "503"]);
+    assert_eq!(r["classified"]["class"], "technical");
+    assert_eq!(r["decision"]["decision"], "retryAt");
+    let body = std::env::temp_dir().join(format!("incwo-422-{}.xml", std::process::id()));
+    std::fs::write(&body, "<errors><error field=\"name\">can't be blank</error></errors>").unwrap();
+    let r = classify(&[
+        "--status",
+        "422",
+        "--body",
+        body.to_str().unwrap(),
+        "--method",
+        "POST",
+        "--endpoint",
+        "/firms.xml",
+    ]);
+    assert_eq!(r["classified"]["class"], "contract");
+    assert_eq!(r["classified"]["messages"][0]["text"], "can't be blank");
+    assert_eq!(r["decision"]["decision"], "reject");
+    let r = classify(&[
+        "--transport",
+        "timeout",
+        "--maybe-sent",
+        "--method",
+        "POST",
+        "--endpoint",
+        "/bill_sheets.xml",
+    ]);
+    assert_eq!(r["decision"]["decision"], "reconcileFirst");
+    let r = classify(&["--status", "429", "--retry-after", "120"]);
+    assert_eq!(r["decision"]["decision"], "requeue");
+}
+
+#[test]
+fn request_prints_the_request_without_the_secret() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_incwo"))
+        .args([
+            "request",
+            "order",
+            "create",
+            "examples/data/order.json",
+            "--server",
+            "https://www.incwo.com",
+        ])
+        .args([
+            "--business-file",
+            "123456",
+            "--login",
+            "api@example.fr",
+            "--password-env",
+            "INCWO_PW_TEST",
+        ])
+        .env("INCWO_PW_TEST", "s3cret-pass")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut text).unwrap();
+    assert!(child.wait().unwrap().success());
+    let request: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(request["method"], "POST");
+    assert_eq!(request["url"], "https://www.incwo.com/123456/proposal_sheets.xml");
+    assert!(request["body"]
+        .as_str()
+        .unwrap()
+        .contains("<unit_price>49.90</unit_price>"));
+    assert!(!text.contains("s3cret-pass"));
+    assert!(
+        !text.contains("YXBpQGV4YW1wbGUuZnI6czNjcmV0LXBhc3M"),
+        "the Basic token leaked"
+    );
+}
