@@ -1,0 +1,117 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector\Tests;
+
+use Incwo\Connector\Bundle\Messenger\OrderMessage;
+use Incwo\Connector\Bundle\Messenger\OrderMessageHandler;
+use Incwo\Connector\Bundle\Messenger\ReferentialMessage;
+use Incwo\Connector\Bundle\Messenger\ReferentialMessageHandler;
+use Incwo\Connector\Connector;
+use Incwo\Connector\Core;
+use Incwo\Connector\Tests\App\TestKernel;
+use PHPUnit\Framework\TestCase;
+use Symfony\Bundle\FrameworkBundle\Console\Application;
+use Symfony\Component\Console\Tester\CommandTester;
+use Symfony\Component\HttpFoundation\Request;
+use Symfony\Component\Messenger\Exception\UnrecoverableMessageHandlingException;
+use Symfony\Component\Messenger\Stamp\DelayStamp;
+
+/** The bundle booted in a test kernel, against the simulator over real HTTP. */
+final class BundleTest extends TestCase
+{
+    private static ?Simulator $sim = null;
+
+    private static ?TestKernel $kernel = null;
+
+    private static string $varDir;
+
+    public static function setUpBeforeClass(): void
+    {
+        self::$sim = new Simulator();
+        self::$varDir = sys_get_temp_dir() . '/incwo-php-bundle-' . getmypid();
+        putenv('INCWO_PASSWORD=secret');
+        $_ENV['INCWO_PASSWORD'] = $_SERVER['INCWO_PASSWORD'] = 'secret';
+        self::$kernel = new TestKernel(self::$sim->baseUrl, self::$varDir);
+        self::$kernel->boot();
+    }
+
+    public static function tearDownAfterClass(): void
+    {
+        self::$kernel?->shutdown();
+        self::$sim?->stop();
+        exec('rm -rf ' . escapeshellarg(self::$varDir));
+    }
+
+    protected function setUp(): void
+    {
+        self::$sim->reset();
+        self::$sim->clearFaults();
+    }
+
+    public function testServicesAreWired(): void
+    {
+        $container = self::$kernel->getContainer()->get('test.service_container');
+        self::assertInstanceOf(Connector::class, $container->get(Connector::class));
+        self::assertNotSame('', $container->get(Core::class)->version());
+        self::assertInstanceOf(OrderMessageHandler::class, $container->get(OrderMessageHandler::class));
+    }
+
+    public function testSyncCommandRunsTheBatchAndMetricsAreExposed(): void
+    {
+        $application = new Application(self::$kernel);
+        $tester = new CommandTester($application->find('incwo:sync'));
+        $status = $tester->execute(['batch' => Support::root() . '/examples/data/batch.jsonl', '--checkpoint-key' => 'bundle-' . uniqid()]);
+        $output = $tester->getDisplay();
+        self::assertSame(0, $status, $output);
+        self::assertMatchesRegularExpression('/incwo sync: (\d+) records, \1 synced, 0 skipped, 0 quarantined/', $output);
+        $state = json_decode(self::$sim->stateJson(), true);
+        self::assertGreaterThanOrEqual(1, $state['counts']['firms'] ?? 0);
+        self::assertSame([], $state['duplicates']);
+        self::assertStringNotContainsString('secret', $output);
+
+        $response = self::$kernel->handle(Request::create('/metrics'));
+        self::assertSame(200, $response->getStatusCode());
+        self::assertStringStartsWith('text/plain; version=0.0.4', (string) $response->headers->get('Content-Type'));
+        self::assertMatchesRegularExpression('/^api_call_duration_ms_count\{[^}]*\} [1-9]/m', (string) $response->getContent());
+    }
+
+    public function testAContractErrorIsUnrecoverable(): void
+    {
+        $handler = self::$kernel->getContainer()->get('test.service_container')->get(OrderMessageHandler::class);
+        $order = json_decode(file_get_contents(Support::root() . '/examples/data/order-missing-price.json'), true);
+        $this->expectException(UnrecoverableMessageHandlingException::class);
+        $this->expectExceptionMessage('contract');
+        $handler(new OrderMessage([['kind' => 'order', 'record' => $order]], 'bundle-contract-' . uniqid()));
+    }
+
+    public function testAWaitIsARequeueWithADelayStamp(): void
+    {
+        $container = self::$kernel->getContainer()->get('test.service_container');
+        $transport = $container->get('messenger.transport.incwo');
+        $transport->reset();
+        self::$sim->addFaults([['method' => 'POST', 'resource' => 'firms', 'times' => 5, 'fault' => ['kind' => 'http_error', 'status' => 503]]]);
+        $customer = json_decode(file_get_contents(Support::root() . '/examples/data/customer.json'), true);
+        $message = new ReferentialMessage([['kind' => 'customer', 'record' => $customer]], 'bundle-wait-' . uniqid());
+        $container->get(ReferentialMessageHandler::class)($message);
+        $sent = $transport->getSent();
+        self::assertCount(1, $sent);
+        self::assertSame($message, $sent[0]->getMessage());
+        self::assertNotNull($sent[0]->last(DelayStamp::class));
+
+        // Once incwo answers again, the redelivered message finishes the record.
+        self::$sim->clearFaults();
+        usleep(max(0, $sent[0]->last(DelayStamp::class)->getDelay()) * 1000);
+        $container->get(ReferentialMessageHandler::class)($message);
+        $state = json_decode(self::$sim->stateJson(), true);
+        self::assertSame(1, $state['counts']['firms'] ?? null);
+    }
+
+    public function testQueueNamesComeFromTheCore(): void
+    {
+        $core = self::$kernel->getContainer()->get('test.service_container')->get(Core::class);
+        self::assertSame('erp.incwo.order.acme.eur', $core->queueName('order', ['company' => 'ACME', 'currency' => 'EUR']));
+        self::assertSame('erp.incwo.billing.acme.quarantine', $core->queueName('billing', ['company' => 'acme'], true));
+    }
+}
