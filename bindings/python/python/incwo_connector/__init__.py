@@ -1,0 +1,105 @@
+"""incwo-connector: sync business records into incwo (XML over HTTP Basic).
+
+A sans-IO Rust core validates canonical JSON records, maps them to incwo's
+XML, classifies errors, decides retries and drives replayable flows; this
+package is its Python host: the native functions (uniffi), the exceptions,
+checkpoint stores and the flow loop over httpx.
+
+    from incwo_connector import Connector, FileCheckpointStore
+    connector = Connector("https://www.incwo.com", 123456, login=…, password=…,
+                          store=FileCheckpointStore("state.json"))
+    result = connector.sync(open("batch.jsonl").read())
+
+Independent connector, not affiliated with incwo.
+"""
+
+from __future__ import annotations
+
+from . import _native
+from ._native import (
+    Action,
+    ErrorInfo,
+    FlowSession,
+    Header,
+    HttpHeader,
+    Outcome,
+    Request,
+    Response,
+    Summary,
+    TransportFailure,
+    TransportKind,
+    Violation,
+)
+from .connector import AsyncConnector, Connector, Records, SyncResult, now_ms
+from .core import (
+    Core,
+    call,
+    check_profile,
+    map_many,
+    map_record,
+    parse,
+    profile_text,
+    schema,
+    validate,
+    validate_jsonl,
+    validate_many,
+    version,
+)
+from .errors import BusinessError, ContractError, IncwoError, InternalError, TechnicalError, UsageError
+from .stores import CheckpointStore, FileCheckpointStore, MemoryCheckpointStore, SqliteCheckpointStore, open_store
+
+__version__ = _native.version()
+
+
+def _header_text(self: Header) -> str:
+    value = "[redacted]" if self.sensitive else repr(self.value)
+    return f"Header(name={self.name!r}, value={value}, sensitive={self.sensitive})"
+
+
+# The generated record prints its value; an Authorization header must never
+# reach a log or a debug print.
+Header.__str__ = _header_text  # type: ignore[method-assign]
+Header.__repr__ = _header_text  # type: ignore[method-assign]
+
+__all__ = [
+    "Action",
+    "AsyncConnector",
+    "BusinessError",
+    "CheckpointStore",
+    "Connector",
+    "ContractError",
+    "Core",
+    "ErrorInfo",
+    "FileCheckpointStore",
+    "FlowSession",
+    "Header",
+    "HttpHeader",
+    "IncwoError",
+    "InternalError",
+    "MemoryCheckpointStore",
+    "Outcome",
+    "Records",
+    "Request",
+    "Response",
+    "SqliteCheckpointStore",
+    "Summary",
+    "SyncResult",
+    "TechnicalError",
+    "TransportFailure",
+    "TransportKind",
+    "UsageError",
+    "Violation",
+    "call",
+    "check_profile",
+    "map_many",
+    "map_record",
+    "now_ms",
+    "open_store",
+    "parse",
+    "profile_text",
+    "schema",
+    "validate",
+    "validate_jsonl",
+    "validate_many",
+    "version",
+]

@@ -1,0 +1,282 @@
+"""The flow loop over httpx: :class:`Connector` (sync) and
+:class:`AsyncConnector` (asyncio).
+
+The core decides everything (what to send, when to retry, when to
+reconcile, how a record ends); the connector only moves bytes and time::
+
+    poll → Send    → save checkpoint, HTTP, on_response / on_transport_error
+         → Wait    → sleep until `until`
+         → Publish → on_publish(queue, event)
+         → RecordDone / Done
+    save checkpoint after every action
+
+A checkpoint store makes a run resumable: the next ``sync`` of the same
+batch continues where a crash left it, and a replay sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+import httpx
+
+from . import _native, transport
+from . import errors as _errors  # noqa: F401  (names the exception classes)
+from .core import Profile, profile_text
+from .stores import CheckpointStore, MemoryCheckpointStore
+
+__all__ = ["Connector", "AsyncConnector", "SyncResult", "Records", "now_ms"]
+
+#: A batch: JSON Lines text, or ``{"kind": …, "record": {…}}`` dicts.
+Records = Union[str, bytes, Iterable[Mapping[str, Any]]]
+
+
+def now_ms() -> int:
+    """The real clock in ms since the epoch (the core keeps no clock)."""
+    return int(time.time() * 1000)
+
+
+@dataclass
+class SyncResult:
+    """What a run did."""
+
+    #: ``{total, finished, synced, skipped, quarantined, deferred, errorsByCode, stopped?}``.
+    summary: Dict[str, Any]
+    #: The outcome of each record (``None`` while not finished), as the core's JSON.
+    outcomes: List[Optional[Dict[str, Any]]]
+    #: ``(queue, event)`` of every Publish action, in order.
+    published: List[Tuple[str, Dict[str, Any]]] = field(default_factory=list)
+    #: Requests sent, by method.
+    requests: Dict[str, int] = field(default_factory=dict)
+    #: The flow's metrics (Prometheus text).
+    metrics: str = ""
+    #: The last checkpoint.
+    checkpoint: str = ""
+    #: Actions handled.
+    actions: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Every record synced or skipped, and the run was not stopped."""
+        s = self.summary
+        return not s.get("stopped") and s.get("quarantined", 0) == 0 and s.get("deferred", 0) == 0
+
+
+class _Run:
+    """The bookkeeping of one run (shared by the sync and async loops)."""
+
+    def __init__(self) -> None:
+        self.published: List[Tuple[str, Dict[str, Any]]] = []
+        self.requests: Dict[str, int] = {}
+        self.actions = 0
+
+    def result(self, session: _native.FlowSession) -> SyncResult:
+        data = json.loads(session.summary_json())
+        return SyncResult(
+            summary=data["summary"],
+            outcomes=data["outcomes"],
+            published=self.published,
+            requests=self.requests,
+            metrics=session.metrics(),
+            checkpoint=session.checkpoint(),
+            actions=self.actions,
+        )
+
+
+class _Base:
+    def __init__(
+        self,
+        server: str,
+        business_file_id: Union[str, int],
+        *,
+        login: Optional[str] = None,
+        password: Optional[str] = None,
+        token: Optional[str] = None,
+        allow_insecure_http: bool = False,
+        config: Optional[Mapping[str, Any]] = None,
+        profile: Profile = None,
+        options: Optional[Mapping[str, Any]] = None,
+        store: Optional[CheckpointStore] = None,
+        timeout: float = 30.0,
+        seed: Optional[int] = None,
+        on_publish: Optional[Callable[[str, Dict[str, Any]], Any]] = None,
+        on_record: Optional[Callable[[Any], Any]] = None,
+        on_action: Optional[Callable[[Any], Any]] = None,
+    ) -> None:
+        cfg: Dict[str, Any] = {
+            "server": server,
+            "businessFileId": str(business_file_id),
+            "allowInsecureHttp": allow_insecure_http,
+        }
+        if token is not None:
+            cfg["auth"] = {"type": "bearer", "token": token}
+        elif login is not None or password is not None:
+            cfg["auth"] = {"type": "basic", "login": login, "password": password}
+        cfg.update(config or {})
+        self._config = cfg
+        self._profile = profile_text(profile)
+        self._options = dict(options) if options is not None else None
+        #: Where the checkpoint lives between runs.
+        self.store: CheckpointStore = store if store is not None else MemoryCheckpointStore()
+        #: Per-request timeout of the HTTP client, in seconds.
+        self.timeout = timeout
+        self._seed = seed
+        self.on_publish = on_publish
+        self.on_record = on_record
+        self.on_action = on_action
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"{type(self).__name__}(server={self._config.get('server')!r}, business_file_id={self._config.get('businessFileId')!r})"
+
+    def start_args(self, records: Records, checkpoint: Optional[str] = None) -> Dict[str, Any]:
+        """The arguments of ``FlowSession.start`` for this batch (they hold the
+        credentials: never log them)."""
+        args: Dict[str, Any] = {
+            "config": self._config,
+            "now": now_ms(),
+            "seed": self._seed if self._seed is not None else secrets.randbits(53),
+        }
+        if isinstance(records, bytes):
+            records = records.decode("utf-8")
+        if isinstance(records, str):
+            args["jsonl"] = records
+        else:
+            args["records"] = [dict(r) for r in records]
+        if self._profile is not None:
+            args["profile"] = self._profile
+        if self._options is not None:
+            args["options"] = self._options
+        if checkpoint is not None:
+            args["checkpoint"] = checkpoint
+        return args
+
+    def start(self, records: Records) -> _native.FlowSession:
+        """Starts the flow of a batch, resuming from the store's checkpoint
+        when there is one."""
+        args = self.start_args(records, self.store.load())
+        return _native.FlowSession.start(json.dumps(args, ensure_ascii=False))
+
+    def _note_send(self, run: _Run, action: Any) -> None:
+        method = action.request.method
+        run.requests[method] = run.requests.get(method, 0) + 1
+
+    def _handle_other(self, run: _Run, action: Any) -> None:
+        if action.is_publish():
+            event = json.loads(action.event_json)
+            run.published.append((action.queue, event))
+            if self.on_publish is not None:
+                self.on_publish(action.queue, event)
+        elif action.is_record_done():
+            if self.on_record is not None:
+                self.on_record(action)
+
+
+class Connector(_Base):
+    """Syncs batches into incwo over ``httpx.Client``.
+
+    ``Connector(server, business_file_id, login=…, password=…, store=…)``
+    then ``connector.sync(records)``. Pass ``client`` to use your own
+    ``httpx.Client`` (then keep-alive reuse is yours to switch off).
+    ``on_action`` sees each action before it is handled; an exception it
+    raises stops the run (the last saved checkpoint stays in the store).
+    """
+
+    def __init__(self, server: str, business_file_id: Union[str, int], *, client: Optional[httpx.Client] = None, **kwargs: Any) -> None:
+        super().__init__(server, business_file_id, **kwargs)
+        self._client = client
+
+    def sync(self, records: Records) -> SyncResult:
+        """Runs the batch to its end and returns what happened."""
+        return self.run(self.start(records))
+
+    def run(self, session: _native.FlowSession) -> SyncResult:
+        """Drives a started flow until ``Done``."""
+        own = self._client is None
+        client = transport.new_client(self.timeout) if own else self._client
+        assert client is not None
+        run = _Run()
+        try:
+            while True:
+                action = session.poll(now_ms())
+                if self.on_action is not None:
+                    self.on_action(action)
+                if action.is_send():
+                    self.store.save(session.checkpoint())
+                    self._note_send(run, action)
+                    try:
+                        response = client.send(transport.build_request(client, action.request))
+                    except httpx.RequestError as error:
+                        session.on_transport_error(action.request_id, transport.transport_failure(error), now_ms())
+                    else:
+                        answer = transport.to_response(response)
+                        response.close()
+                        session.on_response(action.request_id, answer, now_ms())
+                elif action.is_wait():
+                    delay = action.until - now_ms()
+                    if delay > 0:
+                        time.sleep(delay / 1000)
+                else:
+                    self._handle_other(run, action)
+                self.store.save(session.checkpoint())
+                run.actions += 1
+                if action.is_done():
+                    return run.result(session)
+        finally:
+            if own:
+                client.close()
+
+
+class AsyncConnector(_Base):
+    """The asyncio twin of :class:`Connector`, over ``httpx.AsyncClient``.
+    The core's calls are synchronous and take microseconds."""
+
+    def __init__(
+        self, server: str, business_file_id: Union[str, int], *, client: Optional[httpx.AsyncClient] = None, **kwargs: Any
+    ) -> None:
+        super().__init__(server, business_file_id, **kwargs)
+        self._client = client
+
+    async def sync(self, records: Records) -> SyncResult:
+        """Runs the batch to its end and returns what happened."""
+        return await self.run(self.start(records))
+
+    async def run(self, session: _native.FlowSession) -> SyncResult:
+        """Drives a started flow until ``Done``."""
+        own = self._client is None
+        client = transport.new_async_client(self.timeout) if own else self._client
+        assert client is not None
+        run = _Run()
+        try:
+            while True:
+                action = session.poll(now_ms())
+                if self.on_action is not None:
+                    self.on_action(action)
+                if action.is_send():
+                    self.store.save(session.checkpoint())
+                    self._note_send(run, action)
+                    try:
+                        response = await client.send(transport.build_request(client, action.request))
+                    except httpx.RequestError as error:
+                        session.on_transport_error(action.request_id, transport.transport_failure(error), now_ms())
+                    else:
+                        answer = transport.to_response(response)
+                        await response.aclose()
+                        session.on_response(action.request_id, answer, now_ms())
+                elif action.is_wait():
+                    delay = action.until - now_ms()
+                    if delay > 0:
+                        await asyncio.sleep(delay / 1000)
+                else:
+                    self._handle_other(run, action)
+                self.store.save(session.checkpoint())
+                run.actions += 1
+                if action.is_done():
+                    return run.result(session)
+        finally:
+            if own:
+                await client.aclose()

@@ -1,0 +1,182 @@
+"""The installed package: where it comes from, the native surface, errors,
+batch entry points, stores. No network here."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+
+import incwo_connector as ic
+from conftest import EXAMPLES, ROOT, VECTORS
+
+ORDER = (EXAMPLES / "data" / "order.json").read_text(encoding="utf-8")
+MISSING_PRICE = (EXAMPLES / "data" / "order-missing-price.json").read_text(encoding="utf-8")
+
+
+def test_the_package_is_the_installed_wheel() -> None:
+    installed = Path(sysconfig.get_paths()["purelib"]).resolve()
+    here = Path(ic.__file__).resolve()
+    assert installed in here.parents, f"{here} is not under {installed}"
+    assert ROOT.resolve() not in here.parents or "site-packages" in here.parts
+    native = list(here.parent.glob("_native/*.so"))
+    assert native, "the native library is not in the package"
+    assert (here.parent / "py.typed").exists()
+    assert ic.version() == ic.__version__
+
+
+def test_validate_and_map_return_dicts() -> None:
+    report = ic.validate("order", ORDER)
+    assert report["valid"] is True and report["kind"] == "order"
+    mapped = ic.map_record("order", json.loads(ORDER))
+    assert mapped["resource"] == "proposal_sheets"
+    assert "<unit_price>49.90</unit_price>" in mapped["xml"]
+    assert ic.schema("order")["required"][0] == "orderNumber"
+
+
+def test_a_contract_error_carries_its_violations() -> None:
+    with pytest.raises(ic.ContractError) as info:
+        ic.map_record("order", MISSING_PRICE)
+    error = info.value
+    assert isinstance(error, ic.IncwoError) and error.error_class == "contract"
+    assert error.code == "contract.invalid"
+    assert error.violations[0].path == "/lines/0/unitPriceExclTax"
+    assert error.violations[0].code == "required"
+    assert error.violations[0].severity == "error"
+    assert error.error["violations"][0]["path"] == "/lines/0/unitPriceExclTax"
+    assert error.hint
+
+
+def test_usage_errors_carry_code_hint_and_details() -> None:
+    with pytest.raises(ic.UsageError) as info:
+        ic.validate("orders", "{}")
+    assert info.value.code == "usage.unknown_kind" and info.value.hint
+    with pytest.raises(ic.UsageError) as info:
+        ic.check_profile("{}")
+    assert info.value.code == "usage.invalid_profile"
+    assert info.value.error["problems"], "a profile's problems are listed"
+    with pytest.raises(ic.UsageError):
+        ic.Core("{}")
+    with pytest.raises(ic.UsageError) as info:
+        ic.call("request", "{not json")
+    assert info.value.code == "usage.malformed_json"
+    for cls in (ic.UsageError, ic.ContractError, ic.TechnicalError, ic.BusinessError):
+        assert issubclass(cls, ic.IncwoError) and issubclass(cls, Exception)
+
+
+def test_classified_errors_map_to_technical_and_business() -> None:
+    site = {"method": "POST", "endpoint": "/proposal_sheets.xml", "nowMs": 1, "correlationId": "2f1b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}
+    technical = ic.call("classify", {**site, "response": {"status": 503}})
+    business = ic.call("classify", {**site, "response": {"status": 409}})
+    assert (technical["class"], business["class"]) == ("technical", "business")
+
+
+def test_a_configured_core_uses_its_profile() -> None:
+    profile = (VECTORS / "profiles" / "final-invoices.json").read_text(encoding="utf-8")
+    core = ic.Core(profile)
+    assert core.validate("order", ORDER)["valid"]
+    assert core.map_record("order", ORDER)["resource"] == "proposal_sheets"
+    assert core.native.profile() == profile
+    assert len(core.validate_many("order", [ORDER, ORDER])) == 2
+
+
+def test_batch_entry_points_match_one_call_per_record() -> None:
+    records = [json.loads(ORDER) for _ in range(200)]
+    for i, r in enumerate(records):
+        r["orderNumber"] = f"CMD-{i:05d}"
+    records[7] = json.loads(MISSING_PRICE)
+    many = ic.validate_many("order", records)
+    one_by_one = [ic.validate("order", r) for r in records]
+    assert many == one_by_one
+    assert [r["valid"] for r in many].count(False) == 1
+    mapped = ic.map_many("order", records)
+    assert mapped[7]["error"]["class"] == "contract"
+    assert mapped[0]["resource"] == "proposal_sheets"
+    assert ic.validate_many("order", ["{"])[0]["error"]["code"] == "usage.malformed_json"
+    lines = ic.validate_jsonl((EXAMPLES / "data" / "batch.jsonl").read_text(encoding="utf-8"))
+    assert [item["kind"] for item in lines] == ["customer", "product", "quote", "order", "invoice"]
+
+
+def test_batch_calls_cost_less_than_a_python_loop() -> None:
+    """Figures for the report; the assertion only guards the order of magnitude."""
+    records = [ORDER] * 2000
+    ic.validate_many("order", records[:10])
+    t0 = time.perf_counter()
+    for r in records:
+        ic.validate("order", r)
+    loop = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ic.validate_many("order", records)
+    batch = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(5000):
+        ic.version()
+    call = (time.perf_counter() - t0) / 5000
+    print(
+        f"\nvalidate x{len(records)}: loop {loop * 1e6 / len(records):.1f} µs/record, "
+        f"validate_many {batch * 1e6 / len(records):.1f} µs/record; empty native call {call * 1e6:.2f} µs"
+    )
+    assert batch < loop * 1.5
+
+
+def test_headers_never_print_their_secret() -> None:
+    header = ic.Header(name="Authorization", value="Basic c2VjcmV0", sensitive=True)
+    request = ic.Request(
+        method="GET", url="http://127.0.0.1:1/1/firms.xml", endpoint="/firms.xml", operation="list",
+        correlation_id="c", headers=[header, ic.Header(name="Accept", value="application/xml", sensitive=False)], body=b"",
+    )
+    for text in (str(header), repr(header), str(request), repr([header])):
+        assert "c2VjcmV0" not in text
+    assert "application/xml" in str(request)
+    connector = ic.Connector("http://127.0.0.1:1", 1, login="api@example.fr", password="hunter2")
+    assert "hunter2" not in repr(connector) and "api@example.fr" not in repr(connector)
+
+
+def test_file_store_replaces_atomically(tmp_path: Path) -> None:
+    store = ic.FileCheckpointStore(tmp_path / "sub" / "state.json")
+    assert store.load() is None
+    store.save('{"a":1}')
+    store.save('{"a":2}')
+    assert store.load() == '{"a":2}'
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["state.json"]
+    store.clear()
+    assert store.load() is None
+    store.clear()
+
+
+def test_sqlite_store_keeps_one_row_per_name(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    a = ic.SqliteCheckpointStore(path, "a")
+    b = ic.SqliteCheckpointStore(path, "b")
+    a.save("one")
+    a.save("two")
+    b.save("other")
+    assert (a.load(), b.load()) == ("two", "other")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM incwo_checkpoints").fetchone()[0] == 2
+    a.clear()
+    assert a.load() is None and b.load() == "other"
+    with pytest.raises(ValueError):
+        ic.SqliteCheckpointStore(path, table="x; DROP TABLE y")
+    assert isinstance(ic.open_store(f"sqlite:{path}#c"), ic.SqliteCheckpointStore)
+    assert isinstance(ic.open_store(tmp_path / "s.json"), ic.FileCheckpointStore)
+    assert isinstance(ic.MemoryCheckpointStore(), ic.CheckpointStore)
+
+
+def test_a_flow_refuses_bad_arguments() -> None:
+    with pytest.raises(ic.UsageError) as info:
+        ic.FlowSession.start("{}")
+    assert info.value.code
+    with pytest.raises(ic.UsageError) as info:
+        ic.FlowSession.start("not json")
+    assert info.value.code == "usage.malformed_json"
+    assert repr(info.value).startswith("UsageError(") and str(info.value).startswith("usage.malformed_json: ")
+
+
+def test_python_version_is_supported() -> None:
+    assert sys.version_info >= (3, 10)

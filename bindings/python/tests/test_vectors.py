@@ -1,0 +1,111 @@
+"""Every golden vector of tests/vectors/ through the installed binding, with
+the runner's rules of core/tests/vectors.rs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+import incwo_connector as ic
+from conftest import VECTORS, dump_exact, load_exact, subset_mismatch
+
+
+def vector_files() -> List[Path]:
+    files = []
+    for path in VECTORS.rglob("*.json"):
+        rel = path.relative_to(VECTORS)
+        if rel.parts[0] in ("fixtures", "profiles"):
+            continue
+        files.append(path)
+    return sorted(files)
+
+
+FILES = vector_files()
+
+
+def input_bytes(vector: Dict[str, Any], base: Path) -> Optional[bytes]:
+    if "inputText" in vector:
+        return vector["inputText"].encode("utf-8")
+    if "inputFile" in vector:
+        return (base / vector["inputFile"]).read_bytes()
+    if "input" in vector:
+        return dump_exact(vector["input"]).encode("utf-8")
+    return None
+
+
+def invoke(vector: Dict[str, Any]) -> Any:
+    """Calls the binding; errors raise."""
+    args = vector.get("args", {})
+    data = input_bytes(vector, VECTORS)
+    profile = (VECTORS / vector["profileFile"]).read_text(encoding="utf-8") if "profileFile" in vector else None
+    call = vector["call"]
+    if call == "validate":
+        return ic.validate(args["kind"], data.decode("utf-8"), profile)
+    if call == "map":
+        return ic.map_record(args["kind"], data.decode("utf-8"), profile)
+    if call == "schema":
+        return ic.schema(args["kind"], profile)
+    if call == "parse":
+        return ic.parse(args["resource"], data)
+    return ic.call(call, dump_exact(args))
+
+
+def run_vector(vector: Dict[str, Any]) -> Any:
+    """The core's result: the value, or ``{"error": …}`` from the exception."""
+    try:
+        return invoke(vector)
+    except ic.IncwoError as error:
+        return error.to_dict()
+
+
+def test_every_vector_is_collected() -> None:
+    assert len(FILES) >= 40, f"only {len(FILES)} vectors under {VECTORS}"
+    calls = Counter(load_exact(f)["call"] for f in FILES)
+    for call in ("validate", "map", "parse", "schema", "request", "classify", "retry"):
+        assert calls[call] > 0, f"no {call} vector: {dict(calls)}"
+    print(f"{len(FILES)} vectors: {dict(sorted(calls.items()))}")
+
+
+@pytest.mark.parametrize("path", FILES, ids=[str(f.relative_to(VECTORS)) for f in FILES])
+def test_vector(path: Path) -> None:
+    vector = load_exact(path)
+    actual = run_vector(vector)
+    diff = subset_mismatch(vector["expected"], actual)
+    assert diff is None, f"{diff}\n  actual: {json.dumps(actual, default=str)[:2000]}"
+
+
+CLASSES = {
+    "usage": ic.UsageError,
+    "contract": ic.ContractError,
+    "technical": ic.TechnicalError,
+    "business": ic.BusinessError,
+}
+
+
+def test_error_vectors_raise_their_class() -> None:
+    """Error results are exceptions of their class, carrying the code, the
+    message and the violations."""
+    checked = Counter()
+    for path in FILES:
+        vector = load_exact(path)
+        expected = vector["expected"]
+        if not (isinstance(expected, dict) and list(expected) == ["error"]):
+            continue
+        want = expected["error"]
+        with pytest.raises(CLASSES[want["class"]]) as info:
+            invoke(vector)
+        error = info.value
+        assert isinstance(error, ic.IncwoError)
+        assert error.error_class == want["class"] == error.error["class"]
+        if "code" in want:
+            assert error.code == want["code"], path
+        assert error.message and str(error).startswith(error.code)
+        if "violations" in want:
+            assert [v.path for v in error.violations] == [v["path"] for v in error.error["violations"]]
+            assert len(error.violations) == len(want["violations"])
+        checked[want["class"]] += 1
+    assert checked["usage"] >= 3 and checked["contract"] >= 1, checked
