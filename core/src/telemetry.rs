@@ -63,7 +63,7 @@ pub enum MetricEvent {
     },
     /// A record was replayed.
     Replay {
-        /// Why, e.g. `resume`, `redelivery`.
+        /// Why: `already_applied` (skipped, nothing sent) or `reconciled` (a write of unknown outcome found in incwo).
         reason: String,
     },
     /// A read-back after a write differed from what was written.

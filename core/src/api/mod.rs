@@ -131,6 +131,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         "retry" => crate::retry::replay_json(args),
         "retry.decide" => crate::retry::decide_json(args),
         "flow.script" => crate::flow::script::run_json(args),
+        "queue.name" => queue_name(args),
         "telemetry.render" => Ok(crate::telemetry::render_events_json(&args["events"])),
         "telemetry.log" => Ok(crate::telemetry::log_event_json(&args["event"])),
         "telemetry.redact" => match args["text"].as_str() {
@@ -144,7 +145,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "known calls: request, classify, retry, retry.decide, flow.script, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))
@@ -176,6 +177,49 @@ pub fn subset_match(expected: &Value, actual: &Value) -> Result<(), String> {
         }
     }
     walk(expected, actual, "")
+}
+
+/// `queue.name`: `{"family": "quote" | "order" | "stock" | "billing" |
+/// "referential", "company"?, "currency"?, "warehouse"?, "quarantine"?: bool}`
+/// → `{"queue": "erp.incwo.order.acme.eur"}`.
+fn queue_name(args: &Value) -> Result<Value, UsageError> {
+    use crate::flow::queues::{queue_name, QueueFor};
+    let text = |name: &str| args[name].as_str().unwrap_or("");
+    let queue = match text("family") {
+        "quote" => QueueFor::Quote {
+            company: text("company"),
+        },
+        "order" => QueueFor::Order {
+            company: text("company"),
+            currency: text("currency"),
+        },
+        "stock" => QueueFor::Stock {
+            warehouse: text("warehouse"),
+        },
+        "billing" => QueueFor::Billing {
+            company: text("company"),
+        },
+        "referential" => QueueFor::Referential {
+            company: text("company"),
+        },
+        other => {
+            return Err(UsageError::new(
+                "usage.bad_arguments",
+                format!("unknown queue family {other:?}"),
+                "family is quote, order, stock, billing or referential",
+            ))
+        }
+    };
+    let quarantine = args["quarantine"].as_bool().unwrap_or(false);
+    queue_name(&queue, quarantine)
+        .map(|name| json!({ "queue": name }))
+        .map_err(|e| {
+            UsageError::new(
+                "usage.bad_arguments",
+                e.to_string(),
+                "give a company, currency or warehouse with at least one letter or digit",
+            )
+        })
 }
 
 /// `profile(text)` → the checked profile with its defaults filled, or the

@@ -368,7 +368,7 @@ impl<'p> Walker<'p> {
                         path,
                         "vat_key",
                         severity,
-                        "has a key that does not match its SIREN".into(),
+                        "vatNumber has a key that does not match its SIREN".into(),
                         "check the number with the customer; the key is (12 + 3 × (SIREN mod 97)) mod 97".into(),
                     );
                 }

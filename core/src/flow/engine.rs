@@ -15,7 +15,7 @@ use crate::adapters::{Adapter, Found, MarkerSearch};
 use crate::errors::{classify_response, classify_transport, ClassifiedError, TransportFailure};
 use crate::http::{Request, Response};
 use crate::mapping::{totals::Totals, v1, InvoiceMode, Links, Mapped, Profile};
-use crate::model::{Invoice, Line, Record};
+use crate::model::{Invoice, Line, MovementReason, Record};
 use crate::retry::{self, Admission, RetryDecision};
 use crate::telemetry::MetricEvent;
 use crate::usage::UsageError;
@@ -761,7 +761,7 @@ fn body_for(flow: &Flow, domain: Domain, external_id: &str) -> Result<(Mapped, S
 fn credit_source(number: &str, invoice: &Entry, totals: &Totals, date: chrono::NaiveDate) -> Invoice {
     Invoice {
         invoice_number: number.to_string(),
-        source_order: invoice.customer.clone().unwrap_or_default(),
+        source_order: String::new(),
         issue_date: date,
         due_date: None,
         currency: invoice.currency.clone(),
@@ -919,9 +919,13 @@ fn mark_created(
                 InvoiceMode::Draft => "draft".into(),
                 InvoiceMode::Final => "issued".into(),
             });
-            let order_currency = entry(flow, Domain::Order, &i.source_order).and_then(|o| o.currency.clone());
+            let order = entry(flow, Domain::Order, &i.source_order);
+            let (order_currency, order_customer) = (
+                order.and_then(|o| o.currency.clone()),
+                order.and_then(|o| o.customer.clone()),
+            );
             e.currency = i.currency.clone().or(order_currency);
-            e.customer = Some(i.source_order.clone());
+            e.customer = order_customer;
             if let Some(order) = entry_mut(flow, Domain::Order, &i.source_order) {
                 if !order.invoices.contains(&i.invoice_number) {
                     order.invoices.push(i.invoice_number.clone());
@@ -932,9 +936,20 @@ fn mark_created(
             }
         }
         (Domain::StockMovement, Some(Record::StockMovement(m))) => {
-            if let (Some(order), true) = (&m.source_order, m.qty.is_sign_negative()) {
-                if let Some(order) = entry_mut(flow, Domain::Order, order) {
-                    order.lines.entry(m.sku.clone()).or_default().delivered += -m.qty;
+            // A sale naming its order delivers it; a return naming it takes
+            // back what was delivered.
+            if let Some(order) = m
+                .source_order
+                .as_deref()
+                .and_then(|o| entry_mut(flow, Domain::Order, o))
+            {
+                let line = order.lines.entry(m.sku.clone()).or_default();
+                match m.reason {
+                    MovementReason::Sale if m.qty.is_sign_negative() => line.delivered += -m.qty,
+                    MovementReason::Return if m.qty.is_sign_positive() => {
+                        line.delivered = (line.delivered - m.qty).max(Decimal::ZERO)
+                    }
+                    _ => {}
                 }
             }
         }
@@ -1110,11 +1125,13 @@ fn finish(flow: &mut Flow, outcome: Outcome, now: u64) {
                     status: None,
                     totals: None,
                     correlation_id,
+                    // Unique per batch, line and error: a redelivered quarantine
+                    // event dedupes, another batch's line N does not collide.
                     idempotency_key: ledger::idempotency_key(
                         &tenant(flow),
                         Domain::Customer,
-                        &format!("line-{}", item.line),
-                        "quarantine",
+                        &format!("{}#{}", flow.state.digest, item.line),
+                        &format!("quarantine:{}", error.code),
                         flow.profile.mapper_version,
                     ),
                     occurred_at: occurred_at(now),

@@ -190,44 +190,66 @@ pub fn payload_hash(canonical: &impl Serialize) -> String {
 }
 
 /// The ledger: entries by idempotency key, plus the keys changed since the
-/// host last took them (for shared ledgers).
+/// host last took them (for shared ledgers). An index by (domain, external
+/// id, step) finds an entry whatever mapper version wrote it, in O(log n).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "LedgerData")]
 pub struct Ledger {
     entries: BTreeMap<String, Entry>,
     #[serde(skip)]
+    by_step: BTreeMap<(Domain, String, String), String>,
+    #[serde(skip)]
     changed: std::collections::BTreeSet<String>,
+}
+
+/// The serialised form of a [`Ledger`] (its index is rebuilt on reading).
+#[derive(Deserialize)]
+struct LedgerData {
+    entries: BTreeMap<String, Entry>,
+}
+
+impl From<LedgerData> for Ledger {
+    fn from(data: LedgerData) -> Self {
+        Ledger::from_entries(data.entries.into_values())
+    }
 }
 
 impl Ledger {
     /// A ledger holding `entries` (e.g. fetched from a shared table).
     pub fn from_entries(entries: impl IntoIterator<Item = Entry>) -> Self {
-        Self {
-            entries: entries.into_iter().map(|e| (e.key.clone(), e)).collect(),
-            changed: Default::default(),
+        let mut ledger = Ledger::default();
+        for entry in entries {
+            ledger.index(&entry);
+            ledger.entries.insert(entry.key.clone(), entry);
         }
+        ledger
+    }
+
+    fn index(&mut self, entry: &Entry) {
+        self.by_step.insert(
+            (entry.domain, entry.external_id.clone(), entry.step.clone()),
+            entry.key.clone(),
+        );
+    }
+
+    fn resolve(&self, key: &str, domain: Domain, external_id: &str, step: &str) -> Option<String> {
+        if self.entries.contains_key(key) {
+            return Some(key.to_string());
+        }
+        self.by_step
+            .get(&(domain, external_id.to_string(), step.to_string()))
+            .cloned()
     }
 
     /// The entry of a step, whatever mapper version wrote it (the current
     /// version's key first).
     pub fn find(&self, key: &str, domain: Domain, external_id: &str, step: &str) -> Option<&Entry> {
-        self.entries.get(key).or_else(|| {
-            self.entries
-                .values()
-                .find(|e| e.domain == domain && e.external_id == external_id && e.step == step)
-        })
+        self.entries.get(&self.resolve(key, domain, external_id, step)?)
     }
 
     /// The entry of a step, for changing it (see [`Ledger::find`]).
     pub fn find_mut(&mut self, key: &str, domain: Domain, external_id: &str, step: &str) -> Option<&mut Entry> {
-        let key = if self.entries.contains_key(key) {
-            key.to_string()
-        } else {
-            self.entries
-                .values()
-                .find(|e| e.domain == domain && e.external_id == external_id && e.step == step)?
-                .key
-                .clone()
-        };
+        let key = self.resolve(key, domain, external_id, step)?;
         self.changed.insert(key.clone());
         self.entries.get_mut(&key)
     }
@@ -235,6 +257,7 @@ impl Ledger {
     /// Inserts or replaces an entry.
     pub fn put(&mut self, entry: Entry) {
         self.changed.insert(entry.key.clone());
+        self.index(&entry);
         self.entries.insert(entry.key.clone(), entry);
     }
 

@@ -1,0 +1,24 @@
+# Fuzz suite: a short smoke run of every cargo-fuzz target (≤ 60 s in all),
+# seeded from the golden vectors and the real incwo fixtures. A long run:
+#   cd fuzz && cargo +nightly fuzz run <target> -- -max_total_time=600
+suite_fuzz() {
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    step "fuzz: install the nightly toolchain"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! cargo fuzz --version 2>/dev/null | grep -q '0.12.0'; then
+    step "fuzz: cargo install cargo-fuzz 0.12.0"
+    cargo install cargo-fuzz --version 0.12.0
+  fi
+  local corpus
+  corpus=$(mktemp -d)
+  "$ROOT/fuzz/seed.sh" "$corpus"
+  step "fuzz: build the targets"
+  (cd "$ROOT/fuzz" && cargo +nightly fuzz build -O)
+  for target in validate_map parse_xml classify checkpoint_resume; do
+    step "fuzz: $target for 12 s"
+    (cd "$ROOT/fuzz" && cargo +nightly fuzz run -O "$target" "$corpus/$target" -- \
+      -max_total_time=12 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tail -n 12)
+  done
+  rm -rf "$corpus"
+}
