@@ -17,9 +17,8 @@
 //!   `INCWO_STATUS_INVALID_HANDLE` instead of crashing.
 
 use incwo_core::api::{self, flow::FlowSession};
-use incwo_core::flow::queues::{queue_name, QueueFor};
 use incwo_core::usage::UsageError;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -364,40 +363,7 @@ pub unsafe extern "C" fn incwo_queue_name(args: *const c_char, out: *mut *mut c_
 }
 
 fn queue_json(args: &Value) -> Value {
-    let field = |name: &str| args[name].as_str().unwrap_or("");
-    let queue = match field("family") {
-        "quote" => QueueFor::Quote {
-            company: field("company"),
-        },
-        "order" => QueueFor::Order {
-            company: field("company"),
-            currency: field("currency"),
-        },
-        "stock" => QueueFor::Stock {
-            warehouse: field("warehouse"),
-        },
-        "billing" => QueueFor::Billing {
-            company: field("company"),
-        },
-        "referential" => QueueFor::Referential {
-            company: field("company"),
-        },
-        other => {
-            return api::usage_error(&UsageError::new(
-                "usage.bad_arguments",
-                format!("unknown queue family {other:?}"),
-                "family is quote, order, stock, billing or referential",
-            ))
-        }
-    };
-    match queue_name(&queue, args["quarantine"].as_bool().unwrap_or(false)) {
-        Ok(name) => json!({ "queue": name }),
-        Err(e) => api::usage_error(&UsageError::new(
-            "usage.bad_arguments",
-            e.to_string(),
-            "name the company, currency or warehouse with at least one letter or digit",
-        )),
-    }
+    api::call("queue.name", args)
 }
 
 /// Creates a core configured with a mapping profile (JSON text; NULL for the
@@ -683,6 +649,7 @@ pub extern "C" fn incwo_flow_free(flow: *mut IncwoFlow) -> IncwoStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::collections::HashSet;
     use std::ptr;
 
