@@ -1,1 +1,446 @@
-//! WebAssembly bindings of the incwo connector core (being written).
+//! WebAssembly bindings (wasm-bindgen) of the incwo connector core.
+//!
+//! The same surface as the C ABI: `validate`, `map`, `parse`, `schema`,
+//! `checkProfile`, `call` and the `Flow` session, each a thin wrapper over
+//! the core's JSON façade (`incwo_core::api`). Values cross the boundary as
+//! JSON text (`serde_json` → text → `JSON.parse`, and `JSON.stringify` →
+//! text → `serde_json`) so the core's exact numbers are never routed through
+//! an intermediate representation. A result of the shape `{"error": {...}}`
+//! is thrown as a JS `Error` carrying `class`, `code`, `message`, `hint`,
+//! `violations`, `problems` and `details` as the core wrote them.
+//!
+//! Nothing here reads a clock or draws randomness: `now` and the seed are
+//! arguments. Bindings marshal and nothing else; every rule lives in the core.
+
+use incwo_core::api;
+use incwo_core::api::flow::FlowSession;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A contract violation: where, which rule, and how to fix it. */
+export interface Violation {
+  path: string;
+  code: string;
+  message: string;
+  hint?: string;
+  severity?: "error" | "warning";
+  [key: string]: unknown;
+}
+
+/** The JSON carried by every thrown error (also the `{error}` of the vectors). */
+export interface ErrorPayload {
+  class: "usage" | "contract" | "technical" | "business";
+  code: string;
+  message: string;
+  hint?: string;
+  violations?: Violation[];
+  problems?: unknown[];
+  details?: unknown;
+}
+
+/** `validate` result. */
+export interface ValidationReport {
+  kind: string;
+  valid: boolean;
+  violations: Violation[];
+  record?: Record<string, unknown>;
+}
+
+/** `map` result: the incwo resource and the XML body it becomes. */
+export interface MapResult {
+  resource: string;
+  xml: string;
+  totals?: Record<string, string>;
+  warnings: Violation[];
+}
+
+/** An HTTP header of a request built by the core. `sensitive` values must never be logged. */
+export interface HttpHeader { name: string; value: string; sensitive: boolean }
+
+/** A request the host must send. */
+export interface HttpRequest {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  url: string;
+  endpoint: string;
+  operation: string;
+  correlationId: string;
+  headers: HttpHeader[];
+  body: string;
+  bodyEncoding: "utf8" | "base64";
+}
+
+/** A response as the host received it (`body` text or `bodyBase64`). */
+export interface HttpResponse {
+  status: number;
+  headers?: Array<{ name: string; value: string }> | Array<[string, string]> | Record<string, string>;
+  body?: string;
+  bodyBase64?: string;
+}
+
+/** A transport failure: what happened and whether the bytes may have left. */
+export interface TransportFailure {
+  kind: "connect_refused" | "dns" | "tls" | "timeout" | "reset";
+  maybeSent: boolean;
+}
+
+/** An error attached to an outcome. */
+export interface ErrorInfo {
+  class: string;
+  code: string;
+  message: string;
+  violations?: Violation[];
+  details?: unknown;
+}
+
+/** How a record ended. */
+export type Outcome =
+  | { outcome: "synced"; incwoId: number | null }
+  | { outcome: "skipped"; incwoId: number | null }
+  | { outcome: "quarantined"; error: ErrorInfo }
+  | { outcome: "deferred"; notBefore: number; error: ErrorInfo };
+
+/** Counts of a batch's outcomes. */
+export interface Summary {
+  total: number;
+  finished: number;
+  synced: number;
+  skipped: number;
+  quarantined: number;
+  deferred: number;
+  errorsByCode: Record<string, number>;
+  stopped?: ErrorInfo;
+}
+
+/** A confirmation event to publish. */
+export interface FlowEvent { type: string; [key: string]: unknown }
+
+/** What the host must do next (`Flow.poll`). */
+export type Action =
+  | { action: "send"; requestId: number; request: HttpRequest }
+  | { action: "wait"; until: number; reason: string }
+  | { action: "publish"; queue: string; event: FlowEvent }
+  | { action: "recordDone"; index: number; line: number; kind: string | null; externalId: string | null; outcome: Outcome }
+  | { action: "done"; summary: Summary };
+
+/** A record of a batch. */
+export interface BatchRecord { kind: string; record: Record<string, unknown> }
+
+/** Connection settings (the password never appears in a checkpoint, log or error). */
+export interface ConnectionConfig {
+  server: string;
+  businessFileId: string;
+  auth: { type: "basic"; login: string; password: string };
+  allowInsecureHttp?: boolean;
+  [key: string]: unknown;
+}
+
+/** `Flow.start` arguments. `now` (ms since the epoch) and `seed` come from the host. */
+export interface FlowStartArgs {
+  config: ConnectionConfig;
+  profile?: string | Record<string, unknown>;
+  options?: Record<string, unknown>;
+  records?: BatchRecord[];
+  jsonl?: string;
+  now: number;
+  seed?: number;
+  checkpoint?: string;
+}
+
+/** `Flow.summary` result. */
+export interface FlowReport { summary: Summary; outcomes: Array<Outcome | null> }
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// TS type `ValidationReport`.
+    #[wasm_bindgen(typescript_type = "ValidationReport")]
+    #[derive(Debug, Clone)]
+    pub type JsValidationReport;
+    /// TS type `MapResult`.
+    #[wasm_bindgen(typescript_type = "MapResult")]
+    #[derive(Debug, Clone)]
+    pub type JsMapResult;
+    /// TS type `Action`.
+    #[wasm_bindgen(typescript_type = "Action")]
+    #[derive(Debug, Clone)]
+    pub type JsAction;
+    /// TS type `FlowReport`.
+    #[wasm_bindgen(typescript_type = "FlowReport")]
+    #[derive(Debug, Clone)]
+    pub type JsFlowReport;
+    /// TS type `{ ok: true }`.
+    #[wasm_bindgen(typescript_type = "{ ok: true }")]
+    #[derive(Debug, Clone)]
+    pub type JsOk;
+}
+
+thread_local! {
+    static ERROR_FACTORY: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+}
+
+/// Installs the function that turns an error payload (`{class, code,
+/// message, hint?, violations?}`) into the thrown value, so a JS layer can
+/// throw its own typed error classes; `undefined` restores the default (a
+/// plain `Error` named after the class, e.g. `IncwoContractError`, with the
+/// payload's fields copied onto it).
+#[wasm_bindgen(js_name = setErrorFactory)]
+pub fn set_error_factory(factory: Option<js_sys::Function>) {
+    ERROR_FACTORY.with(|f| *f.borrow_mut() = factory);
+}
+
+/// Turns the core's error payload into the value to throw.
+fn error_value(payload: &Value) -> JsValue {
+    let object = js_sys::JSON::parse(&payload.to_string()).unwrap_or_else(|_| JsValue::from(js_sys::Object::new()));
+    let factory = ERROR_FACTORY.with(|f| f.borrow().clone());
+    if let Some(factory) = factory {
+        if let Ok(thrown) = factory.call1(&JsValue::UNDEFINED, &object) {
+            return thrown;
+        }
+    }
+    let message = payload["message"].as_str().unwrap_or("incwo connector error");
+    let error = js_sys::Error::new(message);
+    let class = payload["class"].as_str().unwrap_or("usage");
+    let mut name = String::from("Incwo");
+    let mut chars = class.chars();
+    if let Some(first) = chars.next() {
+        name.extend(first.to_uppercase());
+        name.push_str(chars.as_str());
+    }
+    name.push_str("Error");
+    error.set_name(&name);
+    if let Some(source) = object.dyn_ref::<js_sys::Object>() {
+        js_sys::Object::assign(error.unchecked_ref(), source);
+    }
+    error.into()
+}
+
+/// A usage error raised while marshalling (bad argument types).
+fn usage(code: &str, message: &str, hint: &str) -> JsValue {
+    error_value(&json!({"class": "usage", "code": code, "message": message, "hint": hint}))
+}
+
+/// Result → JS: `{"error": {...}}` is thrown, anything else is returned as
+/// a plain JS object built by `JSON.parse`.
+fn finish(value: Value) -> Result<JsValue, JsValue> {
+    if let Some(error) = value.get("error").filter(|e| e.is_object()) {
+        return Err(error_value(error));
+    }
+    js_sys::JSON::parse(&value.to_string())
+        .map_err(|_| usage("usage.internal", "the result could not be read as JSON", "report this"))
+}
+
+/// A JS argument as JSON text: strings pass as they are (exact), other
+/// values go through `JSON.stringify`.
+fn text_of(value: &JsValue, what: &str) -> Result<String, JsValue> {
+    if let Some(text) = value.as_string() {
+        return Ok(text);
+    }
+    let hint = "pass a JSON text or a plain object";
+    match js_sys::JSON::stringify(value) {
+        Ok(text) if !value.is_undefined() => Ok(String::from(text)),
+        _ => Err(usage(
+            "usage.bad_arguments",
+            &format!("{what} is not serialisable to JSON"),
+            hint,
+        )),
+    }
+}
+
+/// An optional JSON argument (`undefined` / `null` → `None`).
+fn optional_text(value: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        Ok(None)
+    } else {
+        text_of(value, what).map(Some)
+    }
+}
+
+/// A JS value as a `serde_json::Value`, through JSON text.
+fn value_of(value: &JsValue, what: &str) -> Result<Value, JsValue> {
+    let text = text_of(value, what)?;
+    serde_json::from_str(&text).map_err(|e| {
+        usage(
+            "usage.malformed_json",
+            &format!("{what} is not valid JSON: {e}"),
+            "pass a JSON text or a plain object",
+        )
+    })
+}
+
+/// A JS number that must be a non-negative integer (ms, ids).
+fn integer(value: f64, what: &str) -> Result<u64, JsValue> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_991.0 {
+        Ok(value as u64)
+    } else {
+        Err(usage(
+            "usage.bad_arguments",
+            &format!("{what} must be a non-negative integer"),
+            "pass milliseconds since the epoch / the requestId of the Send action",
+        ))
+    }
+}
+
+/// Checks a canonical record against the contract: `{kind, valid,
+/// violations, record?}`. `input` is the record's JSON text (exact numbers)
+/// or an object; `profile` a mapping profile (text or object), the default
+/// profile when absent.
+#[wasm_bindgen(unchecked_return_type = "ValidationReport")]
+pub fn validate(
+    kind: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | object | null")] profile: JsValue,
+) -> Result<JsValue, JsValue> {
+    let input = text_of(&input, "input")?;
+    let profile = optional_text(&profile, "profile")?;
+    finish(api::validate(kind, &input, profile.as_deref()))
+}
+
+/// Maps a canonical record to the incwo XML it becomes: `{resource, xml,
+/// totals?, warnings}`; an invalid record throws a contract error with its
+/// violations.
+#[wasm_bindgen(unchecked_return_type = "MapResult")]
+pub fn map(
+    kind: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | object | null")] profile: JsValue,
+) -> Result<JsValue, JsValue> {
+    let input = text_of(&input, "input")?;
+    let profile = optional_text(&profile, "profile")?;
+    finish(api::map(kind, &input, profile.as_deref()))
+}
+
+/// Reads an incwo XML document (text or bytes) of `resource` (plural name)
+/// into its typed view (`{one}` / `{page}`).
+#[wasm_bindgen(unchecked_return_type = "Record<string, unknown>")]
+pub fn parse(
+    resource: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] xml: JsValue,
+) -> Result<JsValue, JsValue> {
+    let bytes = if let Some(text) = xml.as_string() {
+        text.into_bytes()
+    } else if let Some(array) = xml.dyn_ref::<js_sys::Uint8Array>() {
+        array.to_vec()
+    } else {
+        return Err(usage(
+            "usage.bad_arguments",
+            "xml must be a string or a Uint8Array",
+            "pass the response body",
+        ));
+    };
+    finish(api::parse(resource, &bytes))
+}
+
+/// The JSON Schema of a kind (tax codes, currencies and warehouses come
+/// from the profile).
+#[wasm_bindgen(unchecked_return_type = "Record<string, unknown>")]
+pub fn schema(
+    kind: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object | null")] profile: JsValue,
+) -> Result<JsValue, JsValue> {
+    let profile = optional_text(&profile, "profile")?;
+    finish(api::schema(kind, profile.as_deref()))
+}
+
+/// Checks a mapping profile: the profile with its defaults filled, or a
+/// thrown usage error listing its `problems`.
+#[wasm_bindgen(js_name = checkProfile, unchecked_return_type = "Record<string, unknown>")]
+pub fn check_profile(
+    #[wasm_bindgen(unchecked_param_type = "string | object")] profile: JsValue,
+) -> Result<JsValue, JsValue> {
+    let text = text_of(&profile, "profile")?;
+    finish(api::check_profile(&text))
+}
+
+/// The calls that take JSON arguments only: `request`, `classify`, `retry`,
+/// `retry.decide`, `telemetry.render`, `telemetry.redact`,
+/// `telemetry.normalize_endpoint`, `telemetry.log`.
+#[wasm_bindgen(unchecked_return_type = "any")]
+pub fn call(
+    name: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | object")] args: JsValue,
+) -> Result<JsValue, JsValue> {
+    let args = if args.is_undefined() || args.is_null() {
+        json!({})
+    } else {
+        value_of(&args, "args")?
+    };
+    finish(api::call(name, &args))
+}
+
+/// The version of the connector core inside this module.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// A running flow: the replayable multi-step sync of a batch. The host
+/// drains `poll(now)` and answers every `send` with `onResponse` or
+/// `onTransportError`; `checkpoint()` is what it saves (before every send).
+#[wasm_bindgen]
+pub struct Flow {
+    session: FlowSession,
+}
+
+#[wasm_bindgen]
+impl Flow {
+    /// Starts, or resumes from `args.checkpoint`, a flow. See `FlowStartArgs`.
+    pub fn start(#[wasm_bindgen(unchecked_param_type = "FlowStartArgs")] args: JsValue) -> Result<Flow, JsValue> {
+        let args = value_of(&args, "args")?;
+        FlowSession::start(&args)
+            .map(|session| Flow { session })
+            .map_err(|e| finish(api::usage_error(&e)).unwrap_err())
+    }
+
+    /// The next action (`send`, `wait`, `publish`, `recordDone`, `done`).
+    pub fn poll(&mut self, now: f64) -> Result<JsAction, JsValue> {
+        let now = integer(now, "now")?;
+        finish(self.session.poll(now)).map(JsCast::unchecked_into)
+    }
+
+    /// The answer to request `requestId`: `{status, headers?, body? | bodyBase64?}`.
+    #[wasm_bindgen(js_name = onResponse)]
+    pub fn on_response(
+        &mut self,
+        #[wasm_bindgen(js_name = requestId)] request_id: f64,
+        #[wasm_bindgen(unchecked_param_type = "HttpResponse")] response: JsValue,
+        now: f64,
+    ) -> Result<JsOk, JsValue> {
+        let request_id = integer(request_id, "requestId")?;
+        let now = integer(now, "now")?;
+        let response = value_of(&response, "response")?;
+        finish(self.session.on_response(request_id, &response, now)).map(JsCast::unchecked_into)
+    }
+
+    /// The transport failure of request `requestId`: `{kind, maybeSent}`.
+    #[wasm_bindgen(js_name = onTransportError)]
+    pub fn on_transport_error(
+        &mut self,
+        #[wasm_bindgen(js_name = requestId)] request_id: f64,
+        #[wasm_bindgen(unchecked_param_type = "TransportFailure")] failure: JsValue,
+        now: f64,
+    ) -> Result<JsOk, JsValue> {
+        let request_id = integer(request_id, "requestId")?;
+        let now = integer(now, "now")?;
+        let failure = value_of(&failure, "failure")?;
+        finish(self.session.on_transport_error(request_id, &failure, now)).map(JsCast::unchecked_into)
+    }
+
+    /// The checkpoint to save (versioned JSON text, no credentials).
+    pub fn checkpoint(&self) -> String {
+        self.session.checkpoint()
+    }
+
+    /// The flow's metrics in Prometheus text format.
+    pub fn metrics(&self) -> String {
+        self.session.metrics()
+    }
+
+    /// The outcome counts and each record's outcome.
+    pub fn summary(&self) -> Result<JsFlowReport, JsValue> {
+        finish(self.session.summary()).map(JsCast::unchecked_into)
+    }
+}

@@ -1,0 +1,129 @@
+// Edge function (Cloudflare Worker module, runs in workerd): an order
+// webhook. POST /orders with `{"order": {...}, "customer"?: {...},
+// "products"?: [...]}`: every record is validated by the connector core
+// (400 with the violations when one breaks the contract), then the flow
+// syncs them to the configured incwo server and the answer carries the
+// outcome.
+//
+// Configuration (wrangler.toml vars / secrets): INCWO_SERVER,
+// INCWO_BUSINESS_FILE_ID, INCWO_LOGIN, INCWO_PASSWORD (a secret),
+// optional INCWO_PROFILE (mapping profile JSON), INCWO_COMPANY,
+// INCWO_FLOW_OPTIONS (JSON), INCWO_TIMEOUT_MS, and an optional Queue
+// binding EVENTS that receives the confirmation events. The KV binding
+// LEDGER keeps the flow's checkpoint (its idempotency ledger) between
+// deliveries, so a webhook delivered twice never creates a second order.
+import { initSync, validate, createConnector, IncwoError } from 'incwo-connector-wasm/web';
+import wasmModule from 'incwo-connector-wasm/incwo.wasm';
+
+const LEDGER_KEY = 'incwo-flow-checkpoint';
+
+function json(status, body, headers = {}) {
+  return new Response(JSON.stringify(body, null, 2), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+function connectionConfig(env) {
+  return {
+    server: env.INCWO_SERVER,
+    businessFileId: String(env.INCWO_BUSINESS_FILE_ID ?? ''),
+    auth: { type: 'basic', login: env.INCWO_LOGIN, password: env.INCWO_PASSWORD },
+    allowInsecureHttp: env.INCWO_ALLOW_INSECURE_HTTP === 'true',
+  };
+}
+
+/** The webhook's records, in the order the flow needs them. */
+function recordsOf(payload) {
+  const records = [];
+  if (payload.customer !== undefined) records.push({ kind: 'customer', record: payload.customer });
+  for (const product of payload.products ?? []) records.push({ kind: 'product', record: product });
+  records.push({ kind: 'order', record: payload.order });
+  return records;
+}
+
+/** The HTTP status answering an order's outcome. */
+function statusOf(outcome, summary) {
+  if (summary.stopped) return 502;
+  switch (outcome?.outcome) {
+    case 'synced':
+    case 'skipped':
+      return 200;
+    case 'deferred':
+      return 503;
+    case 'quarantined':
+      return outcome.error?.class === 'contract' ? 422 : 409;
+    default:
+      return 500;
+  }
+}
+
+async function handleOrder(request, env) {
+  let payload;
+  try {
+    payload = JSON.parse(await request.text());
+  } catch {
+    return json(400, { error: { class: 'usage', code: 'webhook.malformed_json', message: 'the body is not JSON' } });
+  }
+  if (payload === null || typeof payload !== 'object' || typeof payload.order !== 'object' || payload.order === null) {
+    return json(400, {
+      error: { class: 'usage', code: 'webhook.no_order', message: 'the body must be {"order": {...}, "customer"?, "products"?}' },
+    });
+  }
+  const profile = env.INCWO_PROFILE;
+  const records = recordsOf(payload);
+  const violations = [];
+  for (const { kind, record } of records) {
+    const report = validate(kind, JSON.stringify(record), profile ?? null);
+    if (!report.valid) violations.push(...report.violations.map((v) => ({ record: kind, ...v })));
+  }
+  if (violations.length > 0) return json(400, { valid: false, violations });
+
+  const connector = createConnector({
+    fetch: (url, init) => fetch(url, init),
+    config: connectionConfig(env),
+    profile,
+    options: { company: env.INCWO_COMPANY ?? 'default', ...(env.INCWO_FLOW_OPTIONS ? JSON.parse(env.INCWO_FLOW_OPTIONS) : {}) },
+    timeoutMs: Number(env.INCWO_TIMEOUT_MS ?? 10000),
+  });
+  // The ledger of earlier deliveries: saved before every request leaves.
+  const checkpoint = env.LEDGER ? await env.LEDGER.get(LEDGER_KEY) : null;
+  const result = await connector.sync(records, {
+    checkpoint,
+    save: env.LEDGER ? (text) => env.LEDGER.put(LEDGER_KEY, text) : undefined,
+    // The jitter seed is the host's choice; the core draws no randomness.
+    seed: Date.now(),
+    publish: env.EVENTS ? (queue, event) => env.EVENTS.send({ queue, event }) : undefined,
+  });
+  const outcome = result.outcomes[result.outcomes.length - 1];
+  const status = statusOf(outcome, result.summary);
+  const headers = {};
+  if (outcome?.outcome === 'deferred') {
+    headers['retry-after'] = String(Math.max(1, Math.ceil((outcome.notBefore - Date.now()) / 1000)));
+  }
+  return json(
+    status,
+    {
+      outcome,
+      records: records.map(({ kind }, i) => ({ kind, outcome: result.outcomes[i] })),
+      summary: result.summary,
+      published: result.published,
+    },
+    headers,
+  );
+}
+
+export default {
+  async fetch(request, env) {
+    initSync(wasmModule);
+    const url = new URL(request.url);
+    if (url.pathname !== '/orders') return json(404, { error: { class: 'usage', code: 'webhook.not_found', message: 'POST /orders' } });
+    if (request.method !== 'POST') return json(405, { error: { class: 'usage', code: 'webhook.method', message: 'POST /orders' } }, { allow: 'POST' });
+    try {
+      return await handleOrder(request, env);
+    } catch (error) {
+      if (error instanceof IncwoError) return json(error.class === 'usage' ? 500 : 400, { error: error.toJSON() });
+      return json(500, { error: { class: 'technical', code: 'webhook.internal', message: 'internal error' } });
+    }
+  },
+};

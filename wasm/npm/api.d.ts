@@ -1,0 +1,171 @@
+// Types of incwo-connector-wasm: the same surface from the node and the web entry points.
+import type {
+  Action,
+  BatchRecord,
+  ConnectionConfig,
+  ErrorInfo,
+  ErrorPayload,
+  FlowEvent,
+  FlowReport,
+  FlowStartArgs,
+  HttpHeader,
+  HttpRequest,
+  HttpResponse,
+  MapResult,
+  Outcome,
+  Summary,
+  TransportFailure,
+  ValidationReport,
+  Violation,
+} from './web/incwo_wasm.js';
+
+export type {
+  Action,
+  BatchRecord,
+  ConnectionConfig,
+  ErrorInfo,
+  ErrorPayload,
+  FlowEvent,
+  FlowReport,
+  FlowStartArgs,
+  HttpHeader,
+  HttpRequest,
+  HttpResponse,
+  MapResult,
+  Outcome,
+  Summary,
+  TransportFailure,
+  ValidationReport,
+  Violation,
+};
+
+/** Base class of every error thrown by the connector. */
+export declare class IncwoError extends Error {
+  constructor(payload: ErrorPayload);
+  /** `usage` | `contract` | `technical` | `business`. */
+  readonly class: ErrorPayload['class'];
+  /** Stable code, e.g. `contract.invalid`. */
+  readonly code: string;
+  readonly hint?: string;
+  /** Contract violations (`[]` when none). */
+  readonly violations: Violation[];
+  readonly problems?: unknown[];
+  readonly details?: unknown;
+  /** The core's JSON payload. */
+  toJSON(): ErrorPayload;
+}
+/** Misuse of the API (bad JSON, unknown kind, unknown request id). */
+export declare class UsageError extends IncwoError {}
+/** The record breaks the contract; see `violations`. */
+export declare class ContractError extends IncwoError {}
+/** Transport failures, timeouts, 429, 5xx, authentication. */
+export declare class TechnicalError extends IncwoError {}
+/** Forbidden by the business state. */
+export declare class BusinessError extends IncwoError {}
+
+/** The typed error for a core error payload. */
+export declare function errorFromPayload(payload: ErrorPayload): IncwoError;
+/** Maps a failed `fetch` to the core's transport failure. */
+export declare function transportFailure(error: unknown, timedOut: boolean): TransportFailure;
+
+/** Checks a record against the contract. */
+export declare function validate(kind: string, input: string | object, profile?: string | object | null): ValidationReport;
+/** Maps a record to incwo XML; throws `ContractError` when invalid. */
+export declare function map(kind: string, input: string | object, profile?: string | object | null): MapResult;
+/** Reads an incwo XML document into its typed view. */
+export declare function parse(resource: string, xml: string | Uint8Array): Record<string, unknown>;
+/** The JSON Schema of a kind. */
+export declare function schema(kind: string, profile?: string | object | null): Record<string, unknown>;
+/** Checks a mapping profile (throws `UsageError` with `problems`). */
+export declare function checkProfile(profile: string | object): Record<string, unknown>;
+/** `request`, `classify`, `retry`, `retry.decide`, `telemetry.*` calls. */
+export declare function call(name: string, args?: string | object): any;
+/** The core's version. */
+export declare function version(): string;
+
+/** A flow session: drain `poll`, answer every `send`, save `checkpoint()` before sending. */
+export declare class Flow {
+  static start(args: FlowStartArgs): Flow;
+  poll(now: number): Action;
+  onResponse(requestId: number, response: HttpResponse, now: number): { ok: true };
+  onTransportError(requestId: number, failure: TransportFailure, now: number): { ok: true };
+  checkpoint(): string;
+  metrics(): string;
+  summary(): FlowReport;
+  free(): void;
+}
+
+/** The part of a fetch `Response` the connector reads. */
+export interface FetchResponseLike {
+  status: number;
+  headers: { forEach(callback: (value: string, name: string) => void): void };
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+/** Any `fetch` (the global one in node 20 and in workers). */
+export type FetchLike = (url: string, init?: any) => Promise<FetchResponseLike>;
+
+/** `createConnector` settings. */
+export interface ConnectorSettings {
+  fetch: FetchLike;
+  config: ConnectionConfig;
+  profile?: string | Record<string, unknown>;
+  options?: Record<string, unknown>;
+  /** Per-request timeout (ms, default 30000); a timeout is reported as `{kind: "timeout", maybeSent: true}`. */
+  timeoutMs?: number;
+  /** ms since the epoch (default `Date.now`). */
+  clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Send `connection: close` so no connection is reused (default true). */
+  freshConnections?: boolean;
+  /** Longest single sleep on a `wait` action (ms, default 120000). */
+  maxWaitMs?: number;
+}
+
+/** Hooks of a run. */
+export interface DriveHooks {
+  /** Receives the checkpoint before every send and after every action. */
+  save?: (checkpoint: string) => void | Promise<void>;
+  publish?: (queue: string, event: FlowEvent) => void | Promise<void>;
+  onAction?: (action: Action) => void | Promise<void>;
+  /** Asked after every action; `true` stops the run (`'interrupted'`). */
+  shouldStop?: (actions: number) => boolean | Promise<boolean>;
+  /** Simulates a crash at this (1-based) action. */
+  interruptAtAction?: number;
+}
+
+/** `sync` options. */
+export interface SyncOptions extends DriveHooks {
+  /** Resume from (or keep the ledger of) this checkpoint. */
+  checkpoint?: string | null;
+  /** Jitter seed (the host's choice). */
+  seed?: number;
+}
+
+/** `sync` result. */
+export interface SyncResult {
+  status: 'done' | 'interrupted';
+  summary: Summary;
+  outcomes: Array<Outcome | null>;
+  published: Array<{ queue: string; event: FlowEvent }>;
+  requests: Record<string, number>;
+  actions: number;
+  /** The last checkpoint saved. */
+  checkpoint: string | null;
+  metrics: string;
+}
+
+/** Drives flows over `fetch`. */
+export interface Connector {
+  send(request: HttpRequest): Promise<{ response: HttpResponse } | { failure: TransportFailure }>;
+  drive(flow: Flow, hooks?: DriveHooks): Promise<'done' | 'interrupted'>;
+  start(batch: BatchRecord[] | string, options?: { checkpoint?: string | null; seed?: number }): Flow;
+  sync(batch: BatchRecord[] | string, options?: SyncOptions): Promise<SyncResult>;
+}
+
+/** A connector driving the flow loop with `settings.fetch`. */
+export declare function createConnector(settings: ConnectorSettings): Connector;
+
+/** Initialises the WebAssembly module (needed once with the web entry; a no-op in node). */
+export declare function init(moduleOrPath?: WebAssembly.Module | BufferSource | Response | URL | string): Promise<void>;
+/** Synchronous `init` from a compiled module or bytes. */
+export declare function initSync(module: WebAssembly.Module | BufferSource): void;

@@ -1,0 +1,365 @@
+// The JS layer of incwo-connector-wasm, shared by the node and the web
+// entry points: typed errors over the raw bindings, and `createConnector`,
+// which drives the core's flow loop with any `fetch`.
+//
+// It marshals and transports, nothing else: every rule (validation,
+// retries, reconciliation, idempotency, event names) lives in the core.
+
+/** Base class of every error thrown by the connector: `class`, `code`, `message`, `hint?`, `violations?`. */
+export class IncwoError extends Error {
+  constructor(payload) {
+    super(payload?.message ?? 'incwo connector error');
+    this.name = 'IncwoError';
+    const source = payload !== null && typeof payload === 'object' ? payload : {};
+    // Every field of the core's payload (`class`, `code`, `hint`,
+    // `violations`, `problems`, `details`, `line`…) is carried as it is.
+    for (const [key, value] of Object.entries(source)) {
+      if (key !== 'message' && key !== 'name' && key !== 'stack') this[key] = value;
+    }
+    /** `usage` | `contract` | `technical` | `business`. */
+    this.class = source.class ?? 'usage';
+    /** Stable code, e.g. `contract.invalid`. */
+    this.code = source.code ?? 'usage.internal';
+    /** Contract violations (`[]` when none). */
+    if (!Array.isArray(this.violations)) this.violations = [];
+    Object.defineProperty(this, 'payload', { value: { ...source }, enumerable: false });
+  }
+
+  /** The error as the core's JSON payload (`{class, code, message, ...}`). */
+  toJSON() {
+    return { ...this.payload, class: this.class, code: this.code, message: this.message };
+  }
+}
+
+/** Misuse of the API by the host (bad JSON, unknown kind, unknown request id). */
+export class UsageError extends IncwoError {
+  constructor(payload) {
+    super(payload);
+    this.name = 'UsageError';
+  }
+}
+
+/** The record breaks the contract; `violations` says where and how to fix it. */
+export class ContractError extends IncwoError {
+  constructor(payload) {
+    super(payload);
+    this.name = 'ContractError';
+  }
+}
+
+/** Transport failures, timeouts, 429, 5xx, authentication. */
+export class TechnicalError extends IncwoError {
+  constructor(payload) {
+    super(payload);
+    this.name = 'TechnicalError';
+  }
+}
+
+/** Well-formed but forbidden by the business state (cancelled order, 409…). */
+export class BusinessError extends IncwoError {
+  constructor(payload) {
+    super(payload);
+    this.name = 'BusinessError';
+  }
+}
+
+const CLASSES = {
+  usage: UsageError,
+  contract: ContractError,
+  technical: TechnicalError,
+  business: BusinessError,
+};
+
+/** The typed error for a core error payload. */
+export function errorFromPayload(payload) {
+  const Class = CLASSES[payload?.class] ?? IncwoError;
+  return new Class(payload);
+}
+
+/**
+ * Calls into the module, turning a trap (a Rust panic, which the core
+ * should never raise) into a UsageError instead of an opaque RuntimeError.
+ */
+function guard(fn) {
+  return function guarded(...args) {
+    try {
+      return fn.apply(this, args);
+    } catch (error) {
+      if (typeof WebAssembly !== 'undefined' && error instanceof WebAssembly.RuntimeError) {
+        throw new UsageError({
+          class: 'usage',
+          code: 'usage.internal',
+          message: `the connector core stopped unexpectedly (${error.message})`,
+          hint: 'report this to the connector maintainers with the input that caused it',
+        });
+      }
+      throw error;
+    }
+  };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function bytesToBase64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function base64ToBytes(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Maps a failed `fetch` to the core's transport failure: the kind, and
+ * whether the request's bytes may have reached the server (only a refused
+ * connection, a DNS or a TLS failure prove they did not).
+ */
+export function transportFailure(error, timedOut) {
+  if (timedOut) return { kind: 'timeout', maybeSent: true };
+  const causes = [];
+  for (let e = error, depth = 0; e && depth < 5; e = e.cause, depth++) causes.push(e);
+  const codes = causes.map((e) => String(e.code ?? '')).join(' ');
+  const text = causes.map((e) => `${e.name ?? ''} ${e.message ?? ''}`).join(' ');
+  const both = `${codes} ${text}`;
+  if (/ECONNREFUSED|connection refused/i.test(both)) return { kind: 'connect_refused', maybeSent: false };
+  if (/ENOTFOUND|EAI_AGAIN|dns/i.test(both)) return { kind: 'dns', maybeSent: false };
+  if (/CERT|ERR_TLS|ERR_SSL|certificate|handshake/i.test(both)) return { kind: 'tls', maybeSent: false };
+  if (/UND_ERR_CONNECT_TIMEOUT/.test(codes)) return { kind: 'timeout', maybeSent: false };
+  if (/TimeoutError|timed out|ETIMEDOUT/i.test(both)) return { kind: 'timeout', maybeSent: true };
+  return { kind: 'reset', maybeSent: true };
+}
+
+/**
+ * Wraps the raw wasm-bindgen module: the typed error classes are installed
+ * as its error factory, and every call is guarded against traps.
+ */
+export function bind(raw) {
+  raw.setErrorFactory(errorFromPayload);
+
+  const api = {
+    validate: guard((kind, input, profile) => raw.validate(kind, input, profile ?? null)),
+    map: guard((kind, input, profile) => raw.map(kind, input, profile ?? null)),
+    parse: guard((resource, xml) => raw.parse(resource, xml)),
+    schema: guard((kind, profile) => raw.schema(kind, profile ?? null)),
+    checkProfile: guard((profile) => raw.checkProfile(profile)),
+    call: guard((name, args) => raw.call(name, args ?? {})),
+    version: guard(() => raw.version()),
+  };
+
+  /** The flow session with guarded methods (see `Flow` in the raw bindings). */
+  class Flow {
+    constructor(inner) {
+      this.inner = inner;
+    }
+    /** Starts (or resumes from `args.checkpoint`) a flow. */
+    static start(args) {
+      return new Flow(guard(() => raw.Flow.start(args))());
+    }
+    poll(now) {
+      return guard(() => this.inner.poll(now))();
+    }
+    onResponse(requestId, response, now) {
+      return guard(() => this.inner.onResponse(requestId, response, now))();
+    }
+    onTransportError(requestId, failure, now) {
+      return guard(() => this.inner.onTransportError(requestId, failure, now))();
+    }
+    checkpoint() {
+      return guard(() => this.inner.checkpoint())();
+    }
+    metrics() {
+      return guard(() => this.inner.metrics())();
+    }
+    summary() {
+      return guard(() => this.inner.summary())();
+    }
+    /** Releases the wasm memory of the session (also done by the GC). */
+    free() {
+      if (this.inner) {
+        this.inner.free();
+        this.inner = undefined;
+      }
+    }
+  }
+  api.Flow = Flow;
+
+  /**
+   * A connector: drives flows over `fetch`.
+   *
+   * `settings`: `{fetch, config, profile?, options?, timeoutMs?, clock?,
+   * sleep?, freshConnections?, maxWaitMs?}`. `clock` (ms since the epoch)
+   * defaults to `Date.now`; the core itself never reads a clock.
+   */
+  api.createConnector = function createConnector(settings) {
+    if (!settings || typeof settings.fetch !== 'function') {
+      throw new UsageError({
+        class: 'usage',
+        code: 'usage.bad_arguments',
+        message: 'createConnector needs a fetch function',
+        hint: 'pass {fetch: globalThis.fetch, config: {...}}',
+      });
+    }
+    const fetchFn = settings.fetch;
+    const timeoutMs = settings.timeoutMs ?? 30_000;
+    const clock = settings.clock ?? (() => Date.now());
+    const sleep = settings.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    const freshConnections = settings.freshConnections ?? true;
+    const maxWaitMs = settings.maxWaitMs ?? 120_000;
+
+    /** Sends one request built by the core; returns `{response}` or `{failure}`. */
+    async function send(request) {
+      const headers = new Headers();
+      for (const { name, value } of request.headers) headers.append(name, value);
+      if (freshConnections) headers.set('connection', 'close');
+      let body;
+      if (request.body !== '') {
+        body = request.bodyEncoding === 'base64' ? base64ToBytes(request.body) : encoder.encode(request.body);
+      }
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, timeoutMs);
+      try {
+        const res = await fetchFn(request.url, {
+          method: request.method,
+          headers,
+          body,
+          redirect: 'manual',
+          signal: controller.signal,
+        });
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        const response = { status: res.status, headers: [] };
+        res.headers.forEach((value, name) => response.headers.push({ name, value }));
+        try {
+          response.body = decoder.decode(bytes);
+        } catch {
+          response.bodyBase64 = bytesToBase64(bytes);
+        }
+        return { response };
+      } catch (error) {
+        return { failure: transportFailure(error, timedOut) };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+
+    /**
+     * Drives `flow` until `done`: saves the checkpoint before every send
+     * and after every action, sends requests, sleeps on `wait`, publishes
+     * events. `hooks`: `{save?, publish?, onAction?, shouldStop?,
+     * interruptAtAction?}`. `interruptAtAction: n` simulates a crash at the
+     * n-th action (a send leaves and its answer is dropped; anything else is
+     * dropped before it is handled). Returns `'done'` or `'interrupted'`.
+     */
+    async function drive(flow, hooks = {}, log = newLog()) {
+      const save = hooks.save ?? (async () => {});
+      for (;;) {
+        const action = flow.poll(clock());
+        if (hooks.onAction) await hooks.onAction(action);
+        if (hooks.interruptAtAction === log.actions + 1) {
+          if (action.action === 'send') {
+            await save(flow.checkpoint());
+            log.requests[action.request.method] = (log.requests[action.request.method] ?? 0) + 1;
+            await send(action.request);
+          }
+          return 'interrupted';
+        }
+        switch (action.action) {
+          case 'send': {
+            await save(flow.checkpoint());
+            log.requests[action.request.method] = (log.requests[action.request.method] ?? 0) + 1;
+            const answer = await send(action.request);
+            if (answer.response) flow.onResponse(action.requestId, answer.response, clock());
+            else flow.onTransportError(action.requestId, answer.failure, clock());
+            break;
+          }
+          case 'wait': {
+            const delay = action.until - clock();
+            if (delay > 0) await sleep(Math.min(delay, maxWaitMs));
+            break;
+          }
+          case 'publish':
+            log.published.push({ queue: action.queue, event: action.event });
+            if (hooks.publish) await hooks.publish(action.queue, action.event);
+            break;
+          case 'done':
+            await save(flow.checkpoint());
+            log.actions += 1;
+            return 'done';
+          default:
+            break;
+        }
+        await save(flow.checkpoint());
+        log.actions += 1;
+        if (hooks.shouldStop && (await hooks.shouldStop(log.actions))) return 'interrupted';
+      }
+    }
+
+    function newLog() {
+      return { requests: {}, published: [], actions: 0 };
+    }
+
+    /** Starts (or resumes, with `checkpoint`) a flow over `batch`. */
+    function start(batch, { checkpoint, seed } = {}) {
+      const args = {
+        config: settings.config,
+        now: clock(),
+      };
+      if (settings.profile !== undefined) args.profile = settings.profile;
+      if (settings.options !== undefined) args.options = settings.options;
+      if (seed !== undefined) args.seed = seed;
+      if (checkpoint !== undefined && checkpoint !== null) args.checkpoint = checkpoint;
+      if (typeof batch === 'string') args.jsonl = batch;
+      else args.records = batch;
+      return Flow.start(args);
+    }
+
+    /**
+     * Syncs a batch (an array of `{kind, record}` or a JSON Lines text) to
+     * incwo. `run`: `{checkpoint?, seed?, save?, publish?, onAction?,
+     * shouldStop?, interruptAtAction?}`. Resolves to `{status, summary,
+     * outcomes, published, requests, checkpoint, metrics}`.
+     */
+    async function sync(batch, run = {}) {
+      const log = newLog();
+      let saved = run.checkpoint ?? null;
+      const hooks = {
+        ...run,
+        save: async (text) => {
+          saved = text;
+          if (run.save) await run.save(text);
+        },
+      };
+      const flow = start(batch, { checkpoint: run.checkpoint, seed: run.seed });
+      try {
+        const status = await drive(flow, hooks, log);
+        const report = flow.summary();
+        return {
+          status,
+          summary: report.summary,
+          outcomes: report.outcomes,
+          published: log.published,
+          requests: log.requests,
+          actions: log.actions,
+          checkpoint: saved,
+          metrics: flow.metrics(),
+        };
+      } finally {
+        flow.free();
+      }
+    }
+
+    return { send, drive, start, sync };
+  };
+
+  return api;
+}

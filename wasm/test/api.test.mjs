@@ -1,0 +1,84 @@
+// The package's JS layer: typed errors, the flow class, createConnector's
+// transport against the simulator (refused connection, timeout).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import net from 'node:net';
+import * as incwo from '../pkg/node.js';
+import { ROOT } from './support.mjs';
+
+const ORDER = fs.readFileSync(path.join(ROOT, 'examples/data/order.json'), 'utf8');
+const MISSING = fs.readFileSync(path.join(ROOT, 'examples/data/order-missing-price.json'), 'utf8');
+
+test('errors are typed by class and carry code, message, hint and violations', () => {
+  assert.throws(
+    () => incwo.map('order', MISSING),
+    (e) =>
+      e instanceof incwo.ContractError &&
+      e instanceof incwo.IncwoError &&
+      e.class === 'contract' &&
+      e.code === 'contract.invalid' &&
+      e.violations[0].path === '/lines/0/unitPriceExclTax' &&
+      typeof e.hint === 'string',
+  );
+  assert.throws(() => incwo.validate('orders', '{}'), (e) => e instanceof incwo.UsageError && e.code === 'usage.unknown_kind');
+  assert.throws(() => incwo.checkProfile('{}'), (e) => e instanceof incwo.UsageError && Array.isArray(e.problems));
+});
+
+test('validate and map take text or objects; money stays exact', () => {
+  assert.equal(incwo.validate('order', ORDER).valid, true);
+  const mapped = incwo.map('order', JSON.parse(ORDER));
+  assert.equal(mapped.totals.inclTax, '598.80');
+  assert.match(mapped.xml, /<unit_price>49.90<\/unit_price>/);
+});
+
+test('createConnector needs a fetch', () => {
+  assert.throws(() => incwo.createConnector({}), (e) => e instanceof incwo.UsageError);
+});
+
+function config(port) {
+  return { server: `http://127.0.0.1:${port}`, businessFileId: '123456', auth: { type: 'basic', login: 'api@example.fr', password: 'secret' } };
+}
+
+test('a refused connection is reported as connect_refused, not sent', async () => {
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  const connector = incwo.createConnector({ fetch, config: config(port), timeoutMs: 2000 });
+  const answer = await connector.send({ method: 'GET', url: `http://127.0.0.1:${port}/123456/firms.xml`, headers: [], body: '', bodyEncoding: 'utf8' });
+  assert.deepEqual(answer.failure, { kind: 'connect_refused', maybeSent: false });
+});
+
+test('a server that never answers is reported as a timeout that may have been sent', async () => {
+  const sockets = [];
+  const server = net.createServer((s) => sockets.push(s));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  try {
+    const connector = incwo.createConnector({ fetch, config: config(port), timeoutMs: 300 });
+    const answer = await connector.send({ method: 'POST', url: `http://127.0.0.1:${port}/123456/firms.xml`, headers: [], body: '<firm/>', bodyEncoding: 'utf8' });
+    assert.deepEqual(answer.failure, { kind: 'timeout', maybeSent: true });
+  } finally {
+    sockets.forEach((s) => s.destroy());
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('a flow run against a closed port defers the record and keeps the password out of the checkpoint', async () => {
+  const connector = incwo.createConnector({
+    fetch,
+    config: { ...config(9), auth: { type: 'basic', login: 'api@example.fr', password: 'p4ss-never-shown' } },
+    options: { retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } },
+    timeoutMs: 500,
+  });
+  const saved = [];
+  const result = await connector.sync([{ kind: 'order', record: JSON.parse(ORDER) }], { seed: 1, save: (c) => saved.push(c) });
+  assert.equal(result.status, 'done');
+  assert.equal(result.summary.total, 1);
+  assert.notEqual(result.outcomes[0].outcome, 'synced');
+  assert.ok(saved.length >= 2);
+  assert.ok(saved.every((c) => !c.includes('p4ss-never-shown')));
+  assert.ok(!result.metrics.includes('p4ss-never-shown'));
+});
