@@ -35,7 +35,7 @@ suite_python() {
 
   step "python: maturin build ($profile)"
   rm -rf "$wheels"
-  (cd "$ROOT/bindings/python" && "$build_venv/bin/maturin" build --quiet --profile "$profile" --strip --out "$wheels")
+  (cd "$ROOT/bindings/python" && "$build_venv/bin/maturin" build --quiet --profile "$profile" --out "$wheels")
   local wheel
   wheel=$(ls "$wheels"/incwo_connector-*.whl)
 
