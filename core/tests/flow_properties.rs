@@ -309,10 +309,43 @@ proptest! {
     }
 }
 
-/// A fixed set of seeds, so every run covers the same cases too.
+/// Deterministic fault simulation at scale: `INCWO_SIM_SEEDS` runs (1,000 by
+/// default) from fixed seeds; each failing seed is printed with the command
+/// that replays it alone. A long run:
+/// `INCWO_SIM_SEEDS=100000 cargo test --release -p incwo-core --test flow_properties seeded_runs -- --nocapture`.
+/// One seed: `INCWO_SIM_SEED=<seed> cargo test -p incwo-core --test flow_properties seeded_runs -- --nocapture`.
 #[test]
-fn seeded_cases() {
-    for seed in 0..100u64 {
-        check(splitmix64(seed));
+fn seeded_runs() {
+    let seeds: Vec<u64> = match std::env::var("INCWO_SIM_SEED").ok().and_then(|s| s.parse().ok()) {
+        Some(seed) => vec![seed],
+        None => {
+            let runs: u64 = std::env::var("INCWO_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000);
+            (0..runs).map(splitmix64).collect()
+        }
+    };
+    let started = std::time::Instant::now();
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut violations = Vec::new();
+    for &seed in &seeds {
+        if std::panic::catch_unwind(|| check(seed)).is_err() {
+            violations.push(seed);
+        }
     }
+    std::panic::set_hook(previous_hook);
+    eprintln!(
+        "fault simulation: {} runs, {} violations, {:.1} s",
+        seeds.len(),
+        violations.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for seed in &violations {
+        eprintln!("  replay: INCWO_SIM_SEED={seed} cargo test -p incwo-core --test flow_properties seeded_runs -- --nocapture");
+    }
+    if let [seed] = seeds[..] {
+        if !violations.is_empty() {
+            check(seed); // shows the failure itself
+        }
+    }
+    assert!(violations.is_empty(), "{} of {} seeded runs violated an invariant", violations.len(), seeds.len());
 }
