@@ -12,6 +12,9 @@
 //! - [`mapping`]: the mapping profile, totals, and the versioned mappers.
 //! - [`views`]: typed views of incwo's XML resources and list pages.
 //! - [`xml`]: the hardened XML reader/writer and incwo's value formats.
+//! - [`discover`]: proposes a mapping profile from an account's data.
+//! - [`codes`]: every stable code, for operators (docs/RUNBOOK.md).
+//! - [`inbound`]: changes made in incwo (webhooks, polling) brought back as events.
 
 pub mod views;
 pub mod xml;
@@ -23,8 +26,11 @@ pub mod telemetry;
 
 pub mod adapters;
 pub mod api;
+pub mod codes;
 pub mod contract;
+pub mod discover;
 pub mod flow;
+pub mod inbound;
 pub mod mapping;
 pub mod model;
 pub mod usage;

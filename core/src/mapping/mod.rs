@@ -7,6 +7,7 @@ mod profile;
 pub mod totals;
 pub mod v1;
 
+pub use profile::{unknown_values, UNKNOWN};
 pub use profile::{
     ContactItemTypes, CurrencyEntry, InvoiceMode, Limits, Profile, ProfileError, ProfileProblem, SheetTypes, Statuses,
     TaxEntry, VatRounding, DEFAULT_PROFILE_JSON, PROFILE_VERSION,

@@ -5,6 +5,12 @@
 //! they are data, not constants. A profile is a versioned JSON document the
 //! host loads; [`Profile::from_json`] checks it whole and reports every
 //! problem at once.
+//!
+//! A profile proposed by a discovery (`incwo profile discover`) may mark a
+//! value it could not establish as [`UNKNOWN`]: the bare string `"unknown"`
+//! or `{"unknown": "hint"}` in place of the value. Every value of a profile
+//! is read by some sync step, so [`Profile::from_json`] refuses such a
+//! profile, naming each unknown path with its hint, until someone fills them in.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -13,6 +19,10 @@ use std::str::FromStr;
 
 /// The profile format this core reads.
 pub const PROFILE_VERSION: u32 = 1;
+
+/// The marker of a value a discovery could not establish: `"unknown"`, or
+/// the object `{"unknown": "what to do"}` in place of the value.
+pub const UNKNOWN: &str = "unknown";
 
 /// The default profile shipped as `profiles/default.json`.
 pub const DEFAULT_PROFILE_JSON: &str = include_str!("../../../profiles/default.json");
@@ -181,8 +191,15 @@ impl Default for Profile {
 }
 
 impl Profile {
-    /// Reads and checks a profile from its JSON text.
+    /// Reads and checks a profile from its JSON text. A profile with
+    /// [`UNKNOWN`] values is refused: one problem per unknown path, with its hint.
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+            let problems = unknown_values(&value);
+            if !problems.is_empty() {
+                return Err(ProfileError { problems });
+            }
+        }
         let profile: Profile = serde_json::from_str(text).map_err(|e| ProfileError {
             problems: vec![ProfileProblem {
                 path: String::new(),
@@ -319,6 +336,48 @@ impl Profile {
     }
 }
 
+/// Every value marked [`UNKNOWN`] in a profile's JSON, as problems naming
+/// the JSON pointer and what to do (the marker's hint).
+pub fn unknown_values(value: &serde_json::Value) -> Vec<ProfileProblem> {
+    let mut out = Vec::new();
+    collect_unknowns(value, String::new(), &mut out);
+    out
+}
+
+fn collect_unknowns(value: &serde_json::Value, path: String, out: &mut Vec<ProfileProblem>) {
+    use serde_json::Value;
+    let refused = "a profile with unknown values cannot run a sync: put the value from the incwo account here";
+    match value {
+        Value::String(s) if s == UNKNOWN && path != "/name" => out.push(ProfileProblem {
+            message: format!("unknown value; {refused}"),
+            path,
+        }),
+        Value::Object(map) if map.len() == 1 && map.contains_key(UNKNOWN) => {
+            let hint = map.get(UNKNOWN).and_then(Value::as_str).unwrap_or("");
+            out.push(ProfileProblem {
+                message: if hint.is_empty() {
+                    format!("unknown value; {refused}")
+                } else {
+                    format!("unknown value: {hint}; {refused}")
+                },
+                path,
+            })
+        }
+        Value::Object(map) => {
+            for (key, v) in map {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                collect_unknowns(v, format!("{path}/{escaped}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                collect_unknowns(v, format!("{path}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn duplicates<'a>(problem: &mut impl FnMut(String, String), path: &str, entries: impl Iterator<Item = (&'a str, u64)>) {
     let mut seen: BTreeMap<u64, &str> = BTreeMap::new();
     let mut reported = BTreeSet::new();
@@ -374,6 +433,29 @@ mod tests {
         assert!(paths.iter().any(|p| p.starts_with("/taxes/")), "{paths:?}");
         assert!(paths.iter().any(|p| p.starts_with("/statuses/order/")), "{paths:?}");
         assert!(paths.contains(&"/defaultCurrency"), "{paths:?}");
+    }
+
+    #[test]
+    fn unknown_values_are_refused_with_their_path_and_hint() {
+        let mut v: serde_json::Value = serde_json::from_str(DEFAULT_PROFILE_JSON).unwrap();
+        v["sheetTypes"]["order"] = serde_json::json!({"unknown": "no order seen; open an order in incwo"});
+        v["statuses"]["invoice"]["paid"] = "unknown".into();
+        v["warehouses"]["MAIN"] = serde_json::json!({"unknown": "no stock movement read"});
+        let err = Profile::from_json(&v.to_string()).unwrap_err();
+        let paths: Vec<_> = err.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["/sheetTypes/order", "/statuses/invoice/paid", "/warehouses/MAIN"],
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("no order seen; open an order in incwo"), "{text}");
+        assert!(text.contains("cannot run a sync"), "{text}");
+        // The name may legitimately be "unknown"; the shipped profile has no unknowns.
+        v = serde_json::from_str(DEFAULT_PROFILE_JSON).unwrap();
+        v["name"] = "unknown".into();
+        assert!(Profile::from_json(&v.to_string()).is_ok());
+        assert!(unknown_values(&serde_json::from_str(DEFAULT_PROFILE_JSON).unwrap()).is_empty());
     }
 
     #[test]

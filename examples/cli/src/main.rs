@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod demo;
+mod discover;
+mod doctor;
 mod host;
 mod input;
 mod inspect;
@@ -119,6 +121,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the connection to an incwo account, read-only: server, TLS, credentials,
+    /// business file, API access, each resource, clock skew; one line each with the fix.
+    /// Exits 1 when a check fails.
+    Doctor(doctor::DoctorArgs),
+    /// Mapping profile tools (discover: propose a profile from the account's data).
+    #[command(subcommand)]
+    Profile(discover::ProfileCommand),
+    /// Print docs/RUNBOOK.md: every error code with its class, retry, fix and metric, and the procedures.
+    Runbook,
     /// Print the JSON Schema (draft 2020-12) of a kind.
     Schema {
         /// customer, product, quote, order, invoice, stock-movement or cancellation.
@@ -218,6 +229,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
             password,
         } => return demo::run_sim(port, business_file, login, password),
         Command::Sync(args) => return sync::run(args),
+        Command::Doctor(args) => return doctor::run(args),
+        Command::Profile(command) => return discover::run(command),
+        Command::Runbook => {
+            print!("{}", incwo_core::codes::runbook_markdown());
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Request(args) => inspect::request(args)?,
         Command::Classify(args) => inspect::classify(args)?,
         Command::Postman { server, business_file } => postman::collection(&server, &business_file)?,

@@ -58,10 +58,11 @@ pub(crate) struct App(Arc<Mutex<Sim>>);
 impl App {
     pub(crate) fn new(config: SimConfig) -> App {
         let seed = config.seed;
+        let store = initial_store(&config);
         App(Arc::new(Mutex::new(Sim {
             config,
             seed,
-            store: Store::new(),
+            store,
             faults: Faults::new(seed),
             counters: Counters::default(),
         })))
@@ -106,6 +107,18 @@ impl App {
 fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
+
+/// The business file at start (seeded when the account says so). A seed
+/// that does not apply leaves the file empty and says why on stderr.
+fn initial_store(config: &SimConfig) -> Store {
+    Store::initial(&config.account, now()).unwrap_or_else(|e| {
+        eprintln!("incwo-sim: the account's seed data was refused ({e}); starting empty");
+        Store::with_account(config.account.clone())
+    })
+}
+
+/// The account listing path (`GET {host}/account/index/0.xml?target=incwo_erp`).
+const ACCOUNT_LISTING: &str = "/account/index/0.xml";
 
 fn xml_response(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response()
@@ -212,7 +225,7 @@ impl Sim {
         if let Some(s) = seed {
             self.seed = s;
         }
-        self.store = Store::new();
+        self.store = initial_store(&self.config);
         self.faults = Faults::new(self.seed);
         self.counters = Counters::default();
     }
@@ -263,11 +276,23 @@ impl Sim {
             );
             return r;
         }
+        if path == ACCOUNT_LISTING {
+            if method != Method::GET {
+                return method_not_allowed("GET");
+            }
+            return self.account_listing();
+        }
         let Some(route) = Route::parse(path) else {
             return xml_error(StatusCode::NOT_FOUND, "no such page");
         };
         if route.bfid.parse::<u64>().ok() != Some(self.config.business_file_id) {
             return xml_error(StatusCode::NOT_FOUND, "business file not found");
+        }
+        if !self.config.api_access {
+            return xml_error(
+                StatusCode::FORBIDDEN,
+                "API access is not enabled for this business file (Settings / Users / APIs)",
+            );
         }
         let Some(res) = Resource::from_name(route.resource) else {
             return xml_error(StatusCode::NOT_FOUND, "no such resource");
@@ -304,6 +329,16 @@ impl Sim {
             (_, None) => method_not_allowed("GET, POST"),
             (_, Some(_)) => method_not_allowed("GET, PUT, DELETE"),
         }
+    }
+
+    /// The business files this user can reach: the one simulated.
+    fn account_listing(&self) -> Response {
+        let out = format!(
+            "{DECLARATION}<business_files type=\"array\">\n  <business_file>\n    <id>{}</id>\n    <name>{}</name>\n  </business_file>\n</business_files>\n",
+            self.config.business_file_id,
+            xml::escape(&self.config.account.name),
+        );
+        xml_response(StatusCode::OK, out)
     }
 
     fn list(&self, res: Resource, page: usize) -> Response {

@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+mod account;
 mod app;
 mod faults;
 mod schema;
@@ -31,6 +32,7 @@ use std::thread::JoinHandle;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use account::{Account, INVOICE_STATUS_NAMES, ORDER_STATUS_NAMES, QUOTE_STATUS_NAMES};
 pub use app::ADMIN_TOKEN_HEADER;
 pub use schema::MARKERS;
 
@@ -50,6 +52,14 @@ pub struct SimConfig {
     /// When set, the admin API requires this value in the
     /// `x-sim-admin-token` header; when `None` (default) it is open.
     pub admin_token: Option<String>,
+    /// The account-specific tables (VAT ids, sheet types, statuses,
+    /// currency, warehouses) and whether to seed data using them; the
+    /// documented defaults, unseeded, by default.
+    pub account: Account,
+    /// Whether API access is switched on for the business file (default
+    /// true); when off, every API call on it answers 403 (the account
+    /// listing still answers).
+    pub api_access: bool,
 }
 
 impl Default for SimConfig {
@@ -61,6 +71,8 @@ impl Default for SimConfig {
             page_size: 20,
             seed: 0,
             admin_token: None,
+            account: Account::default(),
+            api_access: true,
         }
     }
 }
@@ -74,6 +86,8 @@ impl fmt::Debug for SimConfig {
             .field("page_size", &self.page_size)
             .field("seed", &self.seed)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("account", &self.account)
+            .field("api_access", &self.api_access)
             .finish()
     }
 }

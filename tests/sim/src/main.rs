@@ -7,9 +7,14 @@ use std::process::ExitCode;
 use incwo_sim::SimConfig;
 
 const USAGE: &str = "usage: incwo-sim [--port N] [--business-file-id N] [--login L] \
-[--password P] [--page-size N] [--seed N] [--admin-token T]
+[--password P] [--page-size N] [--seed N] [--admin-token T] [--profile FILE]
+[--api-access on|off] [--business-file-name NAME]
   --port 0 (default) picks a free port; the first line printed is
   `listening on http://127.0.0.1:PORT`.
+  --profile FILE: an account with the VAT ids, sheet types, statuses, currency
+  and warehouses of that connector mapping profile, seeded with products,
+  documents in every status and stock movements that use them.
+  --api-access off: every API call on the business file answers 403.
   The password and admin token may also come from INCWO_SIM_PASSWORD and
   INCWO_SIM_ADMIN_TOKEN.";
 
@@ -42,6 +47,24 @@ fn parse_args() -> Result<(u16, SimConfig), String> {
             }
             "--seed" => config.seed = num(&value)?,
             "--admin-token" => config.admin_token = Some(value),
+            "--profile" => {
+                let text =
+                    std::fs::read_to_string(&value).map_err(|e| format!("--profile: cannot read {value}: {e}"))?;
+                let name = config.account.name.clone();
+                config.account =
+                    incwo_sim::Account::from_profile_json(&text).map_err(|e| format!("--profile {value}: {e}"))?;
+                if config.account.name.is_empty() {
+                    config.account.name = name;
+                }
+            }
+            "--business-file-name" => config.account.name = value,
+            "--api-access" => {
+                config.api_access = match value.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err("--api-access: on or off".into()),
+                }
+            }
             other => return Err(format!("unknown option {other}")),
         }
     }

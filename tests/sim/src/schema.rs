@@ -1,8 +1,7 @@
 //! What the simulator knows of each incwo resource: its names, its fields
-//! (writable or computed), its embedded lists, its marker field and the VAT
-//! table. Everything resource-specific that is plain data lives here.
-
-use rust_decimal::Decimal;
+//! (writable or computed), its embedded lists and its marker field.
+//! Everything resource-specific that is plain data lives here; the
+//! account-specific tables (VAT, sheet types, statuses) are in `account.rs`.
 
 /// The REST resources the simulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,42 +35,6 @@ pub const MARKERS: &[(Resource, Option<&str>)] = &[
     (Resource::CashDeposits, None),
 ];
 
-/// VAT ids known from the reference, with their rate (as a fraction).
-/// The five the connector's default profile uses (607, 552, 223, 222, 225)
-/// come first; the others are the older documented ids.
-const VAT_TABLE: &[(i64, i64, u32)] = &[
-    // (vat id, mantissa, scale) → rate = mantissa / 10^scale
-    (607, 20, 2),
-    (552, 10, 2),
-    (223, 55, 3),
-    (222, 21, 3),
-    (225, 0, 0),
-    (224, 196, 3),
-    (529, 19, 2),
-    (543, 85, 3),
-    (544, 21, 2),
-    (545, 76, 3),
-    (546, 16, 2),
-    (551, 15, 2),
-    (553, 3, 2),
-    (567, 18, 2),
-    (569, 85, 3),
-    (615, 6, 2),
-];
-
-/// The VAT rate (0.20 for 20 %) of a `vat_value_id` / `vat_id`, if known.
-pub fn vat_rate(id: i64) -> Option<Decimal> {
-    VAT_TABLE
-        .iter()
-        .find(|(v, _, _)| *v == id)
-        .map(|(_, m, s)| Decimal::new(*m, *s))
-}
-
-/// The default currency id (58, seen with rate 1.0 on a French account).
-pub const DEFAULT_CURRENCY_ID: i64 = 58;
-/// Default `progress_id` of a new proposal sheet (555, "in preparation").
-pub const DEFAULT_PROPOSAL_PROGRESS: i64 = 555;
-
 /// Type of a field's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -91,8 +54,10 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// Id of an object of that resource; 0 (or -1) means "no link".
     Fk(Resource),
-    /// A VAT id from the VAT table.
+    /// A VAT id from the account's VAT table.
     Vat,
+    /// A proposal sheet `sheet_type`: one of the account's literals.
+    ProposalType,
 }
 
 /// A field of a resource or of an embedded item.
@@ -158,7 +123,6 @@ pub struct Spec {
 const PARTY_TYPES: &[&str] = &[
     "client", "prospect", "supplier", "press", "partner", "staff", "perso", "other",
 ];
-const PROPOSAL_TYPES: &[&str] = &["proposal", "order", "delivery"];
 /// `sheet_type` values of bill sheets.
 pub const BILL_TYPES: &[&str] = &["invoice_maybe", "invoice", "credit_maybe", "credit"];
 const CONTENT_KINDS: &[&str] = &["", "comment", "option", "total"];
@@ -290,9 +254,9 @@ macro_rules! line_fields {
 
 /// Header fields shared by proposal and bill sheets.
 macro_rules! sheet_fields {
-    ($types:expr $(, $extra:expr)*) => {
+    ($sheet_type:expr $(, $extra:expr)*) => {
         &[
-            w("sheet_type", Kind::Enum($types)),
+            w("sheet_type", $sheet_type),
             w("progress_id", Kind::Int),
             ro("progress_prev_id", Kind::Int),
             ro("reference", Kind::Str),
@@ -329,7 +293,7 @@ macro_rules! sheet_fields {
 }
 
 const PROPOSAL: Spec = Spec {
-    fields: sheet_fields!(PROPOSAL_TYPES),
+    fields: sheet_fields!(Kind::ProposalType),
     lists: &[List {
         wrapper: "proposal_lines",
         item: "proposal_line",
@@ -339,7 +303,7 @@ const PROPOSAL: Spec = Spec {
 };
 
 const BILL: Spec = Spec {
-    fields: sheet_fields!(BILL_TYPES, ro("payed_amount", Kind::Dec)),
+    fields: sheet_fields!(Kind::Enum(BILL_TYPES), ro("payed_amount", Kind::Dec)),
     lists: &[List {
         wrapper: "bill_lines",
         item: "bill_line",
@@ -459,18 +423,6 @@ impl Resource {
     }
 }
 
-/// Numbering prefix of a document type; `None` for drafts (no number).
-pub fn reference_prefix(sheet_type: &str) -> Option<&'static str> {
-    match sheet_type {
-        "proposal" => Some("D"),
-        "order" => Some("C"),
-        "delivery" => Some("BL"),
-        "invoice" => Some("F"),
-        "credit" => Some("A"),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,13 +436,5 @@ mod tests {
                 assert!(r.spec().fields.iter().any(|f| f.name == m && !f.read_only));
             }
         }
-    }
-
-    #[test]
-    fn vat_rates() {
-        assert_eq!(vat_rate(607), Some(Decimal::new(20, 2)));
-        assert_eq!(vat_rate(223).unwrap().to_string(), "0.055");
-        assert_eq!(vat_rate(225), Some(Decimal::ZERO));
-        assert_eq!(vat_rate(1), None);
     }
 }

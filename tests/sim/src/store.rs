@@ -8,17 +8,13 @@ use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value as Json};
 
-use crate::schema::{
-    reference_prefix, vat_rate, Field, Kind, List, Resource, DEFAULT_CURRENCY_ID, DEFAULT_PROPOSAL_PROGRESS,
-};
+use crate::account::Account;
+use crate::schema::{Field, Kind, List, Resource};
 use crate::wire::{format_date, format_ts, money, parse_bool, parse_date, parse_decimal, parse_int};
 use crate::xml::{escape, Element};
 
 /// Validation errors: `(field, message)`; an empty field is a base error.
 pub type Errors = Vec<(String, String)>;
-
-/// VAT id used for a line that does not name one (20 %).
-const DEFAULT_LINE_VAT: i64 = 607;
 
 /// A stored value.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +104,8 @@ pub struct Store {
     markers: BTreeMap<Resource, BTreeMap<String, Vec<u64>>>,
     /// Stock per (product id, warehouse id).
     warehouse_stock: BTreeMap<(u64, i64), Decimal>,
+    /// The account-specific tables (VAT ids, sheet types, statuses, currency).
+    account: Account,
 }
 
 fn blank(v: Option<&Val>) -> bool {
@@ -124,12 +122,49 @@ fn is_final_bill(sheet_type: &str) -> bool {
 }
 
 impl Store {
-    /// An empty business file.
+    /// An empty business file with the documented account tables.
+    #[cfg(test)]
     pub fn new() -> Store {
+        Store::with_account(Account::default())
+    }
+
+    /// An empty business file with these account tables (not seeded).
+    pub fn with_account(account: Account) -> Store {
         Store {
             next_item_id: 900_001,
+            account,
             ..Store::default()
         }
+    }
+
+    /// The business file at start: empty, or seeded with the account's
+    /// products, documents in every status and stock movements when
+    /// `account.seed_data` is set.
+    pub fn initial(account: &Account, now: NaiveDateTime) -> Result<Store, String> {
+        let mut store = Store::with_account(account.clone());
+        if !account.seed_data {
+            return Ok(store);
+        }
+        let mut firm = 0;
+        let mut products: Vec<u64> = Vec::new();
+        for (resource, body) in account.seed_bodies() {
+            let mut body = body.replace("{firm}", &firm.to_string());
+            for (n, id) in products.iter().enumerate() {
+                body = body.replace(&format!("{{product:{n}}}"), &id.to_string());
+            }
+            let res = Resource::from_name(resource).ok_or("unknown seed resource")?;
+            let root = crate::xml::parse(body.as_bytes())?;
+            let rec = store.create(res, &root, now).map_err(|e| match e {
+                WriteError::NotFound => format!("seeding {resource}: not found"),
+                WriteError::Invalid(errors) => format!("seeding {resource}: {errors:?}"),
+            })?;
+            match res {
+                Resource::Firms => firm = rec.id,
+                Resource::CustomerProducts => products.push(rec.id),
+                _ => {}
+            }
+        }
+        Ok(store)
     }
 
     /// One object.
@@ -178,9 +213,17 @@ impl Store {
                     return Err(format!("does not exist ({} {id})", target.singular()));
                 }
             }
+            Kind::ProposalType => {
+                let types = self.account.proposal_types();
+                if types.contains(&t) {
+                    Val::Str(t.to_string())
+                } else {
+                    return Err(format!("is not included in the list ({})", types.join(", ")));
+                }
+            }
             Kind::Vat => {
                 let id = parse_int(t).ok_or("is not an integer")?;
-                if vat_rate(id).is_some() {
+                if self.account.vat_rate(id).is_some() {
                     Val::Int(id)
                 } else {
                     return Err(format!("is not a known VAT rate id ({id})"));
@@ -247,19 +290,20 @@ impl Store {
         input
     }
 
-    fn defaults(res: Resource, now: NaiveDateTime) -> Rec {
+    fn defaults(&self, res: Resource, now: NaiveDateTime) -> Rec {
+        let account = &self.account;
         let mut r = Rec::default();
         match res {
             Resource::CustomerProducts => {
                 r.set("is_active", Val::Bool(true));
-                r.set("currency_id", Val::Int(DEFAULT_CURRENCY_ID));
+                r.set("currency_id", Val::Int(account.currency_id));
                 r.set("total_stock", Val::Dec(Decimal::ZERO));
             }
             Resource::ProposalSheets => {
                 r.set("progress_prev_id", Val::Int(0));
-                r.set("sheet_type", Val::Str("proposal".into()));
-                r.set("progress_id", Val::Int(DEFAULT_PROPOSAL_PROGRESS));
-                r.set("currency_id", Val::Int(DEFAULT_CURRENCY_ID));
+                r.set("sheet_type", Val::Str(account.quote_type.clone()));
+                r.set("progress_id", Val::Int(account.default_proposal_progress()));
+                r.set("currency_id", Val::Int(account.currency_id));
                 r.set("language", Val::Str("fr".into()));
                 r.set("billing_date", Val::Date(now.date()));
             }
@@ -267,7 +311,7 @@ impl Store {
                 r.set("progress_id", Val::Int(0));
                 r.set("progress_prev_id", Val::Int(0));
                 r.set("sheet_type", Val::Str("invoice_maybe".into()));
-                r.set("currency_id", Val::Int(DEFAULT_CURRENCY_ID));
+                r.set("currency_id", Val::Int(account.currency_id));
                 r.set("language", Val::Str("fr".into()));
             }
             Resource::CashDeposits => {
@@ -372,7 +416,7 @@ impl Store {
     }
 
     /// Fills line defaults and computes line and document totals.
-    fn compute_totals(res: Resource, rec: &mut Rec, errors: &mut Errors) {
+    fn compute_totals(account: &Account, res: Resource, rec: &mut Rec, errors: &mut Errors) {
         let Some(list) = res.spec().lists.first() else {
             return;
         };
@@ -392,13 +436,13 @@ impl Store {
             let qty = line.dec("quantity").unwrap_or(Decimal::ONE);
             let price = line.dec("unit_price").unwrap_or(Decimal::ZERO);
             let vat_id = match line.int("vat_value_id") {
-                0 => DEFAULT_LINE_VAT,
+                0 => account.vat.first().map_or(607, |(id, _)| *id),
                 v => v,
             };
             line.set("quantity", Val::Dec(qty));
             line.set("unit_price", Val::Dec(price));
             line.set("vat_value_id", Val::Int(vat_id));
-            let rate = vat_rate(vat_id).unwrap_or(Decimal::ZERO);
+            let rate = account.vat_rate(vat_id).unwrap_or(Decimal::ZERO);
             let Some(raw) = qty.checked_mul(price) else {
                 errors.push((
                     format!("{wrapper}[{i}].quantity"),
@@ -536,7 +580,7 @@ impl Store {
 
     /// Gives a document its number when its type is numbered and it has none.
     fn number(&mut self, rec: &mut Rec, now: NaiveDateTime) {
-        let Some(prefix) = reference_prefix(rec.str("sheet_type")) else {
+        let Some(prefix) = self.account.reference_prefix(rec.str("sheet_type")) else {
             rec.set("reference", Val::Str(String::new()));
             return;
         };
@@ -567,12 +611,12 @@ impl Store {
         if !errors.is_empty() {
             return Err(WriteError::Invalid(errors));
         }
-        let mut rec = Self::defaults(res, now);
+        let mut rec = self.defaults(res, now);
         Self::merge(&mut rec, &input);
         Self::check_required(res.spec().fields, &rec, "", &mut errors);
         self.check_rules(res, &rec, None, &input, &mut errors);
         if res.is_sheet() {
-            Self::compute_totals(res, &mut rec, &mut errors);
+            Self::compute_totals(&self.account, res, &mut rec, &mut errors);
         }
         if res == Resource::StockMovements {
             self.check_stock(&rec, None, &mut errors);
@@ -622,7 +666,7 @@ impl Store {
         Self::check_required(res.spec().fields, &rec, "", &mut errors);
         self.check_rules(res, &rec, Some(&old), &input, &mut errors);
         if res.is_sheet() {
-            Self::compute_totals(res, &mut rec, &mut errors);
+            Self::compute_totals(&self.account, res, &mut rec, &mut errors);
         }
         if res == Resource::StockMovements {
             self.check_stock(&rec, Some(&old), &mut errors);
@@ -777,7 +821,7 @@ fn xml_value(kind: Kind, v: Option<&Val>) -> String {
 fn json_value(kind: Kind, v: Option<&Val>) -> Json {
     match (v, kind) {
         (None | Some(Val::Null), Kind::Fk(_)) => json!(0),
-        (None | Some(Val::Null), Kind::Str | Kind::Enum(_)) => json!(""),
+        (None | Some(Val::Null), Kind::Str | Kind::Enum(_) | Kind::ProposalType) => json!(""),
         (None | Some(Val::Null), _) => Json::Null,
         (Some(Val::Str(s)), _) => json!(s),
         (Some(Val::Int(i)), _) => json!(i),
