@@ -133,6 +133,8 @@ pub const CODES: &[CodeInfo] = &[
     c("usage.awaiting_response", "usage", "The host polled while a request still waits for its answer.", NO_RETRY, "Host bug: answer the pending request first.", LOCAL),
     c("usage.bad_checkpoint", "usage", "The checkpoint cannot be read.", NO_RETRY, "Restore the checkpoint from a backup (see *Restoring from a checkpoint*).", LOCAL),
     c("usage.checkpoint_version", "usage", "The checkpoint was written by another core version.", NO_RETRY, "Resume with the connector version that wrote it.", LOCAL),
+    c("usage.bad_poll_state", "usage", "The inbound poll state handed back is not one this core wrote.", NO_RETRY, "Pass the state returned by the last poll unedited, or null to start over.", LOCAL),
+    c("usage.no_pending_page", "usage", "A poll answer was given while no page request was pending.", NO_RETRY, "Host bug: poll without a response first; it returns the request to send.", LOCAL),
     c("usage.internal", "usage", "An internal error was caught at the boundary.", NO_RETRY, "Report it with the input that caused it.", LOCAL),
     c("usage.invalid_base_url", "usage", "The server address cannot be parsed.", NO_RETRY, "Give the address shown in incwo's APIs panel, e.g. https://www.incwo.com.", LOCAL),
     c("usage.insecure_base_url", "usage", "Plain http to a non-loopback server.", NO_RETRY, "Use https.", LOCAL),
