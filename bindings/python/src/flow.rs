@@ -3,6 +3,7 @@
 use crate::types::{self, Action, Response, Summary, TransportFailure};
 use crate::{checked, parse_json, IncwoError};
 use incwo_core::api::flow::FlowSession as CoreSession;
+use incwo_core::usage::UsageError;
 use serde_json::Value;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -23,10 +24,16 @@ impl FlowSession {
         }))
     }
 
-    fn session(&self) -> MutexGuard<'_, CoreSession> {
-        // A panic inside the core is raised to Python by uniffi; the session
-        // state it left is still the core's own, so keep serving it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The session; a flow poisoned by an earlier panic (raised to Python
+    /// by uniffi as an internal error) stays unusable, as in the C ABI.
+    fn session(&self) -> Result<MutexGuard<'_, CoreSession>, IncwoError> {
+        self.inner.lock().map_err(|_| {
+            IncwoError::usage(&UsageError::new(
+                "usage.internal",
+                "this flow stopped at an internal error of the core",
+                "start a new flow from the last checkpoint you saved, and report the error",
+            ))
+        })
     }
 }
 
@@ -41,48 +48,123 @@ impl FlowSession {
         Self::from_args(&parse_json(&args_json)?)
     }
 
+    /// Resumes a flow from a checkpoint the host saved: [`FlowSession::start`]
+    /// with `checkpoint` set in the arguments.
+    #[uniffi::constructor]
+    pub fn resume(args_json: String, checkpoint: String) -> Result<Arc<Self>, IncwoError> {
+        let mut args = parse_json(&args_json)?;
+        match args.as_object_mut() {
+            Some(map) => {
+                map.insert("checkpoint".into(), Value::String(checkpoint));
+            }
+            None => {
+                return Err(IncwoError::usage(&UsageError::new(
+                    "usage.bad_arguments",
+                    "args must be a JSON object",
+                    "pass the flow's start arguments",
+                )))
+            }
+        }
+        Self::from_args(&args)
+    }
+
     /// The next action (typed).
     pub fn poll(&self, now: u64) -> Result<Action, IncwoError> {
-        let value = checked(self.session().poll(now))?;
+        let value = checked(self.session()?.poll(now))?;
         types::action(&value)
     }
 
     /// The next action as the core's JSON text (an error raises).
     pub fn poll_json(&self, now: u64) -> Result<String, IncwoError> {
-        Ok(checked(self.session().poll(now))?.to_string())
+        Ok(checked(self.session()?.poll(now))?.to_string())
     }
 
     /// The answer to request `request_id`.
     pub fn on_response(&self, request_id: u64, response: Response, now: u64) -> Result<(), IncwoError> {
         let json = types::response_json(&response);
-        checked(self.session().on_response(request_id, &json, now)).map(|_| ())
+        checked(self.session()?.on_response(request_id, &json, now)).map(|_| ())
     }
 
     /// The transport failure of request `request_id`.
     pub fn on_transport_error(&self, request_id: u64, failure: TransportFailure, now: u64) -> Result<(), IncwoError> {
         let json = types::failure_json(&failure);
-        checked(self.session().on_transport_error(request_id, &json, now)).map(|_| ())
+        checked(self.session()?.on_transport_error(request_id, &json, now)).map(|_| ())
     }
 
     /// The checkpoint: versioned JSON text without credentials, to store and
     /// pass back as `checkpoint` to resume.
-    pub fn checkpoint(&self) -> String {
-        self.session().checkpoint()
+    pub fn checkpoint(&self) -> Result<String, IncwoError> {
+        Ok(self.session()?.checkpoint())
     }
 
     /// The flow's metrics in Prometheus text format.
-    pub fn metrics(&self) -> String {
-        self.session().metrics()
+    pub fn metrics(&self) -> Result<String, IncwoError> {
+        Ok(self.session()?.metrics())
     }
 
     /// The outcome counts so far.
     pub fn summary(&self) -> Result<Summary, IncwoError> {
-        let value = self.session().summary();
+        let value = self.session()?.summary();
         types::summary(&value["summary"])
     }
 
     /// `{"summary": …, "outcomes": [outcome | null, …]}` as JSON text.
-    pub fn summary_json(&self) -> String {
-        self.session().summary().to_string()
+    pub fn summary_json(&self) -> Result<String, IncwoError> {
+        Ok(self.session()?.summary().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{TransportFailure, TransportKind};
+
+    fn args() -> String {
+        serde_json::json!({
+            "config": {"server": "http://127.0.0.1:9", "businessFileId": "123456",
+                       "auth": {"type": "basic", "login": "api@example.fr", "password": "pw-not-shown"}},
+            "records": [{"kind": "customer", "record": {"externalId": "C-1", "name": "Atelier", "kind": "client"}}],
+            "options": {"retry": {"maxAttempts": 1}},
+            "now": 1_700_000_000_000u64, "seed": 1
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_flow_hands_out_typed_sends_and_takes_failures_back() {
+        let flow = FlowSession::start(args()).unwrap();
+        let Action::Send { request_id, request } = flow.poll(1_700_000_000_000).unwrap() else {
+            panic!("expected a send")
+        };
+        assert_eq!(request.method, "GET");
+        assert!(request
+            .headers
+            .iter()
+            .any(|h| h.sensitive && h.name.eq_ignore_ascii_case("authorization")));
+        let failure = TransportFailure {
+            kind: TransportKind::ConnectRefused,
+            maybe_sent: false,
+        };
+        flow.on_transport_error(request_id, failure, 1_700_000_000_001).unwrap();
+        let checkpoint = flow.checkpoint().unwrap();
+        assert!(!checkpoint.contains("pw-not-shown"));
+        // Answering the same request twice is the host's mistake.
+        assert!(matches!(
+            flow.on_transport_error(request_id, failure, 1_700_000_000_002),
+            Err(IncwoError::Usage { .. })
+        ));
+        let resumed = FlowSession::resume(args(), checkpoint).unwrap();
+        assert_eq!(resumed.summary().unwrap().total, 1);
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors() {
+        assert!(matches!(FlowSession::start("{}".into()), Err(IncwoError::Usage { .. })));
+        assert!(
+            matches!(FlowSession::start("{".into()), Err(IncwoError::Usage { ref code, .. }) if code == "usage.malformed_json")
+        );
+        assert!(
+            matches!(FlowSession::resume("[]".into(), "{}".into()), Err(IncwoError::Usage { ref code, .. }) if code == "usage.bad_arguments")
+        );
     }
 }

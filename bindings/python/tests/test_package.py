@@ -180,3 +180,50 @@ def test_a_flow_refuses_bad_arguments() -> None:
 
 def test_python_version_is_supported() -> None:
     assert sys.version_info >= (3, 10)
+
+
+def test_the_flow_surface_is_typed() -> None:
+    args = json.dumps({
+        "config": {"server": "http://127.0.0.1:9", "businessFileId": "123456",
+                   "auth": {"type": "basic", "login": "api@example.fr", "password": "pw-not-shown"}},
+        "records": [{"kind": "customer", "record": {"externalId": "C-1", "name": "Atelier", "kind": "client"}}],
+        "options": {"retry": {"maxAttempts": 1}},
+        "now": 1_700_000_000_000, "seed": 1,
+    })
+    flow = ic.FlowSession.start(args)
+    action = flow.poll(1_700_000_000_000)
+    assert isinstance(action, ic.Action.SEND) and action.is_send()
+    request = action.request
+    assert isinstance(request, ic.Request) and request.method == "GET" and request.endpoint == "/firms.xml"
+    assert isinstance(request.body, bytes)
+    assert any(h.sensitive for h in request.headers) and "pw-not-shown" not in str(request)
+    flow.on_transport_error(
+        action.request_id, ic.TransportFailure(kind=ic.TransportKind.CONNECT_REFUSED, maybe_sent=False), 1_700_000_000_001
+    )
+    with pytest.raises(ic.UsageError):  # the same request cannot be answered twice
+        flow.on_response(action.request_id, ic.Response(status=200, headers=[], body=b""), 1_700_000_000_002)
+    seen = []
+    now = 1_700_000_000_003
+    while True:
+        action = flow.poll(now)
+        seen.append(type(action).__name__)
+        if action.is_wait():
+            now = action.until
+        elif action.is_send():
+            flow.on_transport_error(action.request_id, ic.TransportFailure(kind=ic.TransportKind.RESET, maybe_sent=False), now)
+        elif action.is_record_done():
+            assert action.outcome.is_deferred() or action.outcome.is_quarantined()
+            assert action.outcome.error.error_class == "technical"
+            assert json.loads(action.outcome_json)["outcome"] in ("deferred", "quarantined")
+        elif action.is_done():
+            summary = action.summary
+            assert isinstance(summary, ic.Summary) and summary.total == 1 and summary.finished == 1
+            break
+        assert len(seen) < 50, seen
+    typed = flow.summary()
+    assert typed.total == 1 and sum(typed.errors_by_code.values()) == 1
+    checkpoint = flow.checkpoint()
+    assert "pw-not-shown" not in checkpoint
+    resumed = ic.FlowSession.resume(args, checkpoint)
+    assert resumed.summary().finished == 1
+    assert 'api_error_total{class="technical"' in flow.metrics()

@@ -102,7 +102,7 @@ class _Base:
         profile: Profile = None,
         options: Optional[Mapping[str, Any]] = None,
         store: Optional[CheckpointStore] = None,
-        timeout: float = 30.0,
+        timeout: float = 10.0,
         seed: Optional[int] = None,
         on_publish: Optional[Callable[[str, Dict[str, Any]], Any]] = None,
         on_record: Optional[Callable[[Any], Any]] = None,
