@@ -319,7 +319,10 @@ fn seeded_runs() {
     let seeds: Vec<u64> = match std::env::var("INCWO_SIM_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(seed) => vec![seed],
         None => {
-            let runs: u64 = std::env::var("INCWO_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000);
+            let runs: u64 = std::env::var("INCWO_SIM_SEEDS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1_000);
             (0..runs).map(splitmix64).collect()
         }
     };
@@ -347,5 +350,10 @@ fn seeded_runs() {
             check(seed); // shows the failure itself
         }
     }
-    assert!(violations.is_empty(), "{} of {} seeded runs violated an invariant", violations.len(), seeds.len());
+    assert!(
+        violations.is_empty(),
+        "{} of {} seeded runs violated an invariant",
+        violations.len(),
+        seeds.len()
+    );
 }
