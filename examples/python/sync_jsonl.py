@@ -37,7 +37,7 @@ def main() -> int:
     args = parser.parse_args()
 
     def published(queue: str, event: dict) -> None:
-        print(f"  event {event['type']:<22} → {queue}  ({event.get('externalId')})")
+        print(f"  event {event['type']:<22} -> {queue}  ({event.get('externalId')})")
 
     def record_done(action: ic.Action) -> None:
         outcome = json.loads(action.outcome_json)

@@ -83,6 +83,11 @@ def test_a_configured_core_uses_its_profile() -> None:
     assert core.map_record("order", ORDER)["resource"] == "proposal_sheets"
     assert core.native.profile() == profile
     assert len(core.validate_many("order", [ORDER, ORDER])) == 2
+    flow = core.start_flow({
+        "config": {"server": "http://127.0.0.1:9", "businessFileId": "1", "auth": {"type": "bearer", "token": "t"}},
+        "jsonl": (EXAMPLES / "data" / "batch.jsonl").read_text(encoding="utf-8"), "now": 1,
+    })
+    assert flow.summary().total == 5 and flow.poll(1).is_send()
 
 
 def test_batch_entry_points_match_one_call_per_record() -> None:

@@ -158,3 +158,8 @@ class Core:
     def validate_jsonl(self, jsonl: str) -> List[Dict[str, Any]]:
         """See :func:`validate_jsonl`."""
         return json.loads(self._native.validate_jsonl(jsonl))
+
+    def start_flow(self, args: Union[Mapping[str, Any], str]) -> _native.FlowSession:
+        """Starts (or resumes, with ``checkpoint``) a flow with this core's
+        profile; ``args`` is ``FlowSession.start``'s (they hold credentials)."""
+        return self._native.start_flow(_text(args))
