@@ -18,7 +18,7 @@ suite_fuzz() {
   for target in validate_map parse_xml classify checkpoint_resume; do
     step "fuzz: $target for 12 s"
     (cd "$ROOT/fuzz" && cargo +nightly fuzz run -O "$target" "$corpus/$target" -- \
-      -max_total_time=12 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tail -n 12)
+      -max_total_time=12 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E "^(stat::|Done|INFO: seed|==[0-9]+==|SUMMARY|thread|panicked|Error|error)" | tail -n 20; exit "${PIPESTATUS[0]}")
   done
   rm -rf "$corpus"
 }
