@@ -125,8 +125,8 @@ def test_a_reset_inside_the_loop_is_reported_and_reconciled(fresh_sim: Sim) -> N
 
 
 def test_a_timeout_is_reported_as_maybe_sent(fresh_sim: Sim) -> None:
-    fresh_sim.add_faults([{"method": "POST", "resource": "firms", "times": 1, "fault": {"kind": "timeout", "ms": 1500}}])
-    result = connector(fresh_sim, timeout=0.5).sync(BATCH.splitlines()[0])
+    fresh_sim.add_faults([{"method": "POST", "resource": "firms", "times": 1, "fault": {"kind": "timeout", "ms": 4000}}])
+    result = connector(fresh_sim, timeout=1.0).sync(BATCH.splitlines()[0])
     assert names(result) == ["synced"]
     assert 'replay_total{reason="reconciled"} 1' in result.metrics
     assert fresh_sim.state()["counts"]["firms"] == 1
