@@ -7,13 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// `incwo sim`: serves the simulator until the process is stopped.
-pub fn run_sim(port: u16, business_file: u64, login: String, password: String) -> Result<ExitCode, String> {
-    let config = incwo_sim::SimConfig {
-        business_file_id: business_file,
-        login: login.clone(),
-        password,
-        ..Default::default()
-    };
+pub fn run_sim(port: u16, config: incwo_sim::SimConfig) -> Result<ExitCode, String> {
+    let (business_file, login) = (config.business_file_id, config.login.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
