@@ -242,6 +242,25 @@ fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// A JSON pointer built lazily: the walker passes these down and renders
+/// one only when it reports a violation (no allocation per valid field).
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Key(parent, key) => write!(f, "{parent}/{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}/{i}"),
+        }
+    }
+}
+
 struct Walker<'p> {
     profile: &'p Profile,
     money_digits: u32,
@@ -257,7 +276,7 @@ impl<'p> Walker<'p> {
         }
     }
 
-    fn push(&mut self, path: &str, code: &str, severity: Severity, message: String, hint: String) {
+    fn push(&mut self, path: impl std::fmt::Display, code: &str, severity: Severity, message: String, hint: String) {
         self.violations.push(Violation {
             path: path.to_string(),
             code: code.to_string(),
@@ -283,18 +302,18 @@ impl<'p> Walker<'p> {
                 self.money_digits = self.profile.minor_digits(currency);
             }
         }
-        let normalized = self.object(spec::fields(kind), map, "");
+        let normalized = self.object(spec::fields(kind), map, Path::Root);
         self.cross_rules(kind, &normalized);
         Value::Object(normalized)
     }
 
-    fn object(&mut self, fields: &[Field], map: &Map<String, Value>, path: &str) -> Map<String, Value> {
+    fn object(&mut self, fields: &[Field], map: &Map<String, Value>, path: Path<'_>) -> Map<String, Value> {
         let mut out = Map::new();
         for key in map.keys() {
             if !fields.iter().any(|f| f.name == key) {
                 let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
                 self.push(
-                    &format!("{path}/{}", pointer_segment(key)),
+                    format!("{path}/{}", pointer_segment(key)),
                     "unknown_field",
                     Severity::Error,
                     "is not a field of the contract".into(),
@@ -303,12 +322,12 @@ impl<'p> Walker<'p> {
             }
         }
         for field in fields {
-            let field_path = format!("{path}/{}", field.name);
+            let field_path = Path::Key(&path, field.name);
             match map.get(field.name) {
                 None | Some(Value::Null) => {
                     if field.required {
                         self.push(
-                            &field_path,
+                            field_path,
                             "required",
                             Severity::Error,
                             format!("{} is required", field.name),
@@ -317,7 +336,7 @@ impl<'p> Walker<'p> {
                     }
                 }
                 Some(value) => {
-                    if let Some(normalized) = self.field(field, value, &field_path) {
+                    if let Some(normalized) = self.field(field, value, field_path) {
                         out.insert(field.name.to_string(), normalized);
                     }
                 }
@@ -326,7 +345,7 @@ impl<'p> Walker<'p> {
         out
     }
 
-    fn field(&mut self, field: &Field, value: &Value, path: &str) -> Option<Value> {
+    fn field(&mut self, field: &Field, value: &Value, path: Path<'_>) -> Option<Value> {
         let profile = self.profile;
         let result: Result<Value, rules::Broken> = match field.ty {
             FieldType::Id => rules::id(value).map(Value::String),
@@ -340,21 +359,28 @@ impl<'p> Walker<'p> {
             FieldType::Money => rules::money(value, self.money_digits).map(|d| Value::String(d.to_string())),
             FieldType::Qty => rules::qty(value, false).map(|d| Value::String(d.to_string())),
             FieldType::SignedQty => rules::qty(value, true).map(|d| Value::String(d.to_string())),
-            FieldType::TaxCode => {
-                let keys: Vec<&str> = profile.taxes.keys().map(String::as_str).collect();
-                rules::table_key(value, "tax code", |k| profile.taxes.contains_key(k), &keys.join(", "))
-                    .map(Value::String)
-            }
-            FieldType::Warehouse => {
-                let keys: Vec<&str> = profile.warehouses.keys().map(String::as_str).collect();
-                rules::table_key(
-                    value,
-                    "warehouse",
-                    |k| profile.warehouses.contains_key(k),
-                    &keys.join(", "),
-                )
-                .map(Value::String)
-            }
+            // The list of known keys is only built for the violation's hint.
+            FieldType::TaxCode => rules::table_key(
+                value,
+                "tax code",
+                |k| profile.taxes.contains_key(k),
+                || profile.taxes.keys().map(String::as_str).collect::<Vec<_>>().join(", "),
+            )
+            .map(Value::String),
+            FieldType::Warehouse => rules::table_key(
+                value,
+                "warehouse",
+                |k| profile.warehouses.contains_key(k),
+                || {
+                    profile
+                        .warehouses
+                        .keys()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            )
+            .map(Value::String),
             FieldType::Email => rules::email(value).map(Value::String),
             FieldType::Phone => rules::phone(value).map(Value::String),
             FieldType::VatNumber => rules::vat_number(value).map(|vat| {
@@ -409,7 +435,7 @@ impl<'p> Walker<'p> {
         }
     }
 
-    fn lines(&mut self, value: &Value, path: &str) -> Option<Value> {
+    fn lines(&mut self, value: &Value, path: Path<'_>) -> Option<Value> {
         let Some(items) = value.as_array() else {
             self.push(
                 path,
@@ -442,11 +468,11 @@ impl<'p> Walker<'p> {
         }
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let line_path = format!("{path}/{i}");
+            let line_path = Path::Index(&path, i);
             match item.as_object() {
-                Some(map) => out.push(Value::Object(self.object(spec::LINE, map, &line_path))),
+                Some(map) => out.push(Value::Object(self.object(spec::LINE, map, line_path))),
                 None => self.push(
-                    &line_path,
+                    line_path,
                     "type",
                     Severity::Error,
                     "a line must be an object".into(),
@@ -463,7 +489,7 @@ impl<'p> Walker<'p> {
         if let (Some("FR"), Some(zip)) = (country, zip) {
             if let Err(broken) = rules::french_zip(zip) {
                 self.push(
-                    &format!("{path}/zipCode"),
+                    format!("{path}/zipCode"),
                     broken.code,
                     Severity::Error,
                     format!("zipCode {}", broken.message),
@@ -489,7 +515,7 @@ impl<'p> Walker<'p> {
         ) {
             if b < a {
                 self.push(
-                    &format!("/{second}"),
+                    format!("/{second}"),
                     "date_order",
                     Severity::Error,
                     format!("{second} is before {first}"),

@@ -287,7 +287,12 @@ pub fn qty(value: &Value, signed: bool) -> Result<Decimal, Broken> {
 }
 
 /// A key of a profile table (tax codes, warehouses).
-pub fn table_key(value: &Value, what: &str, known: impl Fn(&str) -> bool, keys: &str) -> Result<String, Broken> {
+pub fn table_key(
+    value: &Value,
+    what: &str,
+    known: impl Fn(&str) -> bool,
+    keys: impl FnOnce() -> String,
+) -> Result<String, Broken> {
     let s = as_str(value, what)?;
     if known(s) {
         Ok(s.to_string())
@@ -295,7 +300,7 @@ pub fn table_key(value: &Value, what: &str, known: impl Fn(&str) -> bool, keys: 
         Err(broken(
             "unknown_code",
             format!("is not a {what} of the mapping profile"),
-            format!("use one of {keys}, or add it to the profile"),
+            format!("use one of {}, or add it to the profile", keys()),
         ))
     }
 }

@@ -23,7 +23,7 @@
 use super::totals::{self, Totals};
 use super::{InvoiceMode, Links, MapError, Mapped, Profile};
 use crate::model::{Cancellation, Customer, Invoice, Line, Order, Product, Quote, Record, StockMovement};
-use crate::xml::format::{format_date, format_money, format_quantity};
+use crate::xml::format::{format_money, format_quantity};
 use crate::xml::XmlWriter;
 use chrono::NaiveDate;
 
@@ -180,14 +180,14 @@ fn document(
         w.element_display("firm_id", firm_id);
     }
     w.element("title", header.title);
-    w.element("billing_date", &format_date(header.date));
+    w.element_date("billing_date", header.date);
     w.element_display("currency_id", currency_id(profile, header.currency)?);
     if let Some(progress_id) = header.progress_id {
         w.element_display("progress_id", progress_id);
     }
-    w.element("vat_exl_total", &format_money(totals.excl_tax, digits));
-    w.element("vat_cost", &format_money(totals.vat, digits));
-    w.element("vat_inc_total", &format_money(totals.incl_tax, digits));
+    w.element_money("vat_exl_total", totals.excl_tax, digits);
+    w.element_money("vat_cost", totals.vat, digits);
+    w.element_money("vat_inc_total", totals.incl_tax, digits);
     w.open(lines_wrapper);
     for (i, (line, total)) in lines.iter().zip(&totals.lines).enumerate() {
         w.open(line_element);
@@ -195,10 +195,10 @@ fn document(
             w.element_display("customer_product_id", product_id);
         }
         w.element("description", line.description.as_deref().unwrap_or(&line.sku));
-        w.element("quantity", &format_quantity(line.qty));
-        w.element("unit_price", &format_money(line.unit_price_excl_tax, digits));
+        w.element_quantity("quantity", line.qty);
+        w.element_money("unit_price", line.unit_price_excl_tax, digits);
         w.element_display("vat_value_id", tax_id(profile, &line.tax_code)?);
-        w.element("total_price", &format_money(*total, digits));
+        w.element_money("total_price", *total, digits);
         w.element_display("ordering", (i + 1) * 100);
         w.close(line_element);
     }

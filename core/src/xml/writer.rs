@@ -47,6 +47,33 @@ impl XmlWriter {
         self.close(name);
     }
 
+    /// Writes `<name>amount</name>` with exactly `digits` decimals, rounded
+    /// half away from zero (as [`super::format::format_money`], without the
+    /// intermediate `String`).
+    pub fn element_money(&mut self, name: &str, value: rust_decimal::Decimal, digits: u32) {
+        let mut rounded = super::format::round_money(value, digits);
+        rounded.rescale(digits);
+        self.element_display(name, rounded);
+    }
+
+    /// Writes `<name>quantity</name>` without trailing zeros (as
+    /// [`super::format::format_quantity`]).
+    pub fn element_quantity(&mut self, name: &str, value: rust_decimal::Decimal) {
+        self.element_display(name, value.normalize());
+    }
+
+    /// Writes `<name>DD-MM-YYYY</name>` (as [`super::format::format_date`]).
+    pub fn element_date(&mut self, name: &str, date: chrono::NaiveDate) {
+        use chrono::Datelike;
+        use std::fmt::Write;
+        if !(0..=9999).contains(&date.year()) {
+            return self.element(name, &super::format::format_date(date));
+        }
+        self.open(name);
+        let _ = write!(self.out, "{:02}-{:02}-{:04}", date.day(), date.month(), date.year());
+        self.close(name);
+    }
+
     /// The document written so far.
     pub fn finish(self) -> String {
         self.out
@@ -65,5 +92,34 @@ mod tests {
         w.element_display("id", 12);
         w.close("firm");
         assert_eq!(w.finish(), "<firm><name>A &amp; &lt;B&gt;</name><id>12</id></firm>");
+    }
+
+    #[test]
+    fn typed_elements_write_what_the_format_functions_write() {
+        use crate::xml::format::{format_date, format_money, format_quantity};
+        use std::str::FromStr;
+        for (text, digits) in [
+            ("49.9", 2),
+            ("0.125", 2),
+            ("-0.125", 2),
+            ("10.000", 2),
+            ("7", 0),
+            ("1.23456", 3),
+        ] {
+            let d = rust_decimal::Decimal::from_str(text).unwrap();
+            let mut w = XmlWriter::default();
+            w.element_money("m", d, digits);
+            w.element_quantity("q", d);
+            assert_eq!(
+                w.finish(),
+                format!("<m>{}</m><q>{}</q>", format_money(d, digits), format_quantity(d))
+            );
+        }
+        for (y, m, d) in [(2026, 4, 11), (2000, 1, 1), (999, 12, 31), (10_000, 1, 2), (-5, 3, 4)] {
+            let date = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let mut w = XmlWriter::default();
+            w.element_date("d", date);
+            assert_eq!(w.finish(), format!("<d>{}</d>", format_date(date)));
+        }
     }
 }
