@@ -81,7 +81,7 @@ def test_a_configured_core_uses_its_profile() -> None:
     core = ic.Core(profile)
     assert core.validate("order", ORDER)["valid"]
     assert core.map_record("order", ORDER)["resource"] == "proposal_sheets"
-    assert core.native.profile() == profile
+    assert core.native().profile() == profile
     assert len(core.validate_many("order", [ORDER, ORDER])) == 2
     flow = core.start_flow({
         "config": {"server": "http://127.0.0.1:9", "businessFileId": "1", "auth": {"type": "bearer", "token": "t"}},

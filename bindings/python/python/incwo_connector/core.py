@@ -130,9 +130,8 @@ class Core:
     def __init__(self, profile: Profile = None) -> None:
         self._native = _native.IncwoCore(profile_text(profile))
 
-    @property
     def native(self) -> _native.IncwoCore:
-        """The underlying uniffi object."""
+        """The underlying uniffi object (its calls take and return JSON text)."""
         return self._native
 
     def validate(self, kind: str, record: Record) -> Dict[str, Any]:
