@@ -123,7 +123,9 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
 /// - `telemetry.render`: render metric events in Prometheus text format;
 /// - `telemetry.redact`: redact personal data and secrets from a text;
 /// - `telemetry.normalize_endpoint`: turn a raw path into its endpoint template;
-/// - `telemetry.log`: build a redacted structured log event.
+/// - `telemetry.log`: build a redacted structured log event;
+/// - `inbound.webhook`, `inbound.fetch`, `inbound.detect`, `inbound.poll`:
+///   changes made in incwo brought back (see [`crate::inbound`]).
 pub fn call(name: &str, args: &Value) -> Value {
     let result = match name {
         "request" => crate::http::request_json(args),
@@ -132,6 +134,10 @@ pub fn call(name: &str, args: &Value) -> Value {
         "retry.decide" => crate::retry::decide_json(args),
         "flow.script" => crate::flow::script::run_json(args),
         "queue.name" => queue_name(args),
+        "inbound.webhook" => crate::inbound::webhook_json(args),
+        "inbound.fetch" => crate::inbound::fetch_json(args),
+        "inbound.detect" => crate::inbound::detect_json(args),
+        "inbound.poll" => crate::inbound::poll_json(args),
         "telemetry.render" => Ok(crate::telemetry::render_events_json(&args["events"])),
         "telemetry.log" => Ok(crate::telemetry::log_event_json(&args["event"])),
         "telemetry.redact" => match args["text"].as_str() {
@@ -145,7 +151,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))

@@ -104,6 +104,7 @@ fn run_inner(path: &Path, access: &SimAccess<'_>, result: &mut ScenarioResult) -
     .map_err(|e| e.to_string())?;
     let transport = Transport::new(Duration::from_secs(2));
     access.sim.reset();
+    let mut inbound = Inbound::setup(&scenario, access, &profile, &options)?;
     let mut checkpoint: Option<String> = None;
     let mut observed = Vec::new();
     let steps = scenario["steps"].as_array().cloned().unwrap_or_default();
@@ -174,6 +175,17 @@ fn run_inner(path: &Path, access: &SimAccess<'_>, result: &mut ScenarioResult) -
             )?;
         }
         checkpoint = saved;
+        let label = format!("step {}", n + 1);
+        let received = inbound.step(step, access, &mut checkpoint, &label, &mut result.failures)?;
+        if let Some(wanted) = step["expect"].get("inbound") {
+            if let Err(e) = subset_match(wanted, &Value::Array(received.clone())) {
+                let seen: Vec<String> = received
+                    .iter()
+                    .map(|e| format!("{} {}", e["queue"].as_str().unwrap_or(""), e["type"]))
+                    .collect();
+                result.failures.push(format!("{label} inbound{e}; received {seen:?}"));
+            }
+        }
         result.requests += log.requests.values().sum::<usize>();
         result.core_time += log.core_time;
         result.metrics = flow.metrics().render_prometheus();
@@ -186,7 +198,6 @@ fn run_inner(path: &Path, access: &SimAccess<'_>, result: &mut ScenarioResult) -
             .collect();
         observed.push(summarize(&names));
         let expect = &step["expect"];
-        let label = format!("step {}", n + 1);
         if !expect["outcomes"].is_null() {
             if let Err(e) = subset_match(&expect["outcomes"], &outcomes) {
                 result.failures.push(format!("{label} outcomes{e}; got {outcomes}"));
@@ -261,4 +272,240 @@ fn summarize(names: &[&str]) -> String {
         .map(|(k, v)| format!("{v} {k}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The scenario's inbound side (README: "Inbound"): the host's webhook
+/// endpoint registered with the simulator, the poll state, and the calls
+/// that bring changes made in incwo back through the core.
+struct Inbound {
+    endpoint: Option<crate::listen::Endpoint>,
+    secret: Option<String>,
+    poll_state: Value,
+    config: Value,
+    profile: Option<String>,
+    options: Value,
+    agent: ureq::Agent,
+}
+
+fn admin(agent: &ureq::Agent, access: &SimAccess<'_>, method: &str, path: &str, body: &str) -> Result<Value, String> {
+    let url = format!("{}{path}", access.sim.base_url());
+    let call = agent.request(method, &url);
+    let answer = if body.is_empty() {
+        call.call()
+    } else {
+        call.send_string(body)
+    };
+    match answer {
+        Ok(r) => Ok(r
+            .into_string()
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => Err(format!(
+            "{method} {path}: {code} {}",
+            r.into_string().unwrap_or_default()
+        )),
+        Err(e) => Err(format!("{method} {path}: {e}")),
+    }
+}
+
+/// The id of the object whose marker (title, reference…) is `marker`.
+fn id_of(access: &SimAccess<'_>, resource: &str, marker: &str) -> Result<u64, String> {
+    let state = access.sim.state();
+    let field = state["marker_fields"][resource].as_str().unwrap_or("title").to_string();
+    state["objects"][resource]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o[&field].as_str().map(str::trim) == Some(marker))
+        .and_then(|o| o["id"].as_u64())
+        .ok_or_else(|| format!("no {resource} with {field} {marker} in the simulator"))
+}
+
+/// Replaces `{{id:RESOURCE:MARKER}}` by the object's id.
+fn substitute(access: &SimAccess<'_>, text: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{id:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 5..];
+        let end = after.find("}}").ok_or("unclosed {{id:…}} placeholder")?;
+        let (resource, marker) = after[..end].split_once(':').ok_or("{{id:RESOURCE:MARKER}} expected")?;
+        out.push_str(&id_of(access, resource, marker)?.to_string());
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+impl Inbound {
+    fn setup(
+        scenario: &Value,
+        access: &SimAccess<'_>,
+        profile: &Profile,
+        options: &FlowOptions,
+    ) -> Result<Inbound, String> {
+        let spec = &scenario["inbound"];
+        let agent = crate::listen::agent(Duration::from_secs(5));
+        let secret = spec["secret"].as_str().map(str::to_string);
+        let endpoint = if spec["webhooks"] == true {
+            let settings = json!({
+                "secret": secret,
+                "allowNetworks": spec["allowNetworks"],
+                "businessFileId": access.business_file_id,
+            });
+            let settings = match settings["allowNetworks"] {
+                Value::Null => json!({"secret": secret, "businessFileId": access.business_file_id}),
+                _ => settings,
+            };
+            let endpoint = crate::listen::Endpoint::start("127.0.0.1:0", settings)?;
+            let body = json!({"url": endpoint.url(secret.as_deref()), "retryMs": 20}).to_string();
+            admin(&agent, access, "PUT", "/_sim/webhooks", &body)?;
+            Some(endpoint)
+        } else {
+            None
+        };
+        Ok(Inbound {
+            endpoint,
+            secret,
+            poll_state: Value::Null,
+            config: json!({"server": access.sim.base_url(), "businessFileId": access.business_file_id,
+                "auth": {"type": "basic", "login": access.login, "password": access.password}}),
+            profile: serde_json::to_string(profile).ok(),
+            options: json!({"tenant": options.tenant, "company": options.company}),
+            agent,
+        })
+    }
+
+    fn context(&self, checkpoint: &Option<String>) -> crate::listen::Context {
+        crate::listen::Context {
+            config: self.config.clone(),
+            profile: self.profile.clone(),
+            options: self.options.clone(),
+            checkpoint: checkpoint.clone(),
+        }
+    }
+
+    /// Applies the step's `incwoChanges` and forged `webhooks`, then runs its
+    /// `inbound` mode; returns the change events received (`{queue, ...event}`).
+    fn step(
+        &mut self,
+        step: &Value,
+        access: &SimAccess<'_>,
+        checkpoint: &mut Option<String>,
+        label: &str,
+        failures: &mut Vec<String>,
+    ) -> Result<Vec<Value>, String> {
+        for change in step["incwoChanges"].as_array().into_iter().flatten() {
+            let resource = change["resource"]
+                .as_str()
+                .ok_or("incwoChanges: resource is required")?;
+            let marker = change["marker"].as_str().ok_or("incwoChanges: marker is required")?;
+            let id = id_of(access, resource, marker)?;
+            if let Some(progress) = change.get("progressId") {
+                let body = json!({ "progress_id": progress }).to_string();
+                admin(
+                    &self.agent,
+                    access,
+                    "PUT",
+                    &format!("/_sim/documents/{resource}/{id}/progress"),
+                    &body,
+                )?;
+            }
+            if let Some(xml) = change["xml"].as_str() {
+                admin(
+                    &self.agent,
+                    access,
+                    "PUT",
+                    &format!("/_sim/objects/{resource}/{id}"),
+                    xml,
+                )?;
+            }
+            if change["delete"] == true {
+                admin(
+                    &self.agent,
+                    access,
+                    "DELETE",
+                    &format!("/_sim/objects/{resource}/{id}"),
+                    "",
+                )?;
+            }
+        }
+        for (i, hook) in step["webhooks"].as_array().into_iter().flatten().enumerate() {
+            let endpoint = self
+                .endpoint
+                .as_ref()
+                .ok_or("webhooks need \"inbound\": {\"webhooks\": true} in the scenario")?;
+            let body = match &hook["body"] {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            let body = substitute(access, &body)?;
+            let secret = match &hook["secret"] {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => self.secret.clone(),
+                _ => None,
+            };
+            let content_type = hook["contentType"].as_str().unwrap_or("application/json");
+            let answer = self
+                .agent
+                .post(&endpoint.url(secret.as_deref()))
+                .set("Content-Type", content_type)
+                .send_string(&body);
+            let status = match answer {
+                Ok(r) => r.status(),
+                Err(ureq::Error::Status(code, _)) => code,
+                Err(e) => return Err(format!("webhook {}: {e}", i + 1)),
+            };
+            if let Some(want) = hook["expectStatus"].as_u64() {
+                if u64::from(status) != want {
+                    failures.push(format!("{label}: webhook {} answered {status}, expected {want}", i + 1));
+                }
+            }
+        }
+        let mode = match &step["inbound"] {
+            Value::String(m) => m.clone(),
+            Value::Object(o) => o.get("mode").and_then(Value::as_str).unwrap_or("").to_string(),
+            _ => return Ok(Vec::new()),
+        };
+        let mut ctx = self.context(checkpoint);
+        let events = match mode.as_str() {
+            "webhook" => {
+                let endpoint = self
+                    .endpoint
+                    .as_ref()
+                    .ok_or("inbound webhook mode needs \"inbound\": {\"webhooks\": true} in the scenario")?;
+                // The simulator delivers in the background: wait until none is pending.
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                loop {
+                    let log = admin(&self.agent, access, "GET", "/_sim/webhooks", "")?;
+                    if log["pending"] == 0 || std::time::Instant::now() > deadline {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let (events, failed) = ctx.process(&self.agent, &endpoint.take());
+                for (target, why) in failed {
+                    failures.push(format!("{label}: {target}: {why}"));
+                }
+                events
+            }
+            "poll" => {
+                let budget = step["inbound"]["pageBudget"].as_u64().unwrap_or(10) as u32;
+                let (events, state) = ctx.poll(&self.agent, &self.poll_state, budget)?;
+                self.poll_state = state;
+                events
+            }
+            other => return Err(format!("{label}: unknown inbound mode {other:?} (webhook or poll)")),
+        };
+        *checkpoint = ctx.checkpoint.clone();
+        Ok(events
+            .into_iter()
+            .map(|p| {
+                let mut e = p["event"].clone();
+                e["queue"] = p["queue"].clone();
+                e
+            })
+            .collect())
+    }
 }

@@ -49,6 +49,7 @@ pub(crate) struct Sim {
     store: Store,
     faults: Faults,
     counters: Counters,
+    webhooks: crate::webhooks::Webhooks,
 }
 
 /// Cheaply cloneable handle on the shared state.
@@ -65,6 +66,7 @@ impl App {
             store,
             faults: Faults::new(seed),
             counters: Counters::default(),
+            webhooks: crate::webhooks::Webhooks::default(),
         })))
     }
 
@@ -101,6 +103,13 @@ impl App {
     /// Removes every fault rule.
     pub(crate) fn clear_faults(&self) {
         self.lock().faults.clear();
+    }
+
+    /// Starts the webhook deliveries of the changes just committed.
+    fn flush_webhooks(&self) {
+        let mut sim = self.lock();
+        let bfid = sim.config.business_file_id;
+        sim.webhooks.flush(bfid);
     }
 }
 
@@ -228,6 +237,7 @@ impl Sim {
         self.store = initial_store(&self.config);
         self.faults = Faults::new(self.seed);
         self.counters = Counters::default();
+        self.webhooks.reset();
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -322,6 +332,7 @@ impl Sim {
             ("DELETE", Some(id)) => match self.store.delete(res, id) {
                 Ok(()) => {
                     bump(&mut self.counters.deletes, res.name());
+                    self.webhooks.record(res.name(), id, "delete");
                     (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml")], "").into_response()
                 }
                 Err(e) => self.write_error(res, e),
@@ -385,6 +396,7 @@ impl Sim {
         };
         match self.store.create(res, &root, now()) {
             Ok(rec) => {
+                self.webhooks.record(res.name(), rec.id, "create");
                 let mut out = String::from(DECLARATION);
                 self.store.render_xml(res, &rec, 0, &mut out);
                 let mut r = xml_response(StatusCode::CREATED, out);
@@ -416,6 +428,7 @@ impl Sim {
         match self.store.update(res, id, &root, now()) {
             Ok(rec) => {
                 bump(&mut self.counters.updates, res.name());
+                self.webhooks.record(res.name(), id, "update");
                 let mut out = String::from(DECLARATION);
                 self.store.render_xml(res, &rec, 0, &mut out);
                 xml_response(StatusCode::OK, out)
@@ -552,6 +565,7 @@ async fn api(State(app): State<App>, req: Request) -> Response {
     let response = app
         .lock()
         .handle(&parts.method, &path, parts.uri.query(), &parts.headers, &bytes);
+    app.flush_webhooks();
     match decision.fault {
         Some(Fault::DropAfterCommit { mode }) => drop_connection(conn.as_ref(), mode).await,
         Some(Fault::Timeout { ms, commit: true }) => {
@@ -676,13 +690,17 @@ async fn admin_progress(
         return json_error(StatusCode::BAD_REQUEST, "`progress_id` (integer) is required");
     };
     let mut sim = app.lock();
-    match sim.store.set_progress(res, id, progress, now()) {
+    let answer = match sim.store.set_progress(res, id, progress, now()) {
         Some(rec) => {
+            sim.webhooks.record(res.name(), id, "update");
             let v = sim.store.render_json(res, &rec);
             json_response(StatusCode::OK, &v)
         }
         None => json_error(StatusCode::NOT_FOUND, "no such document"),
-    }
+    };
+    drop(sim);
+    app.flush_webhooks();
+    answer
 }
 
 async fn admin_seed(State(app): State<App>, Path(res): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
@@ -694,7 +712,80 @@ async fn admin_seed(State(app): State<App>, Path(res): Path<String>, headers: He
     };
     let mut sim = app.lock();
     let bfid = sim.config.business_file_id.to_string();
-    sim.create_object(res, &body, &bfid)
+    let answer = sim.create_object(res, &body, &bfid);
+    drop(sim);
+    app.flush_webhooks();
+    answer
+}
+
+/// `PUT /_sim/objects/{res}/{id}` (XML, as the API's PUT) and `DELETE`: a
+/// change made by a person in incwo's UI. Not counted as API requests;
+/// sends webhooks like any change.
+async fn admin_object_edit(
+    State(app): State<App>,
+    method: Method,
+    Path((res, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let (Some(res), Ok(id)) = (Resource::from_name(&res), id.parse::<u64>()) else {
+        return json_error(StatusCode::NOT_FOUND, "no such object");
+    };
+    let mut sim = app.lock();
+    let answer = if method == Method::DELETE {
+        match sim.store.delete(res, id) {
+            Ok(()) => {
+                sim.webhooks.record(res.name(), id, "delete");
+                json_response(StatusCode::OK, &json!({"deleted": true}))
+            }
+            Err(e) => sim.write_error(res, e),
+        }
+    } else {
+        let root = match sim.parse_body(res, &body) {
+            Ok(r) => r,
+            Err(resp) => return *resp,
+        };
+        match sim.store.update(res, id, &root, now()) {
+            Ok(rec) => {
+                sim.webhooks.record(res.name(), id, "update");
+                let mut out = String::from(DECLARATION);
+                sim.store.render_xml(res, &rec, 0, &mut out);
+                xml_response(StatusCode::OK, out)
+            }
+            Err(e) => sim.write_error(res, e),
+        }
+    };
+    drop(sim);
+    app.flush_webhooks();
+    answer
+}
+
+/// `GET /_sim/webhooks` (settings and deliveries), `PUT` (`{"url", "maxAttempts"?,
+/// "retryMs"?}`), `DELETE` (off).
+async fn admin_webhooks(State(app): State<App>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let mut sim = app.lock();
+    if method == Method::GET {
+        return json_response(StatusCode::OK, &sim.webhooks.to_json());
+    }
+    let settings = if method == Method::DELETE {
+        json!({"url": null})
+    } else {
+        match json_body(&body) {
+            Ok(Some(v)) => v,
+            Ok(None) => return json_error(StatusCode::BAD_REQUEST, "`url` is required"),
+            Err(r) => return *r,
+        }
+    };
+    match sim.webhooks.configure(&settings) {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => json_error(StatusCode::BAD_REQUEST, &e),
+    }
 }
 
 async fn admin_health() -> Response {
@@ -713,6 +804,14 @@ pub(crate) fn router(app: App) -> Router {
         )
         .route("/_sim/documents/{res}/{id}/progress", put(admin_progress))
         .route("/_sim/objects/{res}", post(admin_seed))
+        .route(
+            "/_sim/objects/{res}/{id}",
+            put(admin_object_edit).delete(admin_object_edit),
+        )
+        .route(
+            "/_sim/webhooks",
+            get(admin_webhooks).put(admin_webhooks).delete(admin_webhooks),
+        )
         .fallback(api)
         .with_state(app)
 }

@@ -21,6 +21,7 @@ mod faults;
 mod schema;
 mod server;
 mod store;
+mod webhooks;
 mod wire;
 mod xml;
 
