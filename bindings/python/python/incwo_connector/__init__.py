@@ -45,6 +45,7 @@ from .core import (
     validate_many,
     version,
 )
+from .inbound import WEBHOOK_PATH, Inbound, WebhookEndpoint
 from .errors import BusinessError, ContractError, IncwoError, InternalError, TechnicalError, UsageError
 from .stores import CheckpointStore, FileCheckpointStore, MemoryCheckpointStore, SqliteCheckpointStore, open_store
 
@@ -75,6 +76,7 @@ __all__ = [
     "Header",
     "HttpHeader",
     "IncwoError",
+    "Inbound",
     "InternalError",
     "MemoryCheckpointStore",
     "Outcome",
@@ -89,6 +91,8 @@ __all__ = [
     "TransportKind",
     "UsageError",
     "Violation",
+    "WEBHOOK_PATH",
+    "WebhookEndpoint",
     "call",
     "check_profile",
     "map_many",
