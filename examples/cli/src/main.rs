@@ -93,6 +93,13 @@ enum Command {
         /// The API password.
         #[arg(long, default_value = "secret")]
         password: String,
+        /// Serve an account with this mapping profile's ids (VAT, statuses,
+        /// sheet types, warehouses, currency), seeded with data using them.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// Answer API calls with 403, as an account whose API access is off.
+        #[arg(long)]
+        api_access_off: bool,
     },
     /// Print the request the core would send for a record (Authorization redacted).
     Request(inspect::RequestArgs),
@@ -231,7 +238,21 @@ fn run(command: Command) -> Result<ExitCode, String> {
             business_file,
             login,
             password,
-        } => return demo::run_sim(port, business_file, login, password),
+            profile,
+            api_access_off,
+        } => {
+            let mut config = incwo_sim::SimConfig {
+                business_file_id: business_file,
+                login,
+                password,
+                api_access: !api_access_off,
+                ..Default::default()
+            };
+            if let Some(text) = input::profile(profile.as_deref())? {
+                config.account = incwo_sim::Account::from_profile_json(&text)?;
+            }
+            return demo::run_sim(port, config);
+        }
         Command::Sync(args) => return sync::run(args),
         Command::Listen(args) => return listen::run(args),
         Command::Doctor(args) => return doctor::run(args),
