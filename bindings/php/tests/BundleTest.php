@@ -114,4 +114,19 @@ final class BundleTest extends TestCase
         self::assertSame('erp.incwo.order.acme.eur', $core->queueName('order', ['company' => 'ACME', 'currency' => 'EUR']));
         self::assertSame('erp.incwo.billing.acme.quarantine', $core->queueName('billing', ['company' => 'acme'], true));
     }
+
+    public function testTheWebhookEndpointAnswersAtOnceAndRefusesWhatIsNotAPing(): void
+    {
+        $post = static fn (string $body) => self::$kernel->handle(Request::create('/incwo/webhook', 'POST', [], [], [], ['CONTENT_TYPE' => 'application/json', 'REMOTE_ADDR' => '127.0.0.1'], $body));
+        // An unknown object: accepted (202), re-read (404 in incwo), nothing changes.
+        $response = $post('{"zname": "proposal_sheets", "zid": 999999, "status": "accepted"}');
+        self::assertSame(202, $response->getStatusCode(), (string) $response->getContent());
+        self::assertSame(['accepted' => true], json_decode((string) $response->getContent(), true));
+        // Not an incwo ping: refused with the core's status and code.
+        $response = $post('{"zname": "proposal_sheets"}');
+        self::assertSame(400, $response->getStatusCode());
+        self::assertSame('inbound.bad_body', json_decode((string) $response->getContent(), true)['error']);
+        $response = $post('{"zname": "proposal_sheets", "zid": 1, "business_file_id": 42}');
+        self::assertSame(403, $response->getStatusCode());
+    }
 }

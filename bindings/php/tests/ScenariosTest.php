@@ -64,6 +64,7 @@ final class ScenariosTest extends TestCase
         $options = isset($scenario->options) ? json_decode(Json::text($scenario->options), true) : [];
         $connector = new Connector($core, HttpClient::create(), $sim->connection(), $options, $store, null, 2.0);
         $sim->reset();
+        $inbound = new InboundHost($sim, $connector, $scenario, $options);
         $failures = [];
         foreach ($scenario->steps as $n => $step) {
             $label = 'step ' . ($n + 1);
@@ -84,6 +85,13 @@ final class ScenariosTest extends TestCase
             $metrics = $flow->metrics();
             $outcomes = Support::objects($flow->summaryJson())->outcomes;
             $expect = $step->expect ?? new \stdClass();
+            $received = $inbound->step($step, $store, $key, $label, $failures);
+            if (property_exists($expect, 'inbound')) {
+                $diff = Support::mismatch($expect->inbound, Support::objects(json_encode($received, JSON_UNESCAPED_SLASHES)));
+                if ($diff !== null) {
+                    $failures[] = "{$label} inbound{$diff}; received " . json_encode(array_map(fn ($e) => $e['queue'] . ' ' . $e['type'], $received));
+                }
+            }
             if (isset($expect->outcomes)) {
                 $diff = Support::mismatch($expect->outcomes, $outcomes);
                 if ($diff !== null) {
@@ -116,6 +124,7 @@ final class ScenariosTest extends TestCase
             }
             $flow->free();
         }
+        $inbound->stop();
         $sim->clearFaults();
         $state = Support::objects($sim->stateJson());
         if (!empty($state->duplicates)) {

@@ -102,7 +102,20 @@ impl PollState {
                 ))
             }
         }
-        serde_json::from_value(value.clone()).map_err(|e| {
+        // Hosts whose JSON has no empty-object type (PHP arrays) send `[]`
+        // for an empty map: read it as one.
+        let mut value = value.clone();
+        if value["cursors"].as_array().is_some_and(Vec::is_empty) {
+            value["cursors"] = serde_json::json!({});
+        }
+        if let Some(cursors) = value["cursors"].as_object_mut() {
+            for cursor in cursors.values_mut() {
+                if cursor["seen"].as_array().is_some_and(Vec::is_empty) {
+                    cursor["seen"] = serde_json::json!({});
+                }
+            }
+        }
+        serde_json::from_value(value).map_err(|e| {
             UsageError::new(
                 "usage.bad_poll_state",
                 format!("the poll state cannot be read: {e}"),
@@ -269,6 +282,10 @@ mod tests {
         let text = serde_json::to_value(&st).unwrap();
         assert_eq!(PollState::from_json(&text).unwrap(), st);
         assert!(PollState::from_json(&serde_json::json!({"x": 1})).is_err());
+        let php = serde_json::json!({"pollStateVersion": 1, "cursors": [], "runResources": [], "pendingPages": 0});
+        assert!(PollState::from_json(&php).unwrap().cursors.is_empty());
+        let php = serde_json::json!({"pollStateVersion": 1, "cursors": {"bill_sheets": {"seen": [], "nextPage": 2}}});
+        assert_eq!(PollState::from_json(&php).unwrap().cursors["bill_sheets"].next_page, 2);
         assert!(st.begin(&["firms".into()], 1).is_err());
         assert!(st.feed(b"<x/>").is_err());
     }

@@ -81,6 +81,7 @@ final class IncwoConnectorExtension extends Extension
                     ->setAutowired(true)
                     ->addTag('messenger.message_handler', ['handles' => $message]);
             }
+            \Incwo\Connector\Bundle\Inbound\Services::register($container, $connection, $options);
         }
     }
 }
