@@ -33,4 +33,5 @@ pub mod flow;
 pub mod inbound;
 pub mod mapping;
 pub mod model;
+pub mod partition;
 pub mod usage;

@@ -266,6 +266,16 @@ enum IncwoStatus incwo_flow_on_transport_error(struct IncwoFlow *flow,
 enum IncwoStatus incwo_flow_checkpoint(const struct IncwoFlow *flow, char **out);
 
 /*
+ `{"entries": [...]}`: the ledger entries changed since the last call,
+ for hosts that keep a shared ledger table (write them back one by one,
+ in particular the `pending` entry before a `send` leaves).
+
+ # Safety
+ As [`incwo_flow_poll`].
+ */
+enum IncwoStatus incwo_flow_take_changed_entries(struct IncwoFlow *flow, char **out);
+
+/*
  The flow's metrics in Prometheus text format.
 
  # Safety

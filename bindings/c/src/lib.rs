@@ -615,6 +615,20 @@ pub unsafe extern "C" fn incwo_flow_checkpoint(flow: *const IncwoFlow, out: *mut
     })
 }
 
+/// `{"entries": [...]}`: the ledger entries changed since the last call,
+/// for hosts that keep a shared ledger table (write them back one by one,
+/// in particular the `pending` entry before a `send` leaves).
+///
+/// # Safety
+/// As [`incwo_flow_poll`].
+#[no_mangle]
+pub unsafe extern "C" fn incwo_flow_take_changed_entries(flow: *mut IncwoFlow, out: *mut *mut c_char) -> IncwoStatus {
+    guard(|| {
+        non_null(out)?;
+        with_flow(flow, |session| write_json(out, &session.take_changed_entries()))
+    })
+}
+
 /// The flow's metrics in Prometheus text format.
 ///
 /// # Safety

@@ -60,8 +60,9 @@ final class Connector
      * Starts the flow of a batch, resuming from `$checkpoint` when given.
      *
      * @param list<array{kind: string, record: mixed}>|string $records the records, or JSON Lines text
+     * @param string|null $ledger ledger entries fetched from a shared table (a JSON list), without a checkpoint
      */
-    public function start(array|string $records, ?string $checkpoint = null, int $seed = 0): Flow
+    public function start(array|string $records, ?string $checkpoint = null, int $seed = 0, ?string $ledger = null): Flow
     {
         $args = [
             'config' => $this->connection,
@@ -78,6 +79,9 @@ final class Connector
         }
         if ($checkpoint !== null) {
             $args['checkpoint'] = $checkpoint;
+        }
+        if ($ledger !== null) {
+            $args['ledger'] = $ledger;
         }
 
         return $this->core->startFlow($args);

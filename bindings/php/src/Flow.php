@@ -74,6 +74,17 @@ final class Flow
         return $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_checkpoint($this->handle(), $out));
     }
 
+    /**
+     * `{"entries": [...]}` (JSON text): the ledger entries changed since the
+     * last call, for a shared ledger table; a create's `pending` entry is
+     * there before its send is returned. Decode with objects
+     * (`json_decode($text, false)`) to write each entry back unchanged.
+     */
+    public function takeChangedEntries(): string
+    {
+        return $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_take_changed_entries($this->handle(), $out));
+    }
+
     /** The flow's metrics in Prometheus text format. */
     public function metrics(): string
     {

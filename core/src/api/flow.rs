@@ -28,7 +28,10 @@ impl FlowSession {
     /// `{"config": {server, businessFileId, auth, allowInsecureHttp?},
     ///   "profile": {...}?, "options": {...}?,
     ///   "records": [{"kind", "record"}, ...] | "jsonl": "...",
-    ///   "now": ms, "seed": n, "checkpoint": "..."?}`.
+    ///   "now": ms, "seed": n, "checkpoint": "..."?, "ledger": [entries]?}`.
+    /// `ledger` (entries fetched from a shared ledger table, a list or its
+    /// JSON text) starts the flow with them; it is ignored when resuming
+    /// from a checkpoint.
     pub fn start(args: &Value) -> Result<FlowSession, UsageError> {
         let config = ConnectionConfig::from_json(&args["config"])?;
         let profile_text = match &args["profile"] {
@@ -66,7 +69,21 @@ impl FlowSession {
         let seed = args["seed"].as_u64().unwrap_or(0);
         let flow = match args["checkpoint"].as_str() {
             Some(checkpoint) => Flow::resume(checkpoint, items, profile, config, options, now)?,
-            None => Flow::start(items, profile, config, options, now, seed),
+            None => match &args["ledger"] {
+                Value::Null => Flow::start(items, profile, config, options, now, seed),
+                entries => {
+                    // A list of entries, or its JSON text (hosts that keep entries as text).
+                    let parsed: Result<Vec<crate::flow::ledger::Entry>, serde_json::Error> = match entries {
+                        Value::String(text) => serde_json::from_str(text),
+                        v => serde_json::from_value(v.clone()),
+                    };
+                    let entries = parsed.map_err(|e| {
+                        bad_args(format!("ledger: {e}"), "pass ledger entries as the flow reported them")
+                    })?;
+                    let ledger = crate::flow::ledger::Ledger::from_entries(entries);
+                    Flow::with_ledger(items, profile, config, options, ledger, now, seed)
+                }
+            },
         };
         Ok(FlowSession { flow })
     }
@@ -107,6 +124,13 @@ impl FlowSession {
     /// [`Flow::checkpoint`].
     pub fn checkpoint(&self) -> String {
         self.flow.checkpoint()
+    }
+
+    /// [`Flow::take_changed_entries`]: `{"entries": [...]}`, the ledger
+    /// entries changed since the last call (a `pending` entry is there
+    /// before its create's `Send` is returned).
+    pub fn take_changed_entries(&mut self) -> Value {
+        json!({ "entries": to_value(&self.flow.take_changed_entries()) })
     }
 
     /// The flow's metrics in Prometheus text format.

@@ -123,6 +123,8 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
 /// - `telemetry.render`: render metric events in Prometheus text format;
 /// - `telemetry.redact`: redact personal data and secrets from a text;
 /// - `telemetry.normalize_endpoint`: turn a raw path into its endpoint template;
+/// - `partition.route`, `partition.gate`, `partition.settle`: scale-out
+///   routing by customer (see [`crate::partition`]);
 /// - `telemetry.log`: build a redacted structured log event;
 /// - `inbound.webhook`, `inbound.fetch`, `inbound.detect`, `inbound.poll`:
 ///   changes made in incwo brought back (see [`crate::inbound`]).
@@ -134,6 +136,9 @@ pub fn call(name: &str, args: &Value) -> Value {
         "retry.decide" => crate::retry::decide_json(args),
         "flow.script" => crate::flow::script::run_json(args),
         "queue.name" => queue_name(args),
+        "partition.route" => crate::partition::route_json(args),
+        "partition.gate" => crate::partition::gate_json(args),
+        "partition.settle" => crate::partition::settle_json(args),
         "inbound.webhook" => crate::inbound::webhook_json(args),
         "inbound.fetch" => crate::inbound::fetch_json(args),
         "inbound.detect" => crate::inbound::detect_json(args),
@@ -151,7 +156,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))

@@ -32,6 +32,18 @@ final class Configuration implements ConfigurationInterface
                 ->scalarNode('company')->defaultNull()->info('company segment of queue names (flow option)')->end()
                 ->scalarNode('tenant')->defaultNull()->info('tenant of idempotency keys (flow option; the business file id when null)')->end()
                 ->variableNode('retry')->defaultValue([])->info('retry policy overrides passed to the core (maxAttempts, baseDelayMs…)')->end()
+                ->arrayNode('scale_out')
+                    ->info('scale-out: shard queues on RabbitMQ, a shared ledger table (docs/SCALE-OUT.md)')
+                    ->canBeEnabled()
+                    ->children()
+                        ->integerNode('shards')->defaultValue(4)->min(1)->max(4096)->info('shard queues, one worker each')->end()
+                        ->scalarNode('ledger_dsn')->defaultValue('sqlite:%kernel.project_dir%/var/incwo/ledger.sqlite')->info('PDO DSN of the shared ledger (PostgreSQL in production)')->end()
+                        ->scalarNode('ledger_user')->defaultNull()->end()
+                        ->scalarNode('ledger_password')->defaultNull()->info('keep it in an env var')->end()
+                        ->scalarNode('amqp_dsn')->defaultNull()->info('the broker, for incwo:backlog (amqp://user:password@host:5672/%2f)')->end()
+                        ->scalarNode('transport')->defaultValue('integration')->info('the Messenger transport of the shard queues')->end()
+                    ->end()
+                ->end()
             ->end();
 
         return $tree;

@@ -83,5 +83,9 @@ final class IncwoConnectorExtension extends Extension
             }
             \Incwo\Connector\Bundle\Inbound\Services::register($container, $connection, $options);
         }
+
+        if ($config['scale_out']['enabled']) {
+            \Incwo\Connector\Bundle\ScaleOut\Services::register($container, $config['scale_out'], (string) ($config['tenant'] ?? ''));
+        }
     }
 }

@@ -1,0 +1,47 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector\Checkpoint;
+
+/**
+ * A ledger shared by workers (DESIGN section 11): entries addressable one
+ * by one by idempotency key, plus the per-customer waiting queues of the
+ * partitioning rule and each record's last outcome.
+ */
+interface LedgerStore
+{
+    /**
+     * The entries (JSON texts) matching `$refs` (`{domain, externalId, step}`
+     * as `partition.route` names them), whatever mapper version wrote them.
+     *
+     * @param list<array{domain: string, externalId: string, step: string}> $refs
+     *
+     * @return list<string>
+     */
+    public function fetch(array $refs): array;
+
+    /**
+     * Inserts or replaces entries (objects as `json_decode($text, false)`
+     * gives them), each under its `key`; durable when it returns.
+     *
+     * @param list<\stdClass> $entries
+     */
+    public function write(array $entries): void;
+
+    /** The waiting queue (JSON text) of a partition key, or null. */
+    public function loadQueue(string $partitionKey): ?string;
+
+    /** Saves (or with null, forgets) the waiting queue of a partition key. */
+    public function saveQueue(string $partitionKey, ?string $state): void;
+
+    /** Records how a record last ended (`synced`, `skipped`, `quarantined`, `deferred`, `waiting`). */
+    public function saveOutcome(string $recordKey, string $outcome, ?string $code = null): void;
+
+    /**
+     * Records by last outcome.
+     *
+     * @return array<string, int>
+     */
+    public function outcomeCounts(): array;
+}

@@ -1,0 +1,182 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector\Checkpoint;
+
+/**
+ * The shared ledger in database tables through PDO (PostgreSQL in
+ * production, SQLite for tests and by default, MySQL):
+ *
+ * - `{prefix}ledger`: one row per entry, `idempotency_key` primary key
+ *   (unique), `domain`, `external_id`, `step` (indexed: an entry is found
+ *   whatever mapper version wrote it), `state`, the entry's JSON;
+ * - `{prefix}customer_queue`: the waiting queue of each partition key;
+ * - `{prefix}record_outcome`: each record's last outcome.
+ *
+ * SQLite is opened in WAL mode with a busy timeout, so several worker
+ * processes can share one file.
+ */
+final class PdoLedgerStore implements LedgerStore
+{
+    private readonly string $driver;
+
+    public function __construct(private readonly \PDO $pdo, private readonly string $prefix = 'incwo_')
+    {
+        if (!preg_match('/^[A-Za-z_][A-Za-z0-9_]*$/', $prefix)) {
+            throw new \InvalidArgumentException('the table prefix must be a plain SQL identifier');
+        }
+        $this->pdo->setAttribute(\PDO::ATTR_ERRMODE, \PDO::ERRMODE_EXCEPTION);
+        $this->driver = (string) $this->pdo->getAttribute(\PDO::ATTR_DRIVER_NAME);
+        if ($this->driver === 'sqlite') {
+            $this->pdo->setAttribute(\PDO::ATTR_TIMEOUT, 30);
+            $this->pdo->exec('PRAGMA busy_timeout = 30000');
+            $this->pdo->exec('PRAGMA journal_mode = WAL');
+            $this->pdo->exec('PRAGMA synchronous = NORMAL');
+        }
+    }
+
+    /** Opens a store from a PDO DSN (`sqlite:/path/ledger.sqlite`, `pgsql:host=…;dbname=…`). */
+    public static function connect(string $dsn, ?string $user = null, ?string $password = null, string $prefix = 'incwo_'): self
+    {
+        if (str_starts_with($dsn, 'sqlite:')) {
+            $path = substr($dsn, 7);
+            if ($path !== '' && $path !== ':memory:' && !is_dir(dirname($path))) {
+                @mkdir(dirname($path), 0o770, true);
+            }
+        }
+        $store = new self(new \PDO($dsn, $user, $password), $prefix);
+        $store->createTables();
+
+        return $store;
+    }
+
+    /** The PDO connection. */
+    public function pdo(): \PDO
+    {
+        return $this->pdo;
+    }
+
+    /** Creates the tables when they do not exist. */
+    public function createTables(): void
+    {
+        $p = $this->prefix;
+        $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$p}ledger (idempotency_key VARCHAR(64) NOT NULL PRIMARY KEY, domain VARCHAR(32) NOT NULL, external_id VARCHAR(255) NOT NULL, step VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, entry TEXT NOT NULL, updated_at BIGINT NOT NULL)");
+        $this->pdo->exec("CREATE INDEX IF NOT EXISTS {$p}ledger_step ON {$p}ledger (domain, external_id, step)");
+        $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$p}customer_queue (partition_key VARCHAR(255) NOT NULL PRIMARY KEY, state TEXT NOT NULL, updated_at BIGINT NOT NULL)");
+        $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$p}record_outcome (record_key VARCHAR(255) NOT NULL PRIMARY KEY, outcome VARCHAR(16) NOT NULL, code VARCHAR(128), runs INTEGER NOT NULL, updated_at BIGINT NOT NULL)");
+    }
+
+    public function fetch(array $refs): array
+    {
+        if ($refs === []) {
+            return [];
+        }
+        $where = [];
+        $params = [];
+        foreach ($refs as $ref) {
+            $where[] = '(domain = ? AND external_id = ? AND step = ?)';
+            array_push($params, (string) $ref['domain'], (string) $ref['externalId'], (string) $ref['step']);
+        }
+        $statement = $this->pdo->prepare("SELECT entry FROM {$this->prefix}ledger WHERE " . implode(' OR ', $where));
+        $statement->execute($params);
+
+        return array_map('strval', $statement->fetchAll(\PDO::FETCH_COLUMN));
+    }
+
+    public function write(array $entries): void
+    {
+        if ($entries === []) {
+            return;
+        }
+        $sql = $this->upsert('ledger', ['idempotency_key', 'domain', 'external_id', 'step', 'state', 'entry', 'updated_at'], 'idempotency_key');
+        $this->transaction(function () use ($entries, $sql): void {
+            $statement = $this->pdo->prepare($sql);
+            $now = self::now();
+            foreach ($entries as $entry) {
+                $statement->execute([
+                    (string) $entry->key,
+                    (string) $entry->domain,
+                    (string) $entry->externalId,
+                    (string) $entry->step,
+                    (string) $entry->state,
+                    json_encode($entry, JSON_THROW_ON_ERROR | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION),
+                    $now,
+                ]);
+            }
+        });
+    }
+
+    public function loadQueue(string $partitionKey): ?string
+    {
+        $statement = $this->pdo->prepare("SELECT state FROM {$this->prefix}customer_queue WHERE partition_key = ?");
+        $statement->execute([$partitionKey]);
+        $value = $statement->fetchColumn();
+
+        return $value === false ? null : (string) $value;
+    }
+
+    public function saveQueue(string $partitionKey, ?string $state): void
+    {
+        if ($state === null) {
+            $this->pdo->prepare("DELETE FROM {$this->prefix}customer_queue WHERE partition_key = ?")->execute([$partitionKey]);
+
+            return;
+        }
+        $this->pdo->prepare($this->upsert('customer_queue', ['partition_key', 'state', 'updated_at'], 'partition_key'))
+            ->execute([$partitionKey, $state, self::now()]);
+    }
+
+    public function saveOutcome(string $recordKey, string $outcome, ?string $code = null): void
+    {
+        $p = $this->prefix;
+        $sql = match ($this->driver) {
+            'mysql' => "INSERT INTO {$p}record_outcome (record_key, outcome, code, runs, updated_at) VALUES (?, ?, ?, 1, ?) ON DUPLICATE KEY UPDATE outcome = VALUES(outcome), code = VALUES(code), runs = runs + 1, updated_at = VALUES(updated_at)",
+            default => "INSERT INTO {$p}record_outcome (record_key, outcome, code, runs, updated_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT (record_key) DO UPDATE SET outcome = excluded.outcome, code = excluded.code, runs = {$p}record_outcome.runs + 1, updated_at = excluded.updated_at",
+        };
+        $this->pdo->prepare($sql)->execute([$recordKey, $outcome, $code, self::now()]);
+    }
+
+    public function outcomeCounts(): array
+    {
+        $counts = [];
+        foreach ($this->pdo->query("SELECT outcome, COUNT(*) FROM {$this->prefix}record_outcome GROUP BY outcome")->fetchAll(\PDO::FETCH_NUM) as [$outcome, $count]) {
+            $counts[(string) $outcome] = (int) $count;
+        }
+
+        return $counts;
+    }
+
+    /** @param list<string> $columns */
+    private function upsert(string $table, array $columns, string $key): string
+    {
+        $list = implode(', ', $columns);
+        $marks = implode(', ', array_fill(0, count($columns), '?'));
+        $others = array_values(array_filter($columns, static fn (string $c): bool => $c !== $key));
+        if ($this->driver === 'mysql') {
+            $set = implode(', ', array_map(static fn (string $c): string => "{$c} = VALUES({$c})", $others));
+
+            return "INSERT INTO {$this->prefix}{$table} ({$list}) VALUES ({$marks}) ON DUPLICATE KEY UPDATE {$set}";
+        }
+        $set = implode(', ', array_map(static fn (string $c): string => "{$c} = excluded.{$c}", $others));
+
+        return "INSERT INTO {$this->prefix}{$table} ({$list}) VALUES ({$marks}) ON CONFLICT ({$key}) DO UPDATE SET {$set}";
+    }
+
+    private function transaction(callable $work): void
+    {
+        $this->pdo->beginTransaction();
+        try {
+            $work();
+            $this->pdo->commit();
+        } catch (\Throwable $e) {
+            $this->pdo->rollBack();
+            throw $e;
+        }
+    }
+
+    private static function now(): int
+    {
+        return (int) floor(microtime(true) * 1000);
+    }
+}

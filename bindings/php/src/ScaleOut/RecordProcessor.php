@@ -1,0 +1,210 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector\ScaleOut;
+
+use Incwo\Connector\Checkpoint\LedgerStore;
+use Incwo\Connector\Connector;
+use Incwo\Connector\Flow;
+use Incwo\Connector\Json;
+use Psr\Log\LoggerInterface;
+use Psr\Log\NullLogger;
+
+/**
+ * Processes one record against a shared ledger (DESIGN section 11), the
+ * unit of work of a scale-out worker:
+ *
+ * 1. `partition.route` names the record's partition key and the ledger
+ *    entries it needs; they are fetched from the {@see LedgerStore} (a second
+ *    round adds what follows from them: an order's customer and invoices);
+ * 2. `partition.gate` decides, from the customer's waiting queue, whether
+ *    the record runs now or waits behind an earlier record of its customer;
+ * 3. a one-record flow starts with the fetched entries; before each request
+ *    leaves, the entries the core reports as changed (the `pending` entry of
+ *    a create) are written back; when the flow ends or must wait, the rest;
+ * 4. `partition.settle` updates the customer's waiting queue, and the
+ *    record's outcome is stored.
+ *
+ * A Wait of the flow never sleeps here: the record ends as `waiting` with
+ * its retry time, for the host to requeue (a Messenger DelayStamp); on its
+ * next run the pending entries are reconciled before anything is created.
+ */
+final class RecordProcessor
+{
+    private readonly LoggerInterface $logger;
+
+    /**
+     * @param int    $shards       shard count (the same for producers and workers)
+     * @param string $tenant       tenant prefix of partition keys (the flow option `tenant`)
+     * @param int    $staleAfterMs how long a lost head of a customer's queue blocks the customer
+     */
+    public function __construct(
+        private readonly Connector $connector,
+        private readonly LedgerStore $ledger,
+        private readonly int $shards = 4,
+        private readonly string $tenant = '',
+        ?LoggerInterface $logger = null,
+        private readonly int $staleAfterMs = 900_000,
+    ) {
+        $this->logger = $logger ?? new NullLogger();
+    }
+
+    /**
+     * Where a record goes: `{customer, partitionKey, shard, shards, recordKey, ledgerRefs, headers}`.
+     *
+     * @param array{kind: string, record: mixed} $record
+     *
+     * @return array<string, mixed>
+     */
+    public function route(array $record, ?string $orderCustomer = null, ?string $entries = null): array
+    {
+        $args = ['record' => $record, 'shards' => $this->shards, 'tenant' => $this->tenant];
+        if ($orderCustomer !== null && $orderCustomer !== '') {
+            $args['orderCustomer'] = $orderCustomer;
+        }
+        if ($entries !== null) {
+            $args['entries'] = $entries;
+        }
+
+        return $this->connector->core()->call('partition.route', $args);
+    }
+
+    /**
+     * Processes one record envelope `{kind, record}`.
+     *
+     * @param array{kind: string, record: mixed}                    $record
+     * @param (callable(string, array<string, mixed>): void)|null $publish publishes a confirmation event on a queue
+     */
+    public function process(array $record, ?string $orderCustomer = null, ?callable $publish = null): RecordResult
+    {
+        $core = $this->connector->core();
+        $route = $this->route($record, $orderCustomer);
+        $entries = $this->ledger->fetch($route['ledgerRefs']);
+        if ($entries !== []) {
+            $known = self::refKeys($route['ledgerRefs']);
+            $more = array_values(array_filter(
+                $this->route($record, $orderCustomer, '[' . implode(',', $entries) . ']')['ledgerRefs'],
+                static fn (array $ref): bool => !isset($known[self::refKey($ref)]),
+            ));
+            if ($more !== []) {
+                $entries = array_merge($entries, $this->ledger->fetch($more));
+            }
+        }
+        $partitionKey = (string) $route['partitionKey'];
+        $recordKey = (string) $route['recordKey'];
+
+        $state = $this->ledger->loadQueue($partitionKey);
+        $gate = $core->call('partition.gate', ['state' => $state, 'recordKey' => $recordKey, 'now' => $this->connector->now(), 'staleAfterMs' => $this->staleAfterMs]);
+        $state = $this->saveQueue($partitionKey, $state, $gate['state']);
+        if (($gate['decision'] ?? '') === 'defer') {
+            $this->ledger->saveOutcome($recordKey, 'deferred', 'deferred.' . (string) ($gate['reason'] ?? 'customer_waiting'));
+
+            return new RecordResult('deferred', $route, (int) $gate['notBefore'], null, (string) ($gate['reason'] ?? 'customer_waiting'));
+        }
+
+        $flow = $this->connector->start([$record], null, random_int(0, PHP_INT_MAX), '[' . implode(',', $entries) . ']');
+        try {
+            [$outcome, $waitUntil, $waitReason, $requests] = $this->drive($flow, $publish);
+            $metrics = $flow->metrics();
+        } finally {
+            $this->writeBack($flow);
+            $flow->free();
+        }
+
+        $status = (string) ($outcome['outcome'] ?? 'waiting');
+        $notBefore = null;
+        $reason = null;
+        $error = isset($outcome['error']) ? (array) $outcome['error'] : null;
+        if ($waitUntil !== null && $outcome === null) {
+            [$status, $notBefore, $reason] = ['waiting', $waitUntil, $waitReason];
+        } elseif ($status === 'deferred') {
+            $notBefore = (int) ($outcome['notBefore'] ?? $this->connector->now());
+            $reason = (string) ($error['code'] ?? 'deferred');
+        }
+        $settled = $core->call('partition.settle', ['state' => $state, 'recordKey' => $recordKey, 'outcome' => $status, 'notBefore' => $notBefore ?? 0]);
+        $this->saveQueue($partitionKey, $state, $settled['state']);
+        $this->ledger->saveOutcome($recordKey, $status, $error['code'] ?? $reason);
+        $this->logger->info('incwo record {record} {status}', ['record' => $recordKey, 'status' => $status, 'code' => $error['code'] ?? $reason, 'shard' => $route['shard'] ?? null]);
+
+        return new RecordResult($status, $route, $notBefore, $error, $reason, $requests, $metrics);
+    }
+
+    /**
+     * Drives the one-record flow until done or a wait.
+     *
+     * @return array{0: array<string, mixed>|null, 1: int|null, 2: string|null, 3: int}
+     */
+    private function drive(Flow $flow, ?callable $publish): array
+    {
+        $outcome = null;
+        $requests = 0;
+        while (true) {
+            $action = $flow->poll($this->connector->now());
+            switch ((string) ($action['action'] ?? '')) {
+                case 'send':
+                    $this->writeBack($flow);
+                    $requests++;
+                    $answer = $this->connector->send($action['request']);
+                    if (isset($answer['failure'])) {
+                        $flow->onTransportError((int) $action['requestId'], $answer['failure'], $this->connector->now());
+                    } else {
+                        $flow->onResponse((int) $action['requestId'], $answer['response'], $this->connector->now());
+                    }
+                    break;
+                case 'wait':
+                    return [$outcome, (int) $action['until'], (string) ($action['reason'] ?? ''), $requests];
+                case 'publish':
+                    if ($publish !== null) {
+                        $publish((string) $action['queue'], (array) $action['event']);
+                    }
+                    break;
+                case 'recordDone':
+                    $outcome = (array) $action['outcome'];
+                    break;
+                case 'done':
+                    return [$outcome, null, null, $requests];
+                default:
+                    throw new \Incwo\Connector\Exception\UsageException(['class' => 'usage', 'code' => 'usage.unknown_action', 'message' => 'unknown action ' . (string) ($action['action'] ?? '')]);
+            }
+        }
+    }
+
+    /** Writes the entries the flow changed since the last call to the ledger store. */
+    private function writeBack(Flow $flow): void
+    {
+        $changed = json_decode($flow->takeChangedEntries(), false, 512, JSON_THROW_ON_ERROR);
+        $entries = $changed->entries ?? [];
+        if ($entries !== []) {
+            $this->ledger->write($entries);
+        }
+    }
+
+    /** Saves the waiting queue when it changed; returns it as text (null when empty). */
+    private function saveQueue(string $partitionKey, ?string $before, mixed $after): ?string
+    {
+        $text = is_array($after) && ($after['waiting'] ?? []) !== [] ? Json::text($after) : null;
+        if ($text !== $before) {
+            $this->ledger->saveQueue($partitionKey, $text);
+        }
+
+        return $text;
+    }
+
+    /** @param list<array<string, string>> $refs @return array<string, true> */
+    private static function refKeys(array $refs): array
+    {
+        $keys = [];
+        foreach ($refs as $ref) {
+            $keys[self::refKey($ref)] = true;
+        }
+
+        return $keys;
+    }
+
+    /** @param array<string, string> $ref */
+    private static function refKey(array $ref): string
+    {
+        return $ref['domain'] . "\x1f" . $ref['externalId'] . "\x1f" . $ref['step'];
+    }
+}

@@ -1,0 +1,56 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Incwo\Connector\Tests;
+
+use Incwo\Connector\Checkpoint\PdoLedgerStore;
+use Incwo\Connector\Connector;
+use Incwo\Connector\Core;
+use Incwo\Connector\ScaleOut\RecordProcessor;
+use PHPUnit\Framework\TestCase;
+use Symfony\Component\HttpClient\HttpClient;
+
+/** Scale-out pieces without a broker: routing, the shared ledger table, the customer gate. */
+final class ScaleOutTest extends TestCase
+{
+    public function testRoutingIsTheCoresAndStable(): void
+    {
+        $core = new Core();
+        $order = ['kind' => 'order', 'record' => ['orderNumber' => 'O1', 'customerExternalId' => 'C1', 'lines' => [['sku' => 'P1']]]];
+        $route = $core->call('partition.route', ['record' => $order, 'shards' => 4]);
+        self::assertSame('customer/C1', $route['partitionKey']);
+        self::assertSame(['x-customer' => 'customer/C1'], $route['headers']);
+        self::assertSame($route['shard'], $core->call('partition.route', ['record' => ['kind' => 'customer', 'record' => ['externalId' => 'C1']], 'shards' => 4])['shard']);
+        $invoice = ['kind' => 'invoice', 'record' => ['invoiceNumber' => 'F1', 'sourceOrder' => 'O1']];
+        self::assertSame('customer/C1', $core->call('partition.route', ['record' => $invoice, 'orderCustomer' => 'C1'])['partitionKey']);
+    }
+
+    public function testARecordRunsOnceThroughTheSharedLedgerAndWaitsBehindItsCustomer(): void
+    {
+        $sim = new Simulator();
+        $store = new PdoLedgerStore(new \PDO('sqlite::memory:'));
+        $store->createTables();
+        $connector = new Connector(new Core(), HttpClient::create(), $sim->connection(), [], null, null, 2.0);
+        $processor = new RecordProcessor($connector, $store, 4);
+        $customer = ['kind' => 'customer', 'record' => ['externalId' => 'C1', 'name' => 'Client 1', 'kind' => 'client']];
+        $order = ['kind' => 'order', 'record' => ['orderNumber' => 'O1', 'customerExternalId' => 'C1', 'orderDate' => '2026-04-11', 'currency' => 'EUR',
+            'lines' => [['sku' => 'P1', 'description' => 'x', 'qty' => 1, 'unitPriceExclTax' => 10, 'taxCode' => 'TVA20']]]];
+
+        self::assertSame('synced', $processor->process($customer)->status);
+        self::assertSame('synced', $processor->process($order)->status);
+        $entries = $store->fetch([['domain' => 'order', 'externalId' => 'O1', 'step' => 'create']]);
+        self::assertCount(1, $entries);
+        self::assertSame('done', json_decode($entries[0], true)['state']);
+        self::assertSame('skipped', $processor->process($order)->status, 'a replay creates nothing');
+
+        // A record behind a waiting record of its customer is deferred, not run.
+        $store->saveQueue('customer/C1', '{"waiting":[{"record":"order:O0","notBefore":' . (PHP_INT_MAX >> 1) . '}]}');
+        $deferred = $processor->process($order);
+        self::assertSame('deferred', $deferred->status);
+        self::assertSame('customer_waiting', $deferred->reason);
+        $counts = $store->outcomeCounts();
+        ksort($counts);
+        self::assertSame(['deferred' => 1, 'synced' => 1], $counts);
+    }
+}
