@@ -54,7 +54,8 @@ try {
   require.resolve('fast-xml-parser');
   impls.zod = impl.zodOrderXml;
   result.zod = require('zod/package.json').version;
-  result.fastXmlParser = require('fast-xml-parser/package.json').version;
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  result.fastXmlParser = JSON.parse(readFileSync(path.join(here, 'node_modules/fast-xml-parser/package.json'), 'utf8')).version;
 } catch {
   result.notes.push('zod / fast-xml-parser not installed (npm ci in bench/js)');
 }
