@@ -34,9 +34,15 @@ fn to_json(value: &impl Serialize) -> Value {
 
 /// Reads a profile's JSON text; `None` is the default profile.
 pub fn load_profile(text: Option<&str>) -> Result<Profile, UsageError> {
+    profile_ref(text).map(std::borrow::Cow::into_owned)
+}
+
+/// The profile of a call: the shipped one by reference (no parsing, no
+/// copy) when `text` is `None`.
+fn profile_ref(text: Option<&str>) -> Result<std::borrow::Cow<'static, Profile>, UsageError> {
     match text {
-        None => Ok(Profile::default()),
-        Some(text) => Profile::from_json(text).map_err(|e| {
+        None => Ok(std::borrow::Cow::Borrowed(Profile::shipped())),
+        Some(text) => Profile::from_json(text).map(std::borrow::Cow::Owned).map_err(|e| {
             UsageError::new(
                 "usage.invalid_profile",
                 e.to_string(),
@@ -71,7 +77,7 @@ fn contract_error(violations: &[Violation]) -> Value {
 pub fn validate(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
     let run = || -> Result<Value, UsageError> {
         let kind = kind(kind_name)?;
-        let profile = load_profile(profile)?;
+        let profile = profile_ref(profile)?;
         Ok(to_json(&contract::validate(kind, input, &profile)?))
     };
     run().unwrap_or_else(|e| usage_error(&e))
@@ -83,7 +89,7 @@ pub fn validate(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
 pub fn map(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
     let run = || -> Result<Value, UsageError> {
         let kind = kind(kind_name)?;
-        let profile = load_profile(profile)?;
+        let profile = profile_ref(profile)?;
         let report = contract::validate(kind, input, &profile)?;
         let Some(record) = &report.record else {
             return Ok(contract_error(&report.violations));
@@ -105,7 +111,7 @@ pub fn map(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
 /// `schema(kind, profile?)` → the JSON Schema of the kind.
 pub fn schema(kind_name: &str, profile: Option<&str>) -> Value {
     let run =
-        || -> Result<Value, UsageError> { Ok(contract::schema::schema(kind(kind_name)?, &load_profile(profile)?)) };
+        || -> Result<Value, UsageError> { Ok(contract::schema::schema(kind(kind_name)?, &*profile_ref(profile)?)) };
     run().unwrap_or_else(|e| usage_error(&e))
 }
 

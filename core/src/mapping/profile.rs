@@ -186,11 +186,18 @@ const INVOICE_STATUSES: &[&str] = &["draft", "issued", "partiallyPaid", "paid", 
 
 impl Default for Profile {
     fn default() -> Self {
-        Profile::from_json(DEFAULT_PROFILE_JSON).expect("the shipped default profile is valid")
+        Profile::shipped().clone()
     }
 }
 
 impl Profile {
+    /// The shipped default profile, read once: every call that names no
+    /// profile uses it without parsing it again.
+    pub fn shipped() -> &'static Profile {
+        static SHIPPED: std::sync::OnceLock<Profile> = std::sync::OnceLock::new();
+        SHIPPED.get_or_init(|| Profile::from_json(DEFAULT_PROFILE_JSON).expect("the shipped default profile is valid"))
+    }
+
     /// Reads and checks a profile from its JSON text. A profile with
     /// [`UNKNOWN`] values is refused: one problem per unknown path, with its hint.
     pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
