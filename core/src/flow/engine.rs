@@ -494,6 +494,15 @@ fn search(flow: &mut Flow, domain: Domain, marker: &str) -> Result<Option<Found>
     }
 }
 
+/// The marker the connector wrote into incwo for an object: the external id,
+/// except for a credit note, titled after the invoice it cancels.
+fn marker(domain: Domain, external_id: &str) -> String {
+    match domain {
+        Domain::CreditNote => v1::credit_note_title(external_id),
+        _ => external_id.to_string(),
+    }
+}
+
 fn status_name(profile: &Profile, domain: Domain, progress_id: Option<u64>) -> Option<String> {
     let table = match domain {
         Domain::Quote => &profile.statuses.quote,
@@ -830,7 +839,7 @@ fn write(flow: &mut Flow, domain: Domain, external_id: &str, now: u64) -> Step {
             let must_search =
                 state == Some(EntryState::Pending) || matches!(domain, Domain::Customer | Domain::Product);
             if must_search {
-                let found = match search(flow, domain, external_id) {
+                let found = match search(flow, domain, &marker(domain, external_id)) {
                     Ok(found) => found.filter(|f| sheet_type_matches(&flow.profile, domain, f)),
                     Err(step) => return step,
                 };
