@@ -12,7 +12,17 @@
 // binding EVENTS that receives the confirmation events. The KV binding
 // LEDGER keeps the flow's checkpoint (its idempotency ledger) between
 // deliveries, so a webhook delivered twice never creates a second order.
-import { initSync, validate, createConnector, IncwoError } from 'incwo-connector-wasm/web';
+//
+// POST /incwo/webhook/:secret is incwo's own webhook (its "Webhooks" app):
+// the core's intake (`inbound.webhook`) checks the ping (secret, source
+// network from CF-Connecting-IP, business file, body) and the Worker answers
+// at once with the status it gives; an accepted ping is re-read after the
+// answer (`ctx.waitUntil`: `inbound.fetch`, fetch, `inbound.detect` against
+// the ledger in LEDGER) and each change event (`quote.accepted`,
+// `invoice.paid`…) goes to EVENTS when bound, and to the log as a JSON line.
+// Settings: INCWO_WEBHOOK_SECRET (the URL's last segment), optional
+// INCWO_WEBHOOK_ALLOW (comma-separated networks, e.g. 185.16.44.0/24).
+import { initSync, validate, createConnector, call, IncwoError } from 'incwo-connector-wasm/web';
 import wasmModule from 'incwo-connector-wasm/incwo.wasm';
 
 const LEDGER_KEY = 'incwo-flow-checkpoint';
@@ -113,10 +123,95 @@ async function handleOrder(request, env) {
   );
 }
 
+const WEBHOOK_PATH = '/incwo/webhook';
+
+function bytesToBase64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** The core's intake answer, a refusal included (its document carries the status). */
+function intake(args) {
+  try {
+    return call('inbound.webhook', args);
+  } catch (error) {
+    if (error instanceof IncwoError && error.document && typeof error.document.status === 'number') return error.document;
+    throw error;
+  }
+}
+
+/**
+ * After the answer: re-reads the object the ping named and compares it with
+ * the ledger; the updated checkpoint goes back to LEDGER and each change
+ * event is handed on.
+ */
+async function reread(env, config, target) {
+  const { request } = call('inbound.fetch', { config, target });
+  const headers = new Headers();
+  for (const { name, value } of request.headers) headers.append(name, value);
+  const res = await fetch(request.url, { method: request.method, headers, redirect: 'manual' });
+  const bodyBase64 = bytesToBase64(new Uint8Array(await res.arrayBuffer()));
+  const checkpoint = env.LEDGER ? await env.LEDGER.get(LEDGER_KEY) : null;
+  const args = {
+    config,
+    target,
+    response: { status: res.status, bodyBase64 },
+    options: { company: env.INCWO_COMPANY ?? 'default' },
+    now: Date.now(),
+    source: 'webhook',
+  };
+  if (env.INCWO_PROFILE) args.profile = env.INCWO_PROFILE;
+  if (checkpoint !== null) args.checkpoint = checkpoint;
+  else args.entries = [];
+  const result = call('inbound.detect', args);
+  if (env.LEDGER && typeof result.checkpoint === 'string') await env.LEDGER.put(LEDGER_KEY, result.checkpoint);
+  for (const { queue, event } of result.events ?? []) {
+    console.log(JSON.stringify({ incwoInbound: { queue, event } }));
+    if (env.EVENTS) await env.EVENTS.send({ queue, event });
+  }
+}
+
+/** `POST /incwo/webhook/:secret`: answered at once with the core's status. */
+async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
+  const config = connectionConfig(env);
+  const result = intake({
+    bodyBase64: bytesToBase64(new Uint8Array(await request.arrayBuffer())),
+    contentType: request.headers.get('content-type'),
+    remoteAddr: request.headers.get('CF-Connecting-IP'),
+    presentedSecret,
+    settings: {
+      secret: env.INCWO_WEBHOOK_SECRET,
+      allowNetworks: (env.INCWO_WEBHOOK_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    },
+    config,
+  });
+  if (result.target) {
+    ctx.waitUntil(
+      reread(env, config, result.target).catch((error) => {
+        // A failed re-read is not lost for good: incwo's next ping or a poll finds the change.
+        console.error(JSON.stringify({ incwoInbound: { target: result.target, error: error?.code ?? 'error', message: error?.message } }));
+      }),
+    );
+  }
+  return new Response(null, { status: typeof result.status === 'number' ? result.status : 500 });
+}
+
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     initSync(wasmModule);
     const url = new URL(request.url);
+    if (url.pathname === WEBHOOK_PATH || url.pathname.startsWith(`${WEBHOOK_PATH}/`)) {
+      if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
+      const segment = url.pathname.slice(WEBHOOK_PATH.length).replace(/^\/+/, '');
+      try {
+        return await handleIncwoWebhook(request, env, ctx, segment !== '' ? decodeURIComponent(segment) : url.searchParams.get('token'));
+      } catch {
+        return new Response(null, { status: 500 });
+      }
+    }
     if (url.pathname !== '/orders') return json(404, { error: { class: 'usage', code: 'webhook.not_found', message: 'POST /orders' } });
     if (request.method !== 'POST') return json(405, { error: { class: 'usage', code: 'webhook.method', message: 'POST /orders' } }, { allow: 'POST' });
     try {

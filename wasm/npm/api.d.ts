@@ -41,7 +41,7 @@ export type {
 
 /** Base class of every error thrown by the connector. */
 export declare class IncwoError extends Error {
-  constructor(payload: ErrorPayload);
+  constructor(payload: ErrorPayload, document?: Record<string, unknown>);
   /** `usage` | `contract` | `technical` | `business`. */
   readonly class: ErrorPayload['class'];
   /** Stable code, e.g. `contract.invalid`. */
@@ -51,6 +51,10 @@ export declare class IncwoError extends Error {
   readonly violations: Violation[];
   readonly problems?: unknown[];
   readonly details?: unknown;
+  /** The HTTP status of the core's answer, when it carried one (an `inbound.webhook` refusal). */
+  readonly status?: number;
+  /** The core's whole answer (`{status, error}`), when it held more than the error. */
+  readonly document?: Record<string, unknown>;
   /** The core's JSON payload. */
   toJSON(): ErrorPayload;
 }
@@ -62,9 +66,11 @@ export declare class ContractError extends IncwoError {}
 export declare class TechnicalError extends IncwoError {}
 /** Forbidden by the business state. */
 export declare class BusinessError extends IncwoError {}
+/** An inbound webhook refused by the core's intake; `status` is the HTTP status to answer. */
+export declare class InboundError extends IncwoError {}
 
 /** The typed error for a core error payload. */
-export declare function errorFromPayload(payload: ErrorPayload): IncwoError;
+export declare function errorFromPayload(payload: ErrorPayload, document?: Record<string, unknown>): IncwoError;
 /** Maps a failed `fetch` to the core's transport failure. */
 export declare function transportFailure(error: unknown, timedOut: boolean): TransportFailure;
 
@@ -78,7 +84,7 @@ export declare function parse(resource: string, xml: string | Uint8Array): Recor
 export declare function schema(kind: string, profile?: string | object | null): Record<string, unknown>;
 /** Checks a mapping profile (throws `UsageError` with `problems`). */
 export declare function checkProfile(profile: string | object): Record<string, unknown>;
-/** `request`, `classify`, `retry`, `retry.decide`, `telemetry.*` calls. */
+/** `request`, `classify`, `retry`, `retry.decide`, `inbound.*`, `telemetry.*` calls (an `inbound.webhook` refusal throws an `InboundError` with its `status`). */
 export declare function call(name: string, args?: string | object): any;
 /** The core's version. */
 export declare function version(): string;

@@ -5,9 +5,14 @@
 // It marshals and transports, nothing else: every rule (validation,
 // retries, reconciliation, idempotency, event names) lives in the core.
 
-/** Base class of every error thrown by the connector: `class`, `code`, `message`, `hint?`, `violations?`. */
+/**
+ * Base class of every error thrown by the connector: `class`, `code`,
+ * `message`, `hint?`, `violations?`. When the core's answer carried more
+ * than the error (an `inbound.webhook` refusal is `{"status": 403, "error":
+ * {...}}`), the whole answer is `document` and its `status` is `status`.
+ */
 export class IncwoError extends Error {
-  constructor(payload) {
+  constructor(payload, document) {
     super(payload?.message ?? 'incwo connector error');
     this.name = 'IncwoError';
     const source = payload !== null && typeof payload === 'object' ? payload : {};
@@ -23,6 +28,11 @@ export class IncwoError extends Error {
     /** Contract violations (`[]` when none). */
     if (!Array.isArray(this.violations)) this.violations = [];
     Object.defineProperty(this, 'payload', { value: { ...source }, enumerable: false });
+    if (document !== null && typeof document === 'object' && !Array.isArray(document)) {
+      /** The core's whole answer (`{status, error}`…), when it held more than the error. */
+      Object.defineProperty(this, 'document', { value: document, enumerable: false });
+      if (typeof document.status === 'number') this.status = document.status;
+    }
   }
 
   /** The error as the core's JSON payload (`{class, code, message, ...}`). */
@@ -33,33 +43,45 @@ export class IncwoError extends Error {
 
 /** Misuse of the API by the host (bad JSON, unknown kind, unknown request id). */
 export class UsageError extends IncwoError {
-  constructor(payload) {
-    super(payload);
+  constructor(payload, document) {
+    super(payload, document);
     this.name = 'UsageError';
   }
 }
 
 /** The record breaks the contract; `violations` says where and how to fix it. */
 export class ContractError extends IncwoError {
-  constructor(payload) {
-    super(payload);
+  constructor(payload, document) {
+    super(payload, document);
     this.name = 'ContractError';
   }
 }
 
 /** Transport failures, timeouts, 429, 5xx, authentication. */
 export class TechnicalError extends IncwoError {
-  constructor(payload) {
-    super(payload);
+  constructor(payload, document) {
+    super(payload, document);
     this.name = 'TechnicalError';
   }
 }
 
 /** Well-formed but forbidden by the business state (cancelled order, 409…). */
 export class BusinessError extends IncwoError {
-  constructor(payload) {
-    super(payload);
+  constructor(payload, document) {
+    super(payload, document);
     this.name = 'BusinessError';
+  }
+}
+
+/**
+ * An inbound webhook refused by the core's intake (bad body, secret, source
+ * network, business file…): `status` is the HTTP status to answer incwo
+ * with, `document` the core's `{status, error}`.
+ */
+export class InboundError extends IncwoError {
+  constructor(payload, document) {
+    super(payload, document);
+    this.name = 'InboundError';
   }
 }
 
@@ -68,12 +90,16 @@ const CLASSES = {
   contract: ContractError,
   technical: TechnicalError,
   business: BusinessError,
+  inbound: InboundError,
 };
 
-/** The typed error for a core error payload. */
-export function errorFromPayload(payload) {
+/**
+ * The typed error for a core error payload; `document` is the core's whole
+ * answer when it carried more than the error (its `status`…).
+ */
+export function errorFromPayload(payload, document) {
   const Class = CLASSES[payload?.class] ?? IncwoError;
-  return new Class(payload);
+  return new Class(payload, document);
 }
 
 /**

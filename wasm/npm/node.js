@@ -13,6 +13,7 @@ export {
   ContractError,
   TechnicalError,
   BusinessError,
+  InboundError,
   errorFromPayload,
   transportFailure,
 } from './layer.js';

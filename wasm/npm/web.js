@@ -14,6 +14,7 @@ export {
   ContractError,
   TechnicalError,
   BusinessError,
+  InboundError,
   errorFromPayload,
   transportFailure,
 } from './layer.js';

@@ -33,7 +33,7 @@ export interface Violation {
 
 /** The JSON carried by every thrown error (also the `{error}` of the vectors). */
 export interface ErrorPayload {
-  class: "usage" | "contract" | "technical" | "business";
+  class: "usage" | "contract" | "technical" | "business" | "inbound";
   code: string;
   message: string;
   hint?: string;
@@ -192,12 +192,19 @@ pub fn set_error_factory(factory: Option<js_sys::Function>) {
     ERROR_FACTORY.with(|f| *f.borrow_mut() = factory);
 }
 
-/// Turns the core's error payload into the value to throw.
-fn error_value(payload: &Value) -> JsValue {
+/// Turns the core's error payload into the value to throw. `document` is
+/// the whole result the error came in when it carries more than the error
+/// (e.g. the `status` of an `inbound.webhook` refusal: `{"status": 403,
+/// "error": {...}}`): the factory receives it as its second argument, and the
+/// default error gets it as `document` (and its `status`, if any).
+fn error_value_in(payload: &Value, document: Option<&Value>) -> JsValue {
     let object = js_sys::JSON::parse(&payload.to_string()).unwrap_or_else(|_| JsValue::from(js_sys::Object::new()));
+    let document = document
+        .and_then(|d| js_sys::JSON::parse(&d.to_string()).ok())
+        .unwrap_or(JsValue::UNDEFINED);
     let factory = ERROR_FACTORY.with(|f| f.borrow().clone());
     if let Some(factory) = factory {
-        if let Ok(thrown) = factory.call1(&JsValue::UNDEFINED, &object) {
+        if let Ok(thrown) = factory.call2(&JsValue::UNDEFINED, &object, &document) {
             return thrown;
         }
     }
@@ -215,7 +222,21 @@ fn error_value(payload: &Value) -> JsValue {
     if let Some(source) = object.dyn_ref::<js_sys::Object>() {
         js_sys::Object::assign(error.unchecked_ref(), source);
     }
+    if !document.is_undefined() {
+        let target: &JsValue = error.unchecked_ref();
+        let _ = js_sys::Reflect::set(target, &JsValue::from_str("document"), &document);
+        if let Ok(status) = js_sys::Reflect::get(&document, &JsValue::from_str("status")) {
+            if !status.is_undefined() {
+                let _ = js_sys::Reflect::set(target, &JsValue::from_str("status"), &status);
+            }
+        }
+    }
     error.into()
+}
+
+/// Turns the core's error payload into the value to throw.
+fn error_value(payload: &Value) -> JsValue {
+    error_value_in(payload, None)
 }
 
 /// A usage error raised while marshalling (bad argument types).
@@ -227,7 +248,10 @@ fn usage(code: &str, message: &str, hint: &str) -> JsValue {
 /// a plain JS object built by `JSON.parse`.
 fn finish(value: Value) -> Result<JsValue, JsValue> {
     if let Some(error) = value.get("error").filter(|e| e.is_object()) {
-        return Err(error_value(error));
+        // A document with more than the error (an intake refusal's
+        // `status`) travels with it, so nothing of it is lost.
+        let richer = value.as_object().is_some_and(|o| o.len() > 1);
+        return Err(error_value_in(error, richer.then_some(&value)));
     }
     js_sys::JSON::parse(&value.to_string())
         .map_err(|_| usage("usage.internal", "the result could not be read as JSON", "report this"))

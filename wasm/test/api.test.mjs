@@ -82,3 +82,32 @@ test('a flow run against a closed port defers the record and keeps the password 
   assert.ok(saved.every((c) => !c.includes('p4ss-never-shown')));
   assert.ok(!result.metrics.includes('p4ss-never-shown'));
 });
+
+test('an inbound.webhook refusal is an InboundError carrying the status to answer and the whole document', () => {
+  let thrown;
+  try {
+    incwo.call('inbound.webhook', {
+      body: '{"zname":"bill_sheets","zid":1}',
+      presentedSecret: 'guess',
+      settings: { secret: 'whsec-0123456789' },
+    });
+  } catch (error) {
+    thrown = error;
+  }
+  assert.ok(thrown instanceof incwo.InboundError, String(thrown));
+  assert.ok(thrown instanceof incwo.IncwoError);
+  assert.equal(thrown.class, 'inbound');
+  assert.equal(thrown.code, 'inbound.bad_secret');
+  assert.equal(thrown.status, 403);
+  assert.equal(thrown.document.status, 403);
+  assert.equal(thrown.document.error.code, 'inbound.bad_secret');
+  assert.equal(thrown.toJSON().code, 'inbound.bad_secret');
+  // An accepted ping is an answer, not an error.
+  const accepted = incwo.call('inbound.webhook', {
+    body: '{"zname":"bill_sheets","zid":1}',
+    presentedSecret: 'whsec-0123456789',
+    settings: { secret: 'whsec-0123456789' },
+  });
+  assert.equal(accepted.status, 202);
+  assert.deepEqual(accepted.target, { resource: 'bill_sheets', id: 1 });
+});

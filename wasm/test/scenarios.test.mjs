@@ -1,12 +1,15 @@
 // Every scenario file of tests/scenarios/ end to end: the package's
 // createConnector drives the flow over node's global fetch against a real
 // incwo-sim on loopback, and incwo's state is checked through /_sim/state.
+// Inbound scenarios (README "Inbound") also run a webhook endpoint on
+// loopback and the core's inbound calls (inbound.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createConnector } from '../pkg/node.js';
 import { ROOT, startSim, subsetMatch } from './support.mjs';
+import { InboundHost } from './inbound.mjs';
 
 const DIR = path.join(ROOT, 'tests/scenarios');
 const files = fs
@@ -41,6 +44,21 @@ async function runScenario(file) {
   });
   const failures = [];
   await sim.reset();
+  const inbound = new InboundHost({ sim, scenario, connector, options: scenario.options, profile });
+  await inbound.start();
+  try {
+    await runSteps(scenario, connector, inbound, failures);
+  } finally {
+    await inbound.stop();
+  }
+  const state = await sim.state();
+  if (state.duplicates.length !== 0) failures.push(`duplicates in incwo: ${JSON.stringify(state.duplicates)}`);
+  const diff = subsetMatch(scenario.incwo ?? {}, state);
+  if (diff) failures.push(`incwo state${diff}`);
+  return failures;
+}
+
+async function runSteps(scenario, connector, inbound, failures) {
   let checkpoint = null;
   for (const [n, step] of (scenario.steps ?? []).entries()) {
     const label = `step ${n + 1}`;
@@ -89,12 +107,15 @@ async function runScenario(file) {
       const sent = requests[method] ?? 0;
       if (sent !== count) failures.push(`${label}: ${sent} ${method} requests sent, expected ${count}`);
     }
+    // After the records: changes in incwo, forged webhooks, the inbound mode;
+    // the checkpoint they leave is the one the next step resumes from.
+    const received = await inbound.step(step, checkpoint, label, failures);
+    checkpoint = received.checkpoint;
+    if (expect.inbound !== undefined) {
+      const diff = subsetMatch(expect.inbound, received.events);
+      if (diff) failures.push(`${label} inbound${diff}; received ${JSON.stringify(received.events)}`);
+    }
   }
-  const state = await sim.state();
-  if (state.duplicates.length !== 0) failures.push(`duplicates in incwo: ${JSON.stringify(state.duplicates)}`);
-  const diff = subsetMatch(scenario.incwo ?? {}, state);
-  if (diff) failures.push(`incwo state${diff}`);
-  return failures;
 }
 
 test('the scenarios folder holds the test matrix', () => {

@@ -1,5 +1,5 @@
 // Compile-only check of the package's TypeScript declarations (tsc --noEmit).
-import { createConnector, validate, map, Flow, ContractError, IncwoError, type Action, type SyncResult } from '../pkg/node.js';
+import { createConnector, validate, map, call, Flow, ContractError, IncwoError, InboundError, type Action, type SyncResult } from '../pkg/node.js';
 import * as web from '../pkg/web.js';
 
 const report = validate('order', '{}');
@@ -30,6 +30,16 @@ try {
   } else if (e instanceof IncwoError) {
     const code: string = e.code;
     void code;
+  }
+}
+try {
+  call('inbound.webhook', { body: '{}', settings: {} });
+} catch (e) {
+  if (e instanceof InboundError) {
+    const status: number | undefined = e.status;
+    const document: Record<string, unknown> | undefined = e.document;
+    void status;
+    void document;
   }
 }
 void valid;

@@ -141,3 +141,22 @@ fn flow_start_without_now_is_a_usage_error() {
     let error = Flow::start(args).err().expect("usage error");
     assert_eq!(get(&error, "class").as_string().as_deref(), Some("usage"));
 }
+
+#[wasm_bindgen_test]
+fn an_intake_refusal_is_thrown_with_its_status_and_document() {
+    let args = JSON::parse(
+        r#"{"body": "{\"zname\":\"bill_sheets\",\"zid\":1}", "presentedSecret": "guess",
+            "settings": {"secret": "whsec-0123456789"}}"#,
+    )
+    .expect("args");
+    let error = call("inbound.webhook", args).expect_err("refused");
+    assert_eq!(get(&error, "class").as_string().as_deref(), Some("inbound"));
+    assert_eq!(get(&error, "code").as_string().as_deref(), Some("inbound.bad_secret"));
+    assert_eq!(get(&error, "status").as_f64(), Some(403.0));
+    let document = get(&error, "document");
+    assert_eq!(get(&document, "status").as_f64(), Some(403.0));
+    assert_eq!(
+        get(&get(&document, "error"), "code").as_string().as_deref(),
+        Some("inbound.bad_secret")
+    );
+}

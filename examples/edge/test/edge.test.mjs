@@ -14,6 +14,8 @@ const PKG = path.join(ROOT, 'wasm/pkg');
 // miniflare (and the workerd binary inside it) is installed with the wasm tooling.
 const { Miniflare } = createRequire(path.join(ROOT, 'wasm/package.json'))('miniflare');
 const { startSim } = await import(path.join(ROOT, 'wasm/test/support.mjs'));
+// The node build of the same package: seeds the ledger the Worker compares against.
+const { createConnector } = await import(path.join(PKG, 'node.js'));
 
 const brief = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/order.json'), 'utf8'));
 // A shop's order: no incwo quote behind it.
@@ -21,9 +23,15 @@ const { sourceQuote: _quote, ...order } = brief;
 const customer = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/customer.json'), 'utf8'));
 const product = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/product.json'), 'utf8'));
 const missingPrice = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/order-missing-price.json'), 'utf8'));
+const quote = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/quote.json'), 'utf8'));
+
+const WEBHOOK_SECRET = 'whsec-edge-test';
 
 let sim;
 let mf;
+let mfUrl;
+/** The Worker's log lines (console.log / console.error in workerd). */
+const logs = [];
 
 /** The Worker and the package modules, named as the Worker imports them. */
 function modules() {
@@ -48,6 +56,12 @@ before(async () => {
     modulesRoot: EDGE,
     compatibilityDate: '2025-01-01',
     kvNamespaces: ['LEDGER'],
+    // A real socket on loopback: the simulator posts its webhooks there.
+    host: '127.0.0.1',
+    port: 0,
+    handleStructuredLogs: ({ message }) => {
+      logs.push(message);
+    },
     bindings: {
       INCWO_SERVER: sim.base,
       INCWO_BUSINESS_FILE_ID: '123456',
@@ -57,9 +71,11 @@ before(async () => {
       INCWO_TIMEOUT_MS: '2000',
       // Short backoffs so the faulted run ends within the test's time.
       INCWO_FLOW_OPTIONS: JSON.stringify({ retry: { baseDelayMs: 50, maxDelayMs: 200 } }),
+      INCWO_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      INCWO_WEBHOOK_ALLOW: '127.0.0.1/32,185.16.44.0/24',
     },
   });
-  await mf.ready;
+  mfUrl = await mf.ready;
 });
 
 after(async () => {
@@ -174,4 +190,119 @@ test('incwo failing on every order create defers the order: 503 with Retry-After
   assert.ok(state.counters.requests.proposal_sheets.POST >= 1);
   assert.deepEqual(state.duplicates, []);
   await sim.clearFaults();
+});
+
+/** The change events the Worker handed on (its JSON log lines). */
+function inboundEvents() {
+  const events = [];
+  for (const message of logs) {
+    const start = message.indexOf('{"incwoInbound"');
+    if (start < 0) continue;
+    try {
+      const { incwoInbound } = JSON.parse(message.slice(start));
+      if (incwoInbound?.event) events.push(incwoInbound);
+    } catch {
+      // not one of ours
+    }
+  }
+  return events;
+}
+
+async function simAdmin(method, p, body) {
+  const res = await fetch(`${sim.base}${p}`, {
+    method,
+    headers: { connection: 'close', 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.status < 300, `${method} ${p}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function webhook(secret, body) {
+  const res = await mf.dispatchFetch(`http://edge.test/incwo/webhook/${secret}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+test('a quote accepted in incwo reaches the Worker as a webhook and becomes quote.accepted', async () => {
+  await resetAll();
+  logs.length = 0;
+  // The connector wrote the quote (its ledger is what the Worker compares with).
+  const connector = createConnector({
+    fetch: globalThis.fetch,
+    config: sim.config,
+    options: { company: 'acme' },
+    timeoutMs: 2000,
+  });
+  const written = await connector.sync(
+    [
+      { kind: 'customer', record: customer },
+      { kind: 'product', record: product },
+      { kind: 'quote', record: quote },
+    ],
+    { seed: 1 },
+  );
+  assert.equal(written.status, 'done');
+  assert.deepEqual(
+    written.outcomes.map((o) => o.outcome),
+    ['synced', 'synced', 'synced'],
+  );
+  const kv = await mf.getKVNamespace('LEDGER');
+  await kv.put('incwo-flow-checkpoint', written.checkpoint);
+
+  // incwo's Webhooks app posts to the Worker's real socket.
+  await simAdmin('PUT', '/_sim/webhooks', { url: new URL(`incwo/webhook/${WEBHOOK_SECRET}`, mfUrl).href, retryMs: 20 });
+  try {
+    const state = await sim.state();
+    const sheet = state.objects.proposal_sheets.find((o) => o.title === quote.quoteNumber);
+    assert.ok(sheet, 'the quote is in incwo');
+    // The sales team accepts the quote in incwo.
+    await simAdmin('PUT', `/_sim/documents/proposal_sheets/${sheet.id}/progress`, { progress_id: 557 });
+    const deadline = Date.now() + 10_000;
+    let log;
+    let found;
+    while (Date.now() < deadline) {
+      log = await simAdmin('GET', '/_sim/webhooks');
+      found = inboundEvents().find((e) => e.event.type === 'quote.accepted');
+      if (log.pending === 0 && found) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(log.pending, 0, JSON.stringify(log));
+    assert.ok(
+      log.deliveries.every((d) => d.lastStatus === 202),
+      `every ping answered 202: ${JSON.stringify(log.deliveries)}`,
+    );
+    assert.ok(found, `no quote.accepted among ${JSON.stringify(inboundEvents())}; log: ${JSON.stringify(logs)}`);
+    assert.equal(found.queue, 'erp.incwo.quote.acme');
+    assert.equal(found.event.externalId, quote.quoteNumber);
+    assert.equal(found.event.status, 'accepted');
+    assert.equal(found.event.source, 'webhook');
+    assert.equal(inboundEvents().length, 1, JSON.stringify(inboundEvents()));
+    // The ledger in KV now knows the quote is accepted: a redelivered ping reports nothing again.
+    const checkpoint = await kv.get('incwo-flow-checkpoint');
+    assert.notEqual(checkpoint, written.checkpoint);
+    assert.equal(await webhook(WEBHOOK_SECRET, { zname: 'proposal_sheets', zid: sheet.id }), 202);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(inboundEvents().length, 1, JSON.stringify(inboundEvents()));
+  } finally {
+    await simAdmin('DELETE', '/_sim/webhooks');
+  }
+});
+
+test('a webhook with a wrong secret is refused with 403; the right secret is accepted (202)', async () => {
+  assert.equal(await webhook('guessed', { zname: 'proposal_sheets', zid: 999999 }), 403);
+  assert.equal(await webhook(WEBHOOK_SECRET, { zname: 'proposal_sheets', zid: 999999 }), 202);
+  // A body that is not a ping is refused by the core's intake.
+  const res = await mf.dispatchFetch(`http://edge.test/incwo/webhook/${WEBHOOK_SECRET}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"zname": ',
+  });
+  await res.arrayBuffer();
+  assert.equal(res.status, 400);
 });
