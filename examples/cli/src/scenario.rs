@@ -189,6 +189,23 @@ fn run_inner(path: &Path, access: &SimAccess<'_>, result: &mut ScenarioResult) -
         result.requests += log.requests.values().sum::<usize>();
         result.core_time += log.core_time;
         result.metrics = flow.metrics().render_prometheus();
+        // Secrets stay secret: nothing the host keeps or hands on (checkpoint,
+        // events, metrics, outcomes) carries the password or the Basic token.
+        let token = basic_token(&access.login, &access.password);
+        let kept = [
+            checkpoint.clone().unwrap_or_default(),
+            serde_json::to_string(&log.published.iter().map(|(_, e)| e).collect::<Vec<_>>()).unwrap_or_default(),
+            result.metrics.clone(),
+            serde_json::to_string(flow.outcomes()).unwrap_or_default(),
+        ];
+        if kept
+            .iter()
+            .any(|text| text.contains(&access.password) || text.contains(&token))
+        {
+            result
+                .failures
+                .push(format!("step {}: the password or the Basic token leaked", n + 1));
+        }
         let outcomes = serde_json::to_value(flow.outcomes()).map_err(|e| e.to_string())?;
         let names: Vec<&str> = outcomes
             .as_array()
@@ -508,4 +525,21 @@ impl Inbound {
             })
             .collect())
     }
+}
+
+/// `base64(login:password)`, as it would appear in an Authorization header.
+fn basic_token(login: &str, password: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{login}:{password}").into_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
 }

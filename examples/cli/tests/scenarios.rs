@@ -20,4 +20,7 @@ fn every_scenario_passes_against_the_simulator() {
         assert_eq!(row["duplicates"], 0, "{row}");
     }
     assert_eq!(out.status.code(), Some(0));
+    // The demo's simulator password never reaches stdout or stderr.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("demo-pass-7f3a9c") && !stderr.contains("demo-pass-7f3a9c"));
 }
