@@ -527,19 +527,8 @@ impl Inbound {
     }
 }
 
-/// `base64(login:password)`, as it would appear in an Authorization header.
+/// `base64(login:password)` without padding, as it would appear in an Authorization header.
 fn basic_token(login: &str, password: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = format!("{login}:{password}").into_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    let token = incwo_core::http::encode::base64_encode(format!("{login}:{password}").as_bytes());
+    token.trim_end_matches('=').to_string()
 }
