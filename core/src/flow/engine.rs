@@ -924,10 +924,7 @@ fn mark_created(
                 .collect();
         }
         (Domain::Invoice, Some(Record::Invoice(i))) => {
-            e.status = Some(match flow.profile.invoice_mode {
-                InvoiceMode::Draft => "draft".into(),
-                InvoiceMode::Final => "issued".into(),
-            });
+            e.status = Some(v1::invoice_status(&flow.profile).into());
             let order = entry(flow, Domain::Order, &i.source_order);
             let (order_currency, order_customer) = (
                 order.and_then(|o| o.currency.clone()),

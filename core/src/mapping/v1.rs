@@ -20,7 +20,7 @@
 //! per line `total_price`) are read-only in incwo; they are sent so the body
 //! documents what the connector expects, and the read-back compares them.
 
-use super::totals::{self, Totals};
+use super::totals;
 use super::{InvoiceMode, Links, MapError, Mapped, Profile};
 use crate::model::{Cancellation, Customer, Invoice, Line, Order, Product, Quote, Record, StockMovement};
 use crate::xml::format::{format_money, format_quantity};
@@ -153,7 +153,7 @@ fn document(
     sign: i64,
     profile: &Profile,
     links: &Links,
-) -> Result<(String, Totals), MapError> {
+) -> Result<Mapped, MapError> {
     let (lines_wrapper, line_element) = match header.root {
         "proposal_sheet" => ("proposal_lines", "proposal_line"),
         _ => ("bill_lines", "bill_line"),
@@ -204,11 +204,28 @@ fn document(
     }
     w.close(lines_wrapper);
     w.close(header.root);
-    Ok((w.finish(), totals))
+    Ok(Mapped {
+        resource: if header.root == "proposal_sheet" {
+            "proposal_sheets"
+        } else {
+            "bill_sheets"
+        },
+        xml: w.finish(),
+        totals: Some(totals),
+    })
 }
 
 fn status(table: &std::collections::BTreeMap<String, u64>, name: &str) -> Option<u64> {
     table.get(name).copied()
+}
+
+/// The status a new invoice has: `draft` (an `invoice_maybe`) or `issued`
+/// when the profile creates final invoices. The flow records the same.
+pub fn invoice_status(profile: &Profile) -> &'static str {
+    match profile.invoice_mode {
+        InvoiceMode::Draft => "draft",
+        InvoiceMode::Final => "issued",
+    }
 }
 
 /// quote → `<proposal_sheet>` of the profile's quote type, status draft.
@@ -221,12 +238,7 @@ pub fn map_quote(quote: &Quote, profile: &Profile, links: &Links) -> Result<Mapp
         currency: &quote.currency,
         progress_id: status(&profile.statuses.quote, "draft"),
     };
-    let (xml, totals) = document(header, &quote.lines, 1, profile, links)?;
-    Ok(Mapped {
-        resource: "proposal_sheets",
-        xml,
-        totals: Some(totals),
-    })
+    document(header, &quote.lines, 1, profile, links)
 }
 
 /// order → `<proposal_sheet>` of the profile's order type, status confirmed.
@@ -239,12 +251,7 @@ pub fn map_order(order: &Order, profile: &Profile, links: &Links) -> Result<Mapp
         currency: &order.currency,
         progress_id: status(&profile.statuses.order, "confirmed"),
     };
-    let (xml, totals) = document(header, &order.lines, 1, profile, links)?;
-    Ok(Mapped {
-        resource: "proposal_sheets",
-        xml,
-        totals: Some(totals),
-    })
+    document(header, &order.lines, 1, profile, links)
 }
 
 /// invoice → `<bill_sheet>`, draft or final per the profile. `order_currency`
@@ -260,10 +267,11 @@ pub fn map_invoice(
         .as_deref()
         .or(order_currency)
         .unwrap_or(&profile.default_currency);
-    let (sheet_type, progress) = match profile.invoice_mode {
-        InvoiceMode::Draft => ("invoice_maybe", "draft"),
-        InvoiceMode::Final => ("invoice", "issued"),
+    let sheet_type = match profile.invoice_mode {
+        InvoiceMode::Draft => "invoice_maybe",
+        InvoiceMode::Final => "invoice",
     };
+    let progress = invoice_status(profile);
     let header = Header {
         root: "bill_sheet",
         sheet_type,
@@ -272,12 +280,7 @@ pub fn map_invoice(
         currency,
         progress_id: status(&profile.statuses.invoice, progress),
     };
-    let (xml, totals) = document(header, &invoice.lines, 1, profile, links)?;
-    Ok(Mapped {
-        resource: "bill_sheets",
-        xml,
-        totals: Some(totals),
-    })
+    document(header, &invoice.lines, 1, profile, links)
 }
 
 /// The marker (title) of the credit note that cancels an invoice.
@@ -312,12 +315,7 @@ pub fn map_credit_note(
         currency,
         progress_id: None,
     };
-    let (xml, totals) = document(header, &invoice.lines, -1, profile, links)?;
-    Ok(Mapped {
-        resource: "bill_sheets",
-        xml,
-        totals: Some(totals),
-    })
+    document(header, &invoice.lines, -1, profile, links)
 }
 
 /// stock movement → `<stock_movement>`.
