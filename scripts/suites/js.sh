@@ -87,6 +87,8 @@ suite_js() {
   (cd "$ROOT/wasm" && node_modules/.bin/tsc -p test/tsconfig.json)
   step "js: node --test (vectors, scenarios, package API)"
   (cd "$ROOT/wasm" && node --test --test-concurrency=1 test/vectors.test.mjs test/api.test.mjs test/scenarios.test.mjs)
+  step "js: node --test (a panic inside the core: typed error, trapped instance refused)"
+  (cd "$ROOT/wasm" && node --test test/panic.test.mjs)
   step "js: edge example in workerd (miniflare)"
   (cd "$ROOT/examples/edge" && node --test --test-concurrency=1 test/edge.test.mjs)
 }

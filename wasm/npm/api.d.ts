@@ -84,7 +84,12 @@ export declare function parse(resource: string, xml: string | Uint8Array): Recor
 export declare function schema(kind: string, profile?: string | object | null): Record<string, unknown>;
 /** Checks a mapping profile (throws `UsageError` with `problems`). */
 export declare function checkProfile(profile: string | object): Record<string, unknown>;
-/** `request`, `classify`, `retry`, `retry.decide`, `inbound.*`, `telemetry.*` calls (an `inbound.webhook` refusal throws an `InboundError` with its `status`). */
+/**
+ * `request`, `classify`, `retry`, `retry.decide`, `inbound.*`, `telemetry.*` calls (an `inbound.webhook` refusal throws an `InboundError` with its `status`).
+ * `debug.panic` (`{message}`) is the self-test of the panic barrier: the module traps and the call throws a `UsageError`
+ * with code `usage.internal_panic`; from then on every call of this instance throws the same error (reload the module:
+ * a new process or worker). Never use it in production.
+ */
 export declare function call(name: string, args?: string | object): any;
 /** The core's version. */
 export declare function version(): string;

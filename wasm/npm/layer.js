@@ -102,22 +102,50 @@ export function errorFromPayload(payload, document) {
   return new Class(payload, document);
 }
 
+/** The stable code of a panic inside the core (see the core's code table). */
+const PANIC_CODE = 'usage.internal_panic';
+
 /**
- * Calls into the module, turning a trap (a Rust panic, which the core
- * should never raise) into a UsageError instead of an opaque RuntimeError.
+ * The state of one instance of the module: `trapped` is the error payload
+ * once a call trapped, `null` before.
+ *
+ * A Rust panic inside the core aborts: on wasm32 there is no unwinding, so
+ * the instance traps (`WebAssembly.RuntimeError: unreachable`) in the middle
+ * of a call, with its memory (allocator, shadow stack, open sessions) left as
+ * it was at that instant. Nothing can be trusted in it afterwards, and the
+ * wasm-bindgen glue cannot instantiate the module a second time (neither the
+ * nodejs target nor the web one: `init` keeps its first instance). So the
+ * first trap becomes a typed `UsageError` (`usage.internal_panic`) and the
+ * instance is marked trapped: every later call throws the same error at
+ * once, without entering the module. The panic's message is not available
+ * (the module installs no panic hook, to stay small). To go on, load a new
+ * instance: restart the process or the worker.
  */
-function guard(fn) {
+function instanceState() {
+  return { trapped: null };
+}
+
+/**
+ * Calls into the module, turning a trap (a Rust panic, which the core never
+ * raises but for the `debug.panic` self-test) into a UsageError instead of
+ * an opaque RuntimeError, and refusing every call after one (see above).
+ */
+function guardWith(state, fn) {
   return function guarded(...args) {
+    if (state.trapped) throw new UsageError(state.trapped);
     try {
       return fn.apply(this, args);
     } catch (error) {
       if (typeof WebAssembly !== 'undefined' && error instanceof WebAssembly.RuntimeError) {
-        throw new UsageError({
+        state.trapped = {
           class: 'usage',
-          code: 'usage.internal',
-          message: `the connector core stopped unexpectedly (${error.message})`,
-          hint: 'report this to the connector maintainers with the input that caused it',
-        });
+          code: PANIC_CODE,
+          message:
+            `the connector core panicked: its WebAssembly module trapped (${error.message}) and must be reloaded; ` +
+            'every later call of this instance fails with this error',
+          hint: 'restart the process (or the worker) to load a new instance; report the panic with the input that caused it',
+        };
+        throw new UsageError(state.trapped);
       }
       throw error;
     }
@@ -168,6 +196,8 @@ export function transportFailure(error, timedOut) {
  */
 export function bind(raw) {
   raw.setErrorFactory(errorFromPayload);
+  const state = instanceState();
+  const guard = (fn) => guardWith(state, fn);
 
   const api = {
     validate: guard((kind, input, profile) => raw.validate(kind, input, profile ?? null)),
@@ -206,10 +236,14 @@ export function bind(raw) {
     summary() {
       return guard(() => this.inner.summary())();
     }
-    /** Releases the wasm memory of the session (also done by the GC). */
+    /**
+     * Releases the wasm memory of the session (also done by the GC). After
+     * a trap it only lets go of the session, without entering the module.
+     */
     free() {
       if (this.inner) {
-        this.inner.free();
+        if (!state.trapped) this.inner.free();
+        else if (typeof this.inner.__destroy_into_raw === 'function') this.inner.__destroy_into_raw();
         this.inner = undefined;
       }
     }

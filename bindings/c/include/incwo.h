@@ -47,7 +47,11 @@ typedef enum IncwoStatus {
    */
   INCWO_STATUS_INVALID_HANDLE = 12,
   /*
-   The core panicked (a bug); nothing written, the process goes on.
+   The core panicked (a bug, or the `debug.panic` self-test): `*out` (or
+   `*out_error`) holds the error document, class `usage`, code
+   `usage.internal_panic`, with the panic's message; the process and the
+   core handles go on. A flow that panicked answers this status (and that
+   document) to every later call: resume it from its last checkpoint.
    */
   INCWO_STATUS_PANIC = 13,
   /*
@@ -137,6 +141,9 @@ enum IncwoStatus incwo_check_profile(const char *profile, char **out);
  `call(name, args)`: the core's JSON calls by name (`request`, `classify`,
  `retry`, `retry.decide`, `telemetry.render`, `telemetry.redact`,
  `telemetry.normalize_endpoint`, `telemetry.log`, …). `args` is JSON text.
+ `debug.panic` (`{"message": "…"}`) panics on purpose: the self-test of
+ the panic barrier (`INCWO_STATUS_PANIC` and a `usage.internal_panic`
+ document); never use it in production.
 
  # Safety
  As [`incwo_validate`].

@@ -5,13 +5,20 @@
 //!
 //! Conventions (the header `include/incwo.h` is generated from this file):
 //! - every export returns an [`IncwoStatus`] and runs under `catch_unwind`,
-//!   so a panic never crosses the boundary (it becomes `INCWO_STATUS_PANIC`);
+//!   so a panic never crosses the boundary: it becomes `INCWO_STATUS_PANIC`
+//!   with the error document `{"error": {"class": "usage", "code":
+//!   "usage.internal_panic", "message": "the connector core panicked: …"}}`
+//!   in `*out` (or `*out_error`), and the process, the core handles and the
+//!   other flows go on (`call("debug.panic", …)` tests exactly that). This
+//!   library installs no panic hook: Rust's default one prints the panic to
+//!   stderr;
 //! - results are written to `*out` as a NUL-terminated UTF-8 string that the
 //!   caller frees with [`incwo_string_free`]. `*out` is written only when the
-//!   core produced a document: the result (`INCWO_STATUS_OK`) or its error
-//!   document `{"error": {...}}` (statuses 1–4, one per error class). On the
-//!   marshalling failures (null argument, invalid UTF-8, invalid handle,
-//!   panic) nothing is written;
+//!   core produced a document: the result (`INCWO_STATUS_OK`), its error
+//!   document `{"error": {...}}` (statuses 1–4, one per error class) or the
+//!   error document of a panic (`INCWO_STATUS_PANIC`). On the marshalling
+//!   failures (null argument, invalid UTF-8, invalid handle) nothing is
+//!   written;
 //! - handles ([`IncwoCore`], [`IncwoFlow`]) are opaque ids, never
 //!   dereferenced: a handle used after its `_free` is reported as
 //!   `INCWO_STATUS_INVALID_HANDLE` instead of crashing.
@@ -46,7 +53,11 @@ pub enum IncwoStatus {
     InvalidUtf8 = 11,
     /// The handle is unknown or already freed; nothing written.
     InvalidHandle = 12,
-    /// The core panicked (a bug); nothing written, the process goes on.
+    /// The core panicked (a bug, or the `debug.panic` self-test): `*out` (or
+    /// `*out_error`) holds the error document, class `usage`, code
+    /// `usage.internal_panic`, with the panic's message; the process and the
+    /// core handles go on. A flow that panicked answers this status (and that
+    /// document) to every later call: resume it from its last checkpoint.
     Panic = 13,
     /// The result could not be returned as a C string (interior NUL).
     InteriorNul = 14,
@@ -142,12 +153,59 @@ fn release<T>(registry: &Registry<T>, id: usize) -> IncwoStatus {
     }
 }
 
-/// Runs `f`, turning a panic into [`IncwoStatus::Panic`].
+/// Runs `f`, turning a panic into [`IncwoStatus::Panic`] (for the exports
+/// without an output).
 fn guard(f: impl FnOnce() -> Result<IncwoStatus, IncwoStatus>) -> IncwoStatus {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(status)) | Ok(Err(status)) => status,
-        Err(_) => IncwoStatus::Panic,
+        Err(payload) => {
+            forget_panic(payload);
+            IncwoStatus::Panic
+        }
     }
+}
+
+/// Runs `f`, turning a panic into [`IncwoStatus::Panic`] with the core's
+/// `usage.internal_panic` error document written to `*out` (unless `out` is
+/// NULL). A panic happens before anything is written: writing is the last
+/// step of every export.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn guard_out(out: *mut *mut c_char, f: impl FnOnce() -> Result<IncwoStatus, IncwoStatus>) -> IncwoStatus {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(status)) | Ok(Err(status)) => status,
+        Err(payload) => {
+            let document = catch_unwind(AssertUnwindSafe(|| api::panic_error(&*payload).to_string()));
+            forget_panic(payload);
+            if let (false, Ok(text)) = (out.is_null(), document) {
+                if let Ok(text) = CString::new(text) {
+                    *out = text.into_raw();
+                }
+            }
+            IncwoStatus::Panic
+        }
+    }
+}
+
+/// Drops a panic's payload without letting a panicking `Drop` escape.
+fn forget_panic(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(inner) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(inner);
+    }
+}
+
+/// The error document of a flow left unusable by an earlier panic.
+///
+/// # Safety
+/// `out` is non-null and writable.
+unsafe fn write_poisoned(out: *mut *mut c_char) -> Result<IncwoStatus, IncwoStatus> {
+    let error = UsageError::new(
+        "usage.internal_panic",
+        "the connector core panicked in an earlier call of this flow, which is unusable now",
+        "free this flow and resume it from its last checkpoint; report the panic to the connector's maintainers",
+    );
+    write_text(out, api::usage_error(&error).to_string(), IncwoStatus::Panic)
 }
 
 /// A required string argument.
@@ -244,7 +302,7 @@ pub unsafe extern "C" fn incwo_validate(
     profile: *const c_char,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let value = api::validate(text(kind)?, text(input)?, optional_text(profile)?);
         write_json(out, &value)
@@ -263,7 +321,7 @@ pub unsafe extern "C" fn incwo_map(
     profile: *const c_char,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let value = api::map(text(kind)?, text(input)?, optional_text(profile)?);
         write_json(out, &value)
@@ -280,7 +338,7 @@ pub unsafe extern "C" fn incwo_schema(
     profile: *const c_char,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let value = api::schema(text(kind)?, optional_text(profile)?);
         write_json(out, &value)
@@ -299,7 +357,7 @@ pub unsafe extern "C" fn incwo_parse(
     len: usize,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let bytes: &[u8] = if len == 0 {
             &[]
@@ -319,7 +377,7 @@ pub unsafe extern "C" fn incwo_parse(
 /// As [`incwo_validate`].
 #[no_mangle]
 pub unsafe extern "C" fn incwo_check_profile(profile: *const c_char, out: *mut *mut c_char) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         write_json(out, &api::check_profile(text(profile)?))
     })
@@ -328,12 +386,15 @@ pub unsafe extern "C" fn incwo_check_profile(profile: *const c_char, out: *mut *
 /// `call(name, args)`: the core's JSON calls by name (`request`, `classify`,
 /// `retry`, `retry.decide`, `telemetry.render`, `telemetry.redact`,
 /// `telemetry.normalize_endpoint`, `telemetry.log`, …). `args` is JSON text.
+/// `debug.panic` (`{"message": "…"}`) panics on purpose: the self-test of
+/// the panic barrier (`INCWO_STATUS_PANIC` and a `usage.internal_panic`
+/// document); never use it in production.
 ///
 /// # Safety
 /// As [`incwo_validate`].
 #[no_mangle]
 pub unsafe extern "C" fn incwo_call(name: *const c_char, args: *const c_char, out: *mut *mut c_char) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let name = text(name)?;
         let value = match json_arg(text(args)?) {
@@ -352,7 +413,7 @@ pub unsafe extern "C" fn incwo_call(name: *const c_char, args: *const c_char, ou
 /// As [`incwo_validate`].
 #[no_mangle]
 pub unsafe extern "C" fn incwo_queue_name(args: *const c_char, out: *mut *mut c_char) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let value = match json_arg(text(args)?) {
             Ok(args) => queue_json(&args),
@@ -378,7 +439,7 @@ pub unsafe extern "C" fn incwo_core_new(
     out_core: *mut *mut IncwoCore,
     out_error: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out_error, || {
         non_null(out_core)?;
         non_null(out_error)?;
         let profile = optional_text(profile)?;
@@ -417,7 +478,7 @@ pub unsafe extern "C" fn incwo_core_validate(
     input: *const c_char,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let state = lookup(&CORES, core as usize)?;
         let value = api::validate(text(kind)?, text(input)?, state.profile.as_deref());
@@ -436,7 +497,7 @@ pub unsafe extern "C" fn incwo_core_map(
     input: *const c_char,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let state = lookup(&CORES, core as usize)?;
         let value = api::map(text(kind)?, text(input)?, state.profile.as_deref());
@@ -454,7 +515,7 @@ pub unsafe extern "C" fn incwo_core_schema(
     kind: *const c_char,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let state = lookup(&CORES, core as usize)?;
         write_json(out, &api::schema(text(kind)?, state.profile.as_deref()))
@@ -474,7 +535,7 @@ pub unsafe extern "C" fn incwo_flow_start(
     out_flow: *mut *mut IncwoFlow,
     out_error: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out_error, || {
         non_null(out_flow)?;
         non_null(out_error)?;
         let args = match json_arg(text(args)?) {
@@ -503,7 +564,7 @@ pub unsafe extern "C" fn incwo_flow_resume(
     out_flow: *mut *mut IncwoFlow,
     out_error: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out_error, || {
         non_null(out_flow)?;
         non_null(out_error)?;
         let checkpoint = text(checkpoint)?;
@@ -534,13 +595,20 @@ pub unsafe extern "C" fn incwo_flow_resume(
     })
 }
 
-/// Runs `f` on a live flow; a flow poisoned by an earlier panic stays unusable.
-fn with_flow(
+/// Runs `f` on a live flow; a flow poisoned by an earlier panic stays
+/// unusable ([`IncwoStatus::Panic`] and its error document in `*out`).
+///
+/// # Safety
+/// `out` is non-null and writable.
+unsafe fn with_flow(
     flow: *const IncwoFlow,
+    out: *mut *mut c_char,
     f: impl FnOnce(&mut FlowSession) -> Result<IncwoStatus, IncwoStatus>,
 ) -> Result<IncwoStatus, IncwoStatus> {
     let session = lookup(&FLOWS, flow as usize)?;
-    let mut guard = session.lock().map_err(|_| IncwoStatus::Panic)?;
+    let Ok(mut guard) = session.lock() else {
+        return write_poisoned(out);
+    };
     f(&mut guard)
 }
 
@@ -550,9 +618,9 @@ fn with_flow(
 /// `flow` is a handle from [`incwo_flow_start`]; `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn incwo_flow_poll(flow: *mut IncwoFlow, now: u64, out: *mut *mut c_char) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
-        with_flow(flow, |session| write_json(out, &session.poll(now)))
+        with_flow(flow, out, |session| write_json(out, &session.poll(now)))
     })
 }
 
@@ -569,10 +637,10 @@ pub unsafe extern "C" fn incwo_flow_on_response(
     now: u64,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let response = text(response)?;
-        with_flow(flow, |session| match json_arg(response) {
+        with_flow(flow, out, |session| match json_arg(response) {
             Ok(response) => write_json(out, &session.on_response(request_id, &response, now)),
             Err(error) => write_json(out, &error),
         })
@@ -592,10 +660,10 @@ pub unsafe extern "C" fn incwo_flow_on_transport_error(
     now: u64,
     out: *mut *mut c_char,
 ) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
         let failure = text(failure)?;
-        with_flow(flow, |session| match json_arg(failure) {
+        with_flow(flow, out, |session| match json_arg(failure) {
             Ok(failure) => write_json(out, &session.on_transport_error(request_id, &failure, now)),
             Err(error) => write_json(out, &error),
         })
@@ -609,9 +677,11 @@ pub unsafe extern "C" fn incwo_flow_on_transport_error(
 /// As [`incwo_flow_poll`].
 #[no_mangle]
 pub unsafe extern "C" fn incwo_flow_checkpoint(flow: *const IncwoFlow, out: *mut *mut c_char) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
-        with_flow(flow, |session| write_text(out, session.checkpoint(), IncwoStatus::Ok))
+        with_flow(flow, out, |session| {
+            write_text(out, session.checkpoint(), IncwoStatus::Ok)
+        })
     })
 }
 
@@ -623,9 +693,9 @@ pub unsafe extern "C" fn incwo_flow_checkpoint(flow: *const IncwoFlow, out: *mut
 /// As [`incwo_flow_poll`].
 #[no_mangle]
 pub unsafe extern "C" fn incwo_flow_take_changed_entries(flow: *mut IncwoFlow, out: *mut *mut c_char) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
-        with_flow(flow, |session| write_json(out, &session.take_changed_entries()))
+        with_flow(flow, out, |session| write_json(out, &session.take_changed_entries()))
     })
 }
 
@@ -635,9 +705,9 @@ pub unsafe extern "C" fn incwo_flow_take_changed_entries(flow: *mut IncwoFlow, o
 /// As [`incwo_flow_poll`].
 #[no_mangle]
 pub unsafe extern "C" fn incwo_flow_metrics(flow: *const IncwoFlow, out: *mut *mut c_char) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
-        with_flow(flow, |session| write_text(out, session.metrics(), IncwoStatus::Ok))
+        with_flow(flow, out, |session| write_text(out, session.metrics(), IncwoStatus::Ok))
     })
 }
 
@@ -647,9 +717,9 @@ pub unsafe extern "C" fn incwo_flow_metrics(flow: *const IncwoFlow, out: *mut *m
 /// As [`incwo_flow_poll`].
 #[no_mangle]
 pub unsafe extern "C" fn incwo_flow_summary(flow: *const IncwoFlow, out: *mut *mut c_char) -> IncwoStatus {
-    guard(|| {
+    guard_out(out, || {
         non_null(out)?;
-        with_flow(flow, |session| write_json(out, &session.summary()))
+        with_flow(flow, out, |session| write_json(out, &session.summary()))
     })
 }
 
@@ -697,6 +767,65 @@ mod tests {
     fn a_panic_becomes_a_status() {
         let status = guard(|| panic!("boom"));
         assert_eq!(status, IncwoStatus::Panic);
+        let status = unsafe { guard_out(ptr::null_mut(), || panic!("boom")) };
+        assert_eq!(status, IncwoStatus::Panic);
+    }
+
+    #[test]
+    fn a_panic_in_the_core_is_a_typed_error_and_the_core_goes_on() {
+        let mut core: *mut IncwoCore = ptr::null_mut();
+        let mut error: *mut c_char = ptr::null_mut();
+        assert_eq!(
+            unsafe { incwo_core_new(ptr::null(), &mut core, &mut error) },
+            IncwoStatus::Ok
+        );
+        for _ in 0..2 {
+            let mut out: *mut c_char = ptr::null_mut();
+            let status = unsafe {
+                incwo_call(
+                    c"debug.panic".as_ptr(),
+                    c"{\"message\": \"self-test\"}".as_ptr(),
+                    &mut out,
+                )
+            };
+            assert_eq!(status, IncwoStatus::Panic);
+            let document: Value = serde_json::from_str(&take(out)).unwrap();
+            assert_eq!(document["error"]["class"], "usage");
+            assert_eq!(document["error"]["code"], "usage.internal_panic");
+            assert_eq!(document["error"]["message"], "the connector core panicked: self-test");
+            let mut out: *mut c_char = ptr::null_mut();
+            assert_eq!(
+                unsafe { incwo_core_schema(core, c"order".as_ptr(), &mut out) },
+                IncwoStatus::Ok
+            );
+            assert!(take(out).contains("orderNumber"));
+        }
+        assert_eq!(incwo_core_free(core), IncwoStatus::Ok);
+    }
+
+    #[test]
+    fn a_flow_that_panicked_stays_unusable_with_a_typed_error() {
+        let session = FlowSession::start(&json!({
+            "config": {"server": "https://www.incwo.com", "businessFileId": "123456",
+                       "auth": {"type": "basic", "login": "api@example.fr", "password": "secret"}},
+            "records": [],
+            "now": 0,
+        }))
+        .unwrap();
+        let id = register(&FLOWS, Mutex::new(session));
+        let flow = id as *mut IncwoFlow;
+        let mut out: *mut c_char = ptr::null_mut();
+        let status = unsafe { guard_out(&mut out, || with_flow(flow, &mut out, |_| panic!("inside the flow"))) };
+        assert_eq!(status, IncwoStatus::Panic);
+        assert!(take(out).contains("the connector core panicked: inside the flow"));
+        let mut out: *mut c_char = ptr::null_mut();
+        assert_eq!(unsafe { incwo_flow_poll(flow, 0, &mut out) }, IncwoStatus::Panic);
+        let text = take(out);
+        assert!(
+            text.contains("usage.internal_panic") && text.contains("earlier call"),
+            "{text}"
+        );
+        assert_eq!(incwo_flow_free(flow), IncwoStatus::Ok);
     }
 
     #[test]

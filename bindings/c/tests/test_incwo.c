@@ -110,6 +110,18 @@ int main(int argc, char **argv) {
   expect(incwo_core_map(core, "order", order, &out), INCWO_STATUS_OK, &out, "xml", "core map");
   out = NULL;
   expect(incwo_core_schema(core, "customer", &out), INCWO_STATUS_OK, &out, "externalId", "core schema");
+  /* A panic inside the core (the debug.panic self-test) is a status and a
+   * typed error document, twice in a row; the core handle keeps working. */
+  for (int i = 0; i < 2; i++) {
+    out = NULL;
+    expect(incwo_call("debug.panic", "{\"message\": \"self-test\"}", &out), INCWO_STATUS_PANIC, &out,
+           "\"code\":\"usage.internal_panic\"", "debug.panic code");
+    out = NULL;
+    expect(incwo_call("debug.panic", "{\"message\": \"self-test\"}", &out), INCWO_STATUS_PANIC, &out,
+           "the connector core panicked: self-test", "debug.panic message");
+    out = NULL;
+    expect(incwo_core_validate(core, "order", order, &out), INCWO_STATUS_OK, &out, "\"valid\":true", "core validate after a panic");
+  }
   CHECK(incwo_core_free(core) == INCWO_STATUS_OK, "core free");
   CHECK(incwo_core_free(core) == INCWO_STATUS_INVALID_HANDLE, "core double free");
   out = NULL;

@@ -208,7 +208,10 @@ final class Core
     /**
      * One of the core's JSON calls by name: `request`, `classify`, `retry`,
      * `retry.decide`, `telemetry.render`, `telemetry.redact`,
-     * `telemetry.normalize_endpoint`, `telemetry.log`…
+     * `telemetry.normalize_endpoint`, `telemetry.log`… `debug.panic`
+     * (`['message' => '…']`) is the self-test of the panic barrier: it throws
+     * a UsageException `usage.internal_panic` and the core goes on; never use
+     * it in production.
      *
      * @param string|array<string, mixed>|object $args
      *
@@ -288,13 +291,21 @@ final class Core
             return $text ?? '';
         }
         $name = $this->ffi->incwo_status_name($status);
+        if ($name === 'panic') {
+            // A panic inside the core (a bug, or the `debug.panic` self-test),
+            // caught by the C ABI: its document is the core's
+            // `usage.internal_panic` error. The process and this core go on.
+            $document = $text === null ? null : json_decode($text, true);
+            $error = is_array($document) && is_array($document['error'] ?? null) ? $document['error'] : ['class' => 'usage', 'code' => 'usage.internal_panic', 'message' => 'the connector core panicked', 'hint' => 'report it to the connector\'s maintainers with the input that caused it'];
+            throw IncwoException::fromError($error, $text ?? '');
+        }
         if ($text !== null && in_array($name, ['usage', 'contract', 'technical', 'business'], true)) {
             $document = json_decode($text, true);
             $error = is_array($document) && is_array($document['error'] ?? null) ? $document['error'] : ['class' => $name, 'code' => "ffi.{$name}", 'message' => 'unreadable error document'];
             throw IncwoException::fromError($error, $text);
         }
         $error = ['class' => 'usage', 'code' => "ffi.{$name}", 'message' => "the incwo library refused the call: {$name}"];
-        if ($name === 'panic' || $name === 'interior_nul') {
+        if ($name === 'interior_nul') {
             throw new TechnicalException(['class' => 'technical'] + $error);
         }
         throw new UsageException($error);

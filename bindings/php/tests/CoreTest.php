@@ -87,6 +87,26 @@ final class CoreTest extends TestCase
         self::assertStringNotContainsString("\n#", Core::declarations($header));
     }
 
+    public function testAPanicInsideTheCoreIsAUsageExceptionAndTheCoreGoesOn(): void
+    {
+        // `debug.panic` panics inside the Rust core on purpose (the self-test
+        // of the C ABI's panic barrier); Rust's default hook prints it on stderr.
+        $core = new Core();
+        for ($i = 0; $i < 2; $i++) {
+            try {
+                $core->call('debug.panic', ['message' => 'self-test from PHP']);
+                self::fail('no exception');
+            } catch (UsageException $e) {
+                self::assertSame('usage', $e->getErrorClass());
+                self::assertSame('usage.internal_panic', $e->getErrorCode());
+                self::assertSame('the connector core panicked: self-test from PHP', $e->getMessage());
+                self::assertNotNull($e->getHint());
+                self::assertStringContainsString('usage.internal_panic', $e->getRawJson());
+            }
+            self::assertTrue($core->validate('order', self::record('order'))['valid']);
+        }
+    }
+
     public function testAFlowWithBadJsonOrAReleasedHandleThrowsAndTheProcessGoesOn(): void
     {
         $core = new Core();
@@ -146,7 +166,8 @@ final class CoreTest extends TestCase
                 try { $core->callJson('classify', $bad); } catch (Incwo\Connector\Exception\IncwoException $e) { $n++; }
                 try { $core->startFlow(['jsonl' => $bad, 'now' => 1]); } catch (Incwo\Connector\Exception\IncwoException $e) { $n++; }
             }
-            echo "alive {$n}\n";
+            try { $core->call('debug.panic', ['message' => 'child self-test']); } catch (Incwo\Connector\Exception\UsageException $e) { echo $e->getErrorCode(), "\n"; }
+            echo "alive {$n} ", $core->validate('order', '{}')['valid'] ? 'valid' : 'invalid', "\n";
             PHP;
         $command = [PHP_BINARY, '-d', 'ffi.enable=1', '-r', $script];
         $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, getenv() + ['INCWO_AUTOLOAD' => dirname(__DIR__) . '/autoload.php']);
@@ -154,7 +175,9 @@ final class CoreTest extends TestCase
         $err = stream_get_contents($pipes[2]);
         $code = proc_close($process);
         self::assertSame(0, $code, $out . $err);
-        self::assertMatchesRegularExpression('/^alive \d+$/m', $out);
+        self::assertMatchesRegularExpression('/^usage.internal_panic\nalive \d+ invalid$/m', $out);
+        // Rust's default panic hook wrote the panic on stderr; nothing else broke.
+        self::assertStringContainsString('child self-test', $err);
     }
 
     public function testTransportFailuresSayWhetherTheRequestMayHaveLeft(): void

@@ -1,7 +1,7 @@
 //! The flow as a uniffi object over the core's `FlowSession`.
 
 use crate::types::{self, Action, Response, Summary, TransportFailure};
-use crate::{checked, parse_json, IncwoError};
+use crate::{checked, guarded, parse_json, IncwoError};
 use incwo_core::api::flow::FlowSession as CoreSession;
 use incwo_core::usage::UsageError;
 use serde_json::Value;
@@ -25,13 +25,13 @@ impl FlowSession {
     }
 
     /// The session; a flow poisoned by an earlier panic (raised to Python
-    /// by uniffi as an internal error) stays unusable, as in the C ABI.
+    /// as `usage.internal_panic`) stays unusable, as in the C ABI.
     fn session(&self) -> Result<MutexGuard<'_, CoreSession>, IncwoError> {
         self.inner.lock().map_err(|_| {
             IncwoError::usage(&UsageError::new(
-                "usage.internal",
-                "this flow stopped at an internal error of the core",
-                "start a new flow from the last checkpoint you saved, and report the error",
+                "usage.internal_panic",
+                "the connector core panicked in an earlier call of this flow, which is unusable now",
+                "start a new flow from the last checkpoint you saved, and report the panic",
             ))
         })
     }
@@ -45,7 +45,7 @@ impl FlowSession {
     ///   "now": ms, "seed"?: n, "checkpoint"?: "…"}`.
     #[uniffi::constructor]
     pub fn start(args_json: String) -> Result<Arc<Self>, IncwoError> {
-        Self::from_args(&parse_json(&args_json)?)
+        guarded(|| Self::from_args(&parse_json(&args_json)?))
     }
 
     /// Resumes a flow from a checkpoint the host saved: [`FlowSession::start`]
@@ -65,52 +65,60 @@ impl FlowSession {
                 )))
             }
         }
-        Self::from_args(&args)
+        guarded(|| Self::from_args(&args))
     }
 
     /// The next action (typed).
     pub fn poll(&self, now: u64) -> Result<Action, IncwoError> {
-        let value = checked(self.session()?.poll(now))?;
-        types::action(&value)
+        guarded(|| {
+            let value = checked(self.session()?.poll(now))?;
+            types::action(&value)
+        })
     }
 
     /// The next action as the core's JSON text (an error raises).
     pub fn poll_json(&self, now: u64) -> Result<String, IncwoError> {
-        Ok(checked(self.session()?.poll(now))?.to_string())
+        guarded(|| Ok(checked(self.session()?.poll(now))?.to_string()))
     }
 
     /// The answer to request `request_id`.
     pub fn on_response(&self, request_id: u64, response: Response, now: u64) -> Result<(), IncwoError> {
-        let json = types::response_json(&response);
-        checked(self.session()?.on_response(request_id, &json, now)).map(|_| ())
+        guarded(|| {
+            let json = types::response_json(&response);
+            checked(self.session()?.on_response(request_id, &json, now)).map(|_| ())
+        })
     }
 
     /// The transport failure of request `request_id`.
     pub fn on_transport_error(&self, request_id: u64, failure: TransportFailure, now: u64) -> Result<(), IncwoError> {
-        let json = types::failure_json(&failure);
-        checked(self.session()?.on_transport_error(request_id, &json, now)).map(|_| ())
+        guarded(|| {
+            let json = types::failure_json(&failure);
+            checked(self.session()?.on_transport_error(request_id, &json, now)).map(|_| ())
+        })
     }
 
     /// The checkpoint: versioned JSON text without credentials, to store and
     /// pass back as `checkpoint` to resume.
     pub fn checkpoint(&self) -> Result<String, IncwoError> {
-        Ok(self.session()?.checkpoint())
+        guarded(|| Ok(self.session()?.checkpoint()))
     }
 
     /// The flow's metrics in Prometheus text format.
     pub fn metrics(&self) -> Result<String, IncwoError> {
-        Ok(self.session()?.metrics())
+        guarded(|| Ok(self.session()?.metrics()))
     }
 
     /// The outcome counts so far.
     pub fn summary(&self) -> Result<Summary, IncwoError> {
-        let value = self.session()?.summary();
-        types::summary(&value["summary"])
+        guarded(|| {
+            let value = self.session()?.summary();
+            types::summary(&value["summary"])
+        })
     }
 
     /// `{"summary": …, "outcomes": [outcome | null, …]}` as JSON text.
     pub fn summary_json(&self) -> Result<String, IncwoError> {
-        Ok(self.session()?.summary().to_string())
+        guarded(|| Ok(self.session()?.summary().to_string()))
     }
 }
 

@@ -8,8 +8,13 @@
 //! enums built from the core's JSON; `{"error": …}` results become an
 //! [`IncwoError`] exception whose variant is the error's class.
 //!
-//! uniffi catches every panic at the boundary and raises it in Python as an
-//! internal error, so no panic ever crosses into the host.
+//! A panic inside the core (a bug; `call("debug.panic", …)` raises one on
+//! purpose, as the self-test of this barrier) is caught here and raised as
+//! `IncwoError.Usage` with code `usage.internal_panic` and the panic's
+//! message ([`guarded`]); the process and the other objects go on, and a
+//! flow that panicked stays unusable. uniffi itself catches any other panic
+//! at the boundary (as its `InternalError`), so none ever crosses into the
+//! host. No panic hook is installed: Rust's default one prints to stderr.
 
 use incwo_core::api;
 use serde_json::Value;
@@ -137,6 +142,14 @@ impl IncwoError {
     }
 }
 
+/// Runs `f`, turning a panic inside the core into `IncwoError::Usage`
+/// (`usage.internal_panic`, the core's [`api::panic_error`]) instead of
+/// uniffi's untyped internal error.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, IncwoError>) -> Result<T, IncwoError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|payload| Err(IncwoError::from_body(&api::panic_error(&*payload)["error"])))
+}
+
 /// `Ok(value)` unless the core answered `{"error": {...}}`.
 pub(crate) fn checked(value: Value) -> Result<Value, IncwoError> {
     match value.get("error") {
@@ -167,41 +180,43 @@ pub fn version() -> String {
 /// `valid: false`, not an exception.
 #[uniffi::export]
 pub fn validate(kind: String, input: String, profile: Option<String>) -> Result<String, IncwoError> {
-    text_of(checked(api::validate(&kind, &input, profile.as_deref())))
+    guarded(|| text_of(checked(api::validate(&kind, &input, profile.as_deref()))))
 }
 
 /// `map(kind, input, profile?)` → `{resource, xml, totals?, warnings}` as JSON
 /// text; a record that breaks the contract raises `IncwoError.Contract`.
 #[uniffi::export]
 pub fn map(kind: String, input: String, profile: Option<String>) -> Result<String, IncwoError> {
-    text_of(checked(api::map(&kind, &input, profile.as_deref())))
+    guarded(|| text_of(checked(api::map(&kind, &input, profile.as_deref()))))
 }
 
 /// `parse(resource, xml)` → the typed view of an incwo XML document as JSON text.
 #[uniffi::export]
 pub fn parse(resource: String, xml: Vec<u8>) -> Result<String, IncwoError> {
-    text_of(checked(api::parse(&resource, &xml)))
+    guarded(|| text_of(checked(api::parse(&resource, &xml))))
 }
 
 /// `schema(kind, profile?)` → the JSON Schema of a kind as JSON text.
 #[uniffi::export]
 pub fn schema(kind: String, profile: Option<String>) -> Result<String, IncwoError> {
-    text_of(checked(api::schema(&kind, profile.as_deref())))
+    guarded(|| text_of(checked(api::schema(&kind, profile.as_deref()))))
 }
 
 /// `check_profile(text)` → the checked profile with its defaults filled, as
 /// JSON text; its problems are in the exception's `error_json`.
 #[uniffi::export]
 pub fn check_profile(text: String) -> Result<String, IncwoError> {
-    text_of(checked(api::check_profile(&text)))
+    guarded(|| text_of(checked(api::check_profile(&text))))
 }
 
 /// `call(name, args)`: the JSON-only calls (`request`, `classify`, `retry`,
 /// `retry.decide`, `telemetry.*`…); `args_json` and the result are JSON text.
 #[uniffi::export]
 pub fn call(name: String, args_json: String) -> Result<String, IncwoError> {
-    let args = parse_json(&args_json)?;
-    text_of(checked(api::call(&name, &args)))
+    guarded(|| {
+        let args = parse_json(&args_json)?;
+        text_of(checked(api::call(&name, &args)))
+    })
 }
 
 /// Validates many records of one kind in one call: the JSON text of an array
@@ -223,19 +238,27 @@ pub fn map_many(kind: String, inputs: Vec<String>, profile: Option<String>) -> S
 /// line (`{line, kind, externalId, record: {Ok|Err}, warnings}`).
 #[uniffi::export]
 pub fn validate_jsonl(jsonl: String, profile: Option<String>) -> Result<String, IncwoError> {
-    let profile = api::load_profile(profile.as_deref()).map_err(|e| IncwoError::usage(&e))?;
-    let items = incwo_core::flow::batch::parse_jsonl(&jsonl, &profile);
-    serde_json::to_string(&items).map_err(|e| {
-        IncwoError::usage(&incwo_core::usage::UsageError::new(
-            "usage.internal",
-            format!("could not render the batch: {e}"),
-            "report this to the connector's maintainers",
-        ))
+    guarded(|| {
+        let profile = api::load_profile(profile.as_deref()).map_err(|e| IncwoError::usage(&e))?;
+        let items = incwo_core::flow::batch::parse_jsonl(&jsonl, &profile);
+        serde_json::to_string(&items).map_err(|e| {
+            IncwoError::usage(&incwo_core::usage::UsageError::new(
+                "usage.internal",
+                format!("could not render the batch: {e}"),
+                "report this to the connector's maintainers",
+            ))
+        })
     })
 }
 
+/// One result per input; a panic on one input is that input's
+/// `usage.internal_panic` error document.
 fn many(inputs: &[String], f: impl Fn(&str) -> Value) -> String {
-    Value::Array(inputs.iter().map(|input| f(input)).collect()).to_string()
+    let one = |input: &String| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(input)))
+            .unwrap_or_else(|payload| api::panic_error(&*payload))
+    };
+    Value::Array(inputs.iter().map(one).collect()).to_string()
 }
 
 /// A core configured once with a mapping profile: the same calls as the
@@ -252,7 +275,7 @@ impl IncwoCore {
     #[uniffi::constructor]
     pub fn new(profile: Option<String>) -> Result<Arc<Self>, IncwoError> {
         if let Some(text) = &profile {
-            checked(api::check_profile(text))?;
+            guarded(|| checked(api::check_profile(text)))?;
         }
         Ok(Arc::new(IncwoCore { profile }))
     }
@@ -309,7 +332,7 @@ impl IncwoCore {
         if let (Some(profile), Some(map)) = (&self.profile, args.as_object_mut()) {
             map.entry("profile").or_insert_with(|| Value::String(profile.clone()));
         }
-        FlowSession::from_args(&args)
+        guarded(|| FlowSession::from_args(&args))
     }
 }
 
@@ -332,6 +355,29 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_panic_in_the_core_is_a_typed_usage_error() {
+        for _ in 0..2 {
+            match call("debug.panic".into(), r#"{"message": "self-test"}"#.into()).unwrap_err() {
+                IncwoError::Usage { code, message, .. } => {
+                    assert_eq!(code, "usage.internal_panic");
+                    assert_eq!(message, "the connector core panicked: self-test");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(schema("order".into(), None).unwrap().contains("orderNumber"));
+        }
+        let out: Value = serde_json::from_str(&many(&["a".into(), "b".into()], |input| {
+            if input == "a" {
+                panic!("only a")
+            }
+            Value::Null
+        }))
+        .unwrap();
+        assert_eq!(out[0]["error"]["code"], "usage.internal_panic");
+        assert_eq!(out[1], Value::Null);
     }
 
     #[test]

@@ -69,6 +69,23 @@ def test_usage_errors_carry_code_hint_and_details() -> None:
         assert issubclass(cls, ic.IncwoError) and issubclass(cls, Exception)
 
 
+def test_a_panic_inside_the_core_is_a_typed_usage_error_and_the_process_goes_on() -> None:
+    core = ic.Core()
+    for _ in range(2):
+        with pytest.raises(ic.UsageError) as info:
+            ic.call("debug.panic", {"message": "self-test from Python"})
+        error = info.value
+        assert isinstance(error, ic.IncwoError) and error.error_class == "usage"
+        assert error.code == "usage.internal_panic"
+        assert error.message == "the connector core panicked: self-test from Python"
+        assert error.hint and error.error["code"] == "usage.internal_panic"
+        with pytest.raises(ic.UsageError) as info:
+            core.native().call("debug.panic", "{}")
+        assert info.value.code == "usage.internal_panic"
+        assert ic.validate("order", ORDER)["valid"] is True
+        assert core.validate("order", ORDER)["valid"] is True
+
+
 def test_classified_errors_map_to_technical_and_business() -> None:
     site = {"method": "POST", "endpoint": "/proposal_sheets.xml", "nowMs": 1, "correlationId": "2f1b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}
     technical = ic.call("classify", {**site, "response": {"status": 503}})

@@ -133,7 +133,11 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
 ///   routing by customer (see [`crate::partition`]);
 /// - `telemetry.log`: build a redacted structured log event;
 /// - `inbound.webhook`, `inbound.fetch`, `inbound.detect`, `inbound.poll`:
-///   changes made in incwo brought back (see [`crate::inbound`]).
+///   changes made in incwo brought back (see [`crate::inbound`]);
+/// - `debug.panic` (`{"message": "..."}`): panics on purpose, with that
+///   message. Self-test of the panic barrier of the bindings: the host sees a
+///   typed internal error (`usage.internal_panic`, see [`panic_error`]) and
+///   goes on; never use it in production. No other call panics on any input.
 pub fn call(name: &str, args: &Value) -> Value {
     let result = match name {
         "request" => crate::http::request_json(args),
@@ -159,6 +163,10 @@ pub fn call(name: &str, args: &Value) -> Value {
             Some(endpoint) => Ok(json!({ "endpoint": crate::telemetry::normalize_endpoint(endpoint) })),
             None => Err(UsageError::new("usage.bad_arguments", "args.endpoint must be a string", "pass {\"endpoint\": \"/firms/12.xml\"}")),
         },
+        "debug.panic" => {
+            let message = args["message"].as_str().unwrap_or("debug.panic");
+            panic!("{message}")
+        }
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
@@ -166,6 +174,25 @@ pub fn call(name: &str, args: &Value) -> Value {
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))
+}
+
+/// The error document of a panic caught at a binding's boundary (the payload
+/// `std::panic::catch_unwind` returns): class `usage`, code
+/// `usage.internal_panic`, the panic's message (redacted like a log line).
+/// The core panics on no input (a panic is a bug; `debug.panic` raises one on
+/// purpose), so every binding turns one into this error instead of crashing.
+pub fn panic_error(payload: &(dyn std::any::Any + Send)) -> Value {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    usage_error(&UsageError::new(
+        "usage.internal_panic",
+        format!("the connector core panicked: {}", crate::telemetry::redact(&message)),
+        "a bug in the connector core: report it with the input that caused it; the host can go on \
+         (a flow that panicked is unusable: resume it from its last checkpoint)",
+    ))
 }
 
 /// The matching rule of golden vectors and scenario files: an object in
@@ -288,5 +315,24 @@ mod tests {
         assert_eq!(invalid["error"]["violations"][0]["path"], "/lines/0/unitPriceExclTax");
         assert_eq!(check_profile("{}")["error"]["code"], "usage.invalid_profile");
         assert_eq!(schema("order", None)["required"][0], "orderNumber");
+    }
+
+    #[test]
+    fn debug_panic_panics_and_the_payload_becomes_a_typed_error() {
+        let payload = std::panic::catch_unwind(|| call("debug.panic", &json!({"message": "self-test"}))).unwrap_err();
+        let error = &panic_error(&*payload)["error"];
+        assert_eq!(error["class"], "usage");
+        assert_eq!(error["code"], "usage.internal_panic");
+        assert_eq!(error["message"], "the connector core panicked: self-test");
+        let payload = std::panic::catch_unwind(|| panic!("{} {}", "formatted", 1)).unwrap_err();
+        assert_eq!(
+            panic_error(&*payload)["error"]["message"],
+            "the connector core panicked: formatted 1"
+        );
+        let payload = std::panic::catch_unwind(|| std::panic::panic_any(7)).unwrap_err();
+        assert_eq!(
+            panic_error(&*payload)["error"]["message"],
+            "the connector core panicked: no message"
+        );
     }
 }

@@ -99,7 +99,9 @@ def check_profile(profile: Profile) -> Dict[str, Any]:
 def call(name: str, args: Union[Mapping[str, Any], str]) -> Dict[str, Any]:
     """A JSON-only call of the core (``request``, ``classify``, ``retry``,
     ``retry.decide``, ``telemetry.render``, ``telemetry.redact``,
-    ``telemetry.normalize_endpoint``, ``telemetry.log``…)."""
+    ``telemetry.normalize_endpoint``, ``telemetry.log``…). ``debug.panic``
+    (``{"message": "…"}``) is the self-test of the panic barrier: it raises
+    :class:`UsageError` ``usage.internal_panic``; never use it in production."""
     return json.loads(_native.call(name, _text(args)))
 
 

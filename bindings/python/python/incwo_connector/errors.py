@@ -15,6 +15,11 @@ them, whichever way it is reached), given Python names and helpers here::
 Each carries ``code``, ``message``, ``hint``, ``violations`` (typed
 ``Violation`` records), ``error_json`` and, from it, ``error`` (the whole
 error object as a dict, e.g. a profile's ``problems``).
+
+A panic inside the native core (a bug; ``call("debug.panic", …)`` raises one
+on purpose, as a self-test) is caught by the native module and raised as
+:class:`UsageError` with code ``usage.internal_panic`` and the panic's
+message; the process and the other objects go on.
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ __all__ = [
     "InternalError",
 ]
 
-#: A panic or an unexpected failure inside the native library (never a
-#: rule of the core): report it to the connector's maintainers.
+#: An unexpected failure of the native glue itself (never a rule of the
+#: core; a panic of the core is a ``UsageError`` ``usage.internal_panic``):
+#: report it to the connector's maintainers.
 InternalError = _native.InternalError
 
 #: Base class of the core's errors (the exception uniffi generates for the
