@@ -137,6 +137,7 @@ pub const CODES: &[CodeInfo] = &[
     c("usage.no_pending_page", "usage", "A poll answer was given while no page request was pending.", NO_RETRY, "Host bug: poll without a response first; it returns the request to send.", LOCAL),
     c("usage.internal", "usage", "An internal error was caught at the boundary.", NO_RETRY, "Report it with the input that caused it.", LOCAL),
     c("usage.internal_panic", "usage", "The core panicked (a bug; or the `debug.panic` self-test) and the binding caught it: the host process goes on. In JavaScript the WebAssembly instance is unusable afterwards.", NO_RETRY, "Report it with the input that caused it. Resume a flow that panicked from its last checkpoint; in JavaScript, reload the module (a new process or worker).", LOCAL),
+    c("usage.invalid_handle", "usage", "A core or flow handle was used after it was released (bindings: PHP `free()`, JS `flow.free()`; C status `INCWO_STATUS_INVALID_HANDLE`).", NO_RETRY, "Host bug: start a new flow (or resume it from its checkpoint) instead of reusing a released one.", LOCAL),
     c("usage.invalid_base_url", "usage", "The server address cannot be parsed.", NO_RETRY, "Give the address shown in incwo's APIs panel, e.g. https://www.incwo.com.", LOCAL),
     c("usage.insecure_base_url", "usage", "Plain http to a non-loopback server.", NO_RETRY, "Use https.", LOCAL),
     c("usage.invalid_business_file_id", "usage", "The business file id is not 1–20 digits.", NO_RETRY, "Give the numeric id (`incwo doctor` lists them).", LOCAL),

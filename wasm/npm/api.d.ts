@@ -103,6 +103,7 @@ export declare class Flow {
   checkpoint(): string;
   metrics(): string;
   summary(): FlowReport;
+  /** Releases the session's wasm memory (idempotent); later calls throw `UsageError` `usage.invalid_handle`. */
   free(): void;
 }
 

@@ -219,22 +219,34 @@ export function bind(raw) {
       return new Flow(guard(() => raw.Flow.start(args))());
     }
     poll(now) {
-      return guard(() => this.inner.poll(now))();
+      return guard(() => this.live().poll(now))();
     }
     onResponse(requestId, response, now) {
-      return guard(() => this.inner.onResponse(requestId, response, now))();
+      return guard(() => this.live().onResponse(requestId, response, now))();
     }
     onTransportError(requestId, failure, now) {
-      return guard(() => this.inner.onTransportError(requestId, failure, now))();
+      return guard(() => this.live().onTransportError(requestId, failure, now))();
     }
     checkpoint() {
-      return guard(() => this.inner.checkpoint())();
+      return guard(() => this.live().checkpoint())();
     }
     metrics() {
-      return guard(() => this.inner.metrics())();
+      return guard(() => this.live().metrics())();
     }
     summary() {
-      return guard(() => this.inner.summary())();
+      return guard(() => this.live().summary())();
+    }
+    /** The session, or a `usage.invalid_handle` error once it was freed. */
+    live() {
+      if (!this.inner) {
+        throw new UsageError({
+          class: 'usage',
+          code: 'usage.invalid_handle',
+          message: 'this flow was released',
+          hint: 'start a new flow, or resume it from its checkpoint',
+        });
+      }
+      return this.inner;
     }
     /**
      * Releases the wasm memory of the session (also done by the GC). After

@@ -111,3 +111,16 @@ test('an inbound.webhook refusal is an InboundError carrying the status to answe
   assert.equal(accepted.status, 202);
   assert.deepEqual(accepted.target, { resource: 'bill_sheets', id: 1 });
 });
+
+test('a flow used after free() is refused with usage.invalid_handle; freeing twice is a no-op', () => {
+  const flow = incwo.Flow.start({ config: config(9), records: [{ kind: 'order', record: JSON.parse(ORDER) }], now: 1, seed: 1 });
+  assert.equal(flow.poll(1).action, 'send');
+  flow.free();
+  flow.free();
+  assert.throws(
+    () => flow.poll(2),
+    (e) => e instanceof incwo.UsageError && e.code === 'usage.invalid_handle' && typeof e.hint === 'string',
+  );
+  assert.throws(() => flow.checkpoint(), (e) => e.code === 'usage.invalid_handle');
+  assert.equal(incwo.validate('order', ORDER).valid, true);
+});

@@ -320,7 +320,7 @@ final class Core
     private function handle(): \FFI\CData
     {
         if ($this->handle === null) {
-            throw new UsageException(['class' => 'usage', 'code' => 'ffi.invalid_handle', 'message' => 'this core was released']);
+            throw new UsageException(['class' => 'usage', 'code' => 'usage.invalid_handle', 'message' => 'this core was released', 'hint' => 'create a new Core']);
         }
 
         return $this->handle;

@@ -110,7 +110,7 @@ final class Flow
     private function handle(): \FFI\CData
     {
         if ($this->handle === null) {
-            throw new UsageException(['class' => 'usage', 'code' => 'ffi.invalid_handle', 'message' => 'this flow was released']);
+            throw new UsageException(['class' => 'usage', 'code' => 'usage.invalid_handle', 'message' => 'this flow was released', 'hint' => 'start a new flow, or resume it from its checkpoint']);
         }
 
         return $this->handle;
