@@ -24,7 +24,7 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, VecDeque};
 
 /// One unit of work of a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Task {
     /// Know the customer's firm id (ledger, else incwo) or quarantine.
     ResolveFirm(String),
@@ -42,6 +42,10 @@ enum Task {
     SyncDelivery(String),
     /// Read a written document back and compare.
     ReadBack(Domain, String),
+    /// Read a document whose status change incwo refused and record the
+    /// status incwo holds (an earlier attempt, or a run that crashed, may
+    /// have applied it); the record then ends with the refusal.
+    Refresh(Domain, String, Box<ErrorInfo>),
     /// Hand the confirmation event to the host.
     Publish(Domain, String, &'static str),
 }
@@ -54,13 +58,14 @@ enum Check {
 }
 
 /// Why a request is in flight.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Purpose {
     Lookup(Domain),
     Create(Domain, String),
     Update(Domain, String),
     Status(Domain, String, &'static str),
     Read(Domain, String),
+    Refresh(Domain, String, Box<ErrorInfo>),
 }
 
 #[derive(Debug, Clone)]
@@ -431,6 +436,7 @@ fn step(flow: &mut Flow, now: u64) -> Step {
         Task::SetStatus(domain, id, status) => set_status(flow, domain, &id, status),
         Task::SyncDelivery(order) => sync_delivery(flow, &order),
         Task::ReadBack(domain, id) => read_back(flow, domain, &id),
+        Task::Refresh(domain, id, refusal) => refresh(flow, domain, &id, refusal),
         Task::Publish(domain, id, event_type) => publish(flow, domain, &id, event_type, now),
     }
 }
@@ -1046,6 +1052,16 @@ fn read_back(flow: &mut Flow, domain: Domain, external_id: &str) -> Step {
     }
 }
 
+/// Reads a document back to learn the status incwo holds (see `Task::Refresh`).
+fn refresh(flow: &mut Flow, domain: Domain, external_id: &str, refusal: Box<ErrorInfo>) -> Step {
+    let id = entry(flow, domain, external_id).and_then(|e| e.incwo_id);
+    let correlation_id = run(flow).correlation_id.clone();
+    match id.map(|id| Adapter::new(domain).read(&flow.config, id, &correlation_id)) {
+        Some(Ok(request)) => Step::Send(Purpose::Refresh(domain, external_id.to_string(), refusal), request),
+        _ => Step::Finish(Outcome::Quarantined { error: *refusal }),
+    }
+}
+
 fn company_queue(flow: &Flow, domain: Domain, quarantine_queue: bool) -> Option<String> {
     let company = flow.options.company.as_str();
     let item = item(flow);
@@ -1326,6 +1342,29 @@ fn on_success(flow: &mut Flow, purpose: Purpose, response: &Response, now: u64) 
                 format!("the {} read back could not be read: {e}", domain.resource()),
             ),
         },
+        Purpose::Refresh(domain, external_id, refusal) => match Adapter::new(domain).parse_one(&response.body) {
+            Ok(item) => {
+                let progress = match &item {
+                    Item::ProposalSheet(s) => s.progress_id,
+                    Item::BillSheet(s) => s.progress_id,
+                    _ => None,
+                };
+                if let Some(status) = status_name(&flow.profile, domain, progress) {
+                    if let Some(e) = entry_mut(flow, domain, &external_id) {
+                        if e.status.as_deref() != Some(status.as_str()) {
+                            e.status = Some(status);
+                            e.verified = false;
+                            e.updated_at = now;
+                        }
+                    }
+                }
+                finish(flow, Outcome::Quarantined { error: *refusal }, now);
+            }
+            Err(e) => parse_failure(
+                flow,
+                format!("the {} read back could not be read: {e}", domain.resource()),
+            ),
+        },
     }
 }
 
@@ -1421,6 +1460,22 @@ fn on_failure(flow: &mut Flow, in_flight: InFlight, error: ClassifiedError, now:
         seed,
     );
     let info = ErrorInfo::from_classified(&error);
+    if let Purpose::Refresh(_, _, refusal) = &in_flight.purpose {
+        let retried = matches!(decision, RetryDecision::RetryNow | RetryDecision::RetryAt { .. });
+        let stops = matches!(
+            decision,
+            RetryDecision::GiveUp {
+                needs_operator: true,
+                ..
+            }
+        );
+        if !retried && !stops {
+            // The read after a refusal is best effort: the record ends with
+            // the refusal (quarantined, never replayed as if it could pass).
+            let error = (**refusal).clone();
+            return finish(flow, Outcome::Quarantined { error }, now);
+        }
+    }
     match decision {
         RetryDecision::RetryNow => {
             resend(flow, in_flight, now, None);
@@ -1516,6 +1571,17 @@ fn on_failure(flow: &mut Flow, in_flight: InFlight, error: ClassifiedError, now:
             }
         }
         RetryDecision::Reject { .. } | RetryDecision::Quarantine { .. } => {
+            // A refused status change is never sent again, but an earlier
+            // attempt (a retry after a timeout, a 5xx, or a run that died
+            // before recording its answer) may have applied it: the document
+            // is read first, so that the ledger says what incwo holds.
+            if let Purpose::Status(domain, external_id, _) = &in_flight.purpose {
+                let r = run(flow);
+                r.resend = None;
+                r.search = None;
+                r.tasks = VecDeque::from([Task::Refresh(*domain, external_id.clone(), Box::new(info))]);
+                return;
+            }
             // incwo refused the create: nothing exists, the entry is no longer pending.
             if let Purpose::Create(domain, external_id) = &in_flight.purpose {
                 let code = info.code.clone();

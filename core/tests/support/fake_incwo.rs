@@ -108,6 +108,9 @@ pub enum FaultKind {
     StatusAfterCommit(u16),
     /// 429 with `Retry-After` seconds, nothing written.
     RateLimit(u64),
+    /// A refusal: this 4xx status (400/422 contract, 404/409 business) with
+    /// an incwo `<errors>` body, nothing written.
+    Refuse(u16),
 }
 
 /// A fault rule: fires on matching requests after `skip` of them, at most `times`.
@@ -398,6 +401,18 @@ impl FakeIncwo {
             }
             Some(FaultKind::ResetBeforeCommit) => (failure(TransportKind::Reset, true), "reset_before_commit".into()),
             Some(FaultKind::Status(status)) => (Ok(html_error(status)), format!("{status}")),
+            Some(FaultKind::Refuse(status)) => {
+                let errors = [(
+                    Some("title".to_string()),
+                    format!("refused by the fault injector ({status})"),
+                )];
+                let r = Response::new(
+                    status,
+                    vec![("Content-Type".into(), "application/xml; charset=utf-8".into())],
+                    errors_body(&errors),
+                );
+                (Ok(r), format!("{status}_refused"))
+            }
             Some(FaultKind::RateLimit(seconds)) => {
                 let mut r = html_error(429);
                 r.headers.push(("Retry-After".into(), seconds.to_string()));

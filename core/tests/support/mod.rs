@@ -5,14 +5,17 @@
 #![allow(dead_code)]
 
 pub mod fake_incwo;
+pub mod workers;
 
 use fake_incwo::FakeIncwo;
+use incwo_core::errors::{TransportFailure, TransportKind};
 use incwo_core::flow::batch::{self, BatchItem};
 use incwo_core::flow::queues::Event;
 use incwo_core::flow::{Action, Flow, FlowOptions, Outcome, Summary};
-use incwo_core::http::{Auth, ConnectionConfig};
+use incwo_core::http::{Auth, ConnectionConfig, Method, Request, Response};
 use incwo_core::mapping::Profile;
 use incwo_core::model::Record;
+use incwo_core::retry::RetryPolicy;
 use serde_json::{json, Value};
 
 /// The start of the fake clock (2026-04-15T08:00:00Z).
@@ -161,6 +164,8 @@ pub struct Host {
     pub sends: Vec<String>,
     /// Waits seen: (until, reason).
     pub waits: Vec<(u64, String)>,
+    /// The retry audit of every request the host sent.
+    pub audit: Audit,
 }
 
 impl Host {
@@ -201,6 +206,7 @@ pub fn drive(flow: &mut Flow, fake: &mut FakeIncwo, host: &mut Host, crash: Opti
         host.actions += 1;
         let dies = crash.filter(|c| c.at == index);
         if dies.is_some_and(|c| !c.after) {
+            host.audit.on_crash();
             return Err(Crashed);
         }
         match action {
@@ -210,11 +216,14 @@ pub fn drive(flow: &mut Flow, fake: &mut FakeIncwo, host: &mut Host, crash: Opti
                 }
                 host.sends
                     .push(format!("{} {}", request.method().as_str(), request.endpoint()));
+                host.audit.on_send(&request);
                 let answer = fake.handle(&request);
                 if dies.is_some() {
+                    host.audit.on_crash();
                     return Err(Crashed);
                 }
                 host.now += 5;
+                host.audit.on_answer(&answer);
                 match answer {
                     Ok(response) => flow.on_response(request_id, response, host.now).expect("on_response"),
                     Err(failure) => flow
@@ -229,12 +238,17 @@ pub fn drive(flow: &mut Flow, fake: &mut FakeIncwo, host: &mut Host, crash: Opti
             Action::Publish { queue, event } => {
                 host.published.push((queue, event));
                 if dies.is_some() {
+                    host.audit.on_crash();
                     return Err(Crashed);
                 }
             }
-            Action::RecordDone { index, outcome, .. } => host.done.push((index, outcome)),
+            Action::RecordDone { index, outcome, .. } => {
+                host.audit.on_record_done(index, &outcome);
+                host.done.push((index, outcome));
+            }
             Action::Done { summary } => {
                 if dies.is_some() {
+                    host.audit.on_crash();
                     return Err(Crashed);
                 }
                 host.saved = Some(flow.checkpoint());
@@ -242,6 +256,7 @@ pub fn drive(flow: &mut Flow, fake: &mut FakeIncwo, host: &mut Host, crash: Opti
             }
         }
         if dies.is_some() {
+            host.audit.on_crash();
             return Err(Crashed);
         }
         if wanted(index + 1) {
@@ -310,4 +325,245 @@ pub fn outcome_names(flow: &Flow) -> Vec<&'static str> {
         .iter()
         .map(|o| o.as_ref().map_or("none", Outcome::name))
         .collect()
+}
+
+/// How incwo (or the transport) answered one request, as the audit sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// Not answered yet (or the host died first).
+    Unknown,
+    /// 2xx.
+    Success,
+    /// A technical failure (transport, 408/425/429, 5xx); `timeout` for a
+    /// transport timeout, 408 or 504 (a dearer retry).
+    Technical {
+        /// A timeout.
+        timeout: bool,
+    },
+    /// A refusal: a 4xx classified contract (`business` false) or business.
+    Refused {
+        /// The status.
+        status: u16,
+        /// 404, 409, 410: business; other 4xx: contract.
+        business: bool,
+    },
+}
+
+/// One request of the record run in progress.
+#[derive(Debug, Clone)]
+struct Sent {
+    method: Method,
+    url: String,
+    body: Vec<u8>,
+    answered: Answered,
+    /// Index of its answer in `Audit::bucket`.
+    answer_at: usize,
+}
+
+impl Sent {
+    fn same(&self, request: &Request) -> bool {
+        self.method == request.method() && self.url == request.url() && self.body == request.body()
+    }
+}
+
+/// Checks the retry rules from the requests a host sends and their answers,
+/// independently of the core's retry code (DESIGN section 6): per record run
+/// (one record, one flow incarnation: a resumed record restarts), a call is
+/// sent at most `maxAttempts` times (a write: every identical send counts,
+/// the reconciliation lookups between two creates do not; a read: the
+/// identical sends in a row that failed); each retry spends the budget's
+/// `retryCost` (`timeoutCost` after a timeout), each success refunds
+/// `successRefund`, and the bucket never goes below zero; after a contract
+/// or business refusal nothing more is sent for the record, which ends
+/// quarantined with that class.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// The policy the flow runs with.
+    pub policy: RetryPolicy,
+    /// Tokens at the start of the flow incarnation.
+    start_tokens: i64,
+    /// What each answer did to the bucket, in order: a success's refund,
+    /// a failure's retry cost once its retry is seen (the core spends it
+    /// when it decides, right after the failure), else 0.
+    bucket: Vec<i64>,
+    run: Vec<Sent>,
+    /// What broke a rule.
+    pub violations: Vec<String>,
+    /// Requests seen.
+    pub requests: usize,
+    /// Retries seen (attempts after the first).
+    pub retries: usize,
+    /// Refusals seen (contract or business).
+    pub refusals: usize,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Self::new(&RetryPolicy::default())
+    }
+}
+
+impl Audit {
+    /// An audit of flows running with `policy` (full bucket).
+    pub fn new(policy: &RetryPolicy) -> Self {
+        Self {
+            policy: policy.clone(),
+            start_tokens: i64::from(policy.budget.capacity),
+            bucket: Vec::new(),
+            run: Vec::new(),
+            violations: Vec::new(),
+            requests: 0,
+            retries: 0,
+            refusals: 0,
+        }
+    }
+
+    /// A new flow incarnation starts with `tokens` in its bucket (a fresh
+    /// flow: the capacity; a resumed one: its checkpoint's).
+    pub fn restart(&mut self, tokens: Option<u64>) {
+        self.run.clear();
+        self.bucket.clear();
+        self.start_tokens = tokens.map_or(i64::from(self.policy.budget.capacity), |t| t as i64);
+    }
+
+    /// The lowest the bucket went, replaying its events (refunds capped at
+    /// the capacity).
+    fn lowest_tokens(&self) -> i64 {
+        let capacity = i64::from(self.policy.budget.capacity);
+        let mut tokens = self.start_tokens;
+        let mut lowest = tokens;
+        for change in &self.bucket {
+            tokens = (tokens + change).min(capacity);
+            lowest = lowest.min(tokens);
+        }
+        lowest
+    }
+
+    /// The tokens a checkpoint carries.
+    pub fn tokens_of(checkpoint: &str) -> Option<u64> {
+        let v: Value = serde_json::from_str(checkpoint).ok()?;
+        v["retryState"]["budget"]["tokens"].as_u64()
+    }
+
+    /// A request leaves.
+    pub fn on_send(&mut self, request: &Request) {
+        self.requests += 1;
+        let what = format!("{} {}", request.method().as_str(), request.url());
+        // After a refusal, a read may learn what an earlier attempt did; a
+        // write is never sent again.
+        if let Some(refusal) = self.run.iter().find(|s| matches!(s.answered, Answered::Refused { .. })) {
+            if request.method() != Method::Get {
+                self.violations.push(format!(
+                    "{what} sent after {} {} was refused ({:?}) in the same record run",
+                    refusal.method.as_str(),
+                    refusal.url,
+                    refusal.answered
+                ));
+            }
+        }
+        let sent = Sent {
+            method: request.method(),
+            url: request.url().to_string(),
+            body: request.body().to_vec(),
+            answered: Answered::Unknown,
+            answer_at: usize::MAX,
+        };
+        // A read's attempts are the identical reads in a row that failed; a
+        // write's, every identical write of the run (the lookups of a
+        // reconciliation come in between), none of which may have succeeded.
+        let previous: Vec<&Sent> = if request.method() == Method::Get {
+            self.run
+                .iter()
+                .rev()
+                .take_while(|s| s.same(request) && s.answered != Answered::Success)
+                .collect()
+        } else {
+            self.run.iter().rev().filter(|s| s.same(request)).collect()
+        };
+        if previous.iter().any(|s| s.answered == Answered::Success) {
+            self.violations
+                .push(format!("{what} sent again after it succeeded in the same record run"));
+        }
+        let attempt = previous.len() as u32 + 1;
+        if attempt > self.policy.max_attempts.max(1) {
+            self.violations.push(format!(
+                "{what}: attempt {attempt} beyond maxAttempts {}",
+                self.policy.max_attempts
+            ));
+        }
+        if let Some(last) = previous.first() {
+            self.retries += 1;
+            let cost = match last.answered {
+                Answered::Technical { timeout: true } => self.policy.budget.timeout_cost,
+                _ => self.policy.budget.retry_cost,
+            };
+            if let Some(change) = self.bucket.get_mut(last.answer_at) {
+                *change = -i64::from(cost);
+            }
+            if self.lowest_tokens() < 0 {
+                self.violations.push(format!(
+                    "{what}: retry {attempt} beyond the retry budget (capacity {}, cost {cost})",
+                    self.policy.budget.capacity
+                ));
+            }
+        }
+        self.run.push(sent);
+    }
+
+    /// The answer of the last request sent.
+    pub fn on_answer(&mut self, answer: &Result<Response, TransportFailure>) {
+        let answered = match answer {
+            Ok(r) if r.is_success() => Answered::Success,
+            Ok(r) => match r.status {
+                401 | 403 | 408 | 425 | 429 | 500..=599 | 300..=399 => Answered::Technical {
+                    timeout: matches!(r.status, 408 | 504),
+                },
+                status @ 400..=499 => Answered::Refused {
+                    status,
+                    business: matches!(status, 404 | 409 | 410),
+                },
+                _ => Answered::Technical { timeout: false },
+            },
+            Err(f) => Answered::Technical {
+                timeout: f.kind == TransportKind::Timeout,
+            },
+        };
+        if matches!(answered, Answered::Refused { .. }) {
+            self.refusals += 1;
+        }
+        let refund = match answered {
+            Answered::Success => i64::from(self.policy.budget.success_refund),
+            _ => 0,
+        };
+        self.bucket.push(refund);
+        if let Some(last) = self.run.last_mut() {
+            last.answered = answered;
+            last.answer_at = self.bucket.len() - 1;
+        }
+    }
+
+    /// The record `index` ended: a refused run ends quarantined with the
+    /// refusal's class, whatever the reads after it did.
+    pub fn on_record_done(&mut self, index: usize, outcome: &Outcome) {
+        if let Some(Answered::Refused { status, business }) = self
+            .run
+            .iter()
+            .map(|s| s.answered)
+            .find(|a| matches!(a, Answered::Refused { .. }))
+        {
+            let class = if business { "business" } else { "contract" };
+            match outcome {
+                Outcome::Quarantined { error } if error.class == class => {}
+                other => self.violations.push(format!(
+                    "record {index}: refused with {status} ({class}) but ended {other:?}"
+                )),
+            }
+        }
+        self.run.clear();
+    }
+
+    /// The host died: the record run in progress ends with it.
+    pub fn on_crash(&mut self) {
+        self.run.clear();
+    }
 }
