@@ -1,5 +1,5 @@
-# Fuzz suite: a short smoke run of every cargo-fuzz target (≤ 60 s in all),
-# seeded from the golden vectors and the real incwo fixtures. A long run:
+# Fuzz suite: a short smoke run of every cargo-fuzz target (5 × 11 s, ≤ 60 s
+# in all), seeded from the golden vectors and the real incwo fixtures. A long run:
 #   cd fuzz && cargo +nightly fuzz run <target> -- -max_total_time=600
 suite_fuzz() {
   if ! rustup toolchain list | grep -q '^nightly'; then
@@ -10,15 +10,20 @@ suite_fuzz() {
     step "fuzz: cargo install cargo-fuzz 0.12.0"
     cargo install cargo-fuzz --version 0.12.0
   fi
+  if ! command -v jq >/dev/null; then
+    step "fuzz: jq (fuzz/seed.sh reads the golden vectors with it)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q jq >/dev/null
+  fi
   local corpus
   corpus=$(mktemp -d)
   "$ROOT/fuzz/seed.sh" "$corpus"
   step "fuzz: build the targets"
   (cd "$ROOT/fuzz" && cargo +nightly fuzz build -O)
-  for target in validate_map parse_xml classify checkpoint_resume; do
-    step "fuzz: $target for 12 s"
+  for target in validate_map parse_xml classify checkpoint_resume c_abi; do
+    step "fuzz: $target for 11 s"
     (cd "$ROOT/fuzz" && cargo +nightly fuzz run -O "$target" "$corpus/$target" -- \
-      -max_total_time=12 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E "^(stat::|Done|INFO: seed|==[0-9]+==|SUMMARY|thread|panicked|Error|error)" | tail -n 20; exit "${PIPESTATUS[0]}")
+      -max_total_time=11 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E "^(stat::|Done|INFO: seed|==[0-9]+==|SUMMARY|thread|panicked|Error|error)" | tail -n 20; exit "${PIPESTATUS[0]}")
   done
   rm -rf "$corpus"
 }

@@ -1,0 +1,116 @@
+<?php
+
+// Every golden vector of tests/vectors/ through the FFI binding, then one flow
+// driven through every flow export, in a lean script (no PHPUnit) so that it
+// runs fast under valgrind's memcheck (scripts/suites/php.sh):
+//
+//   USE_ZEND_ALLOC=0 valgrind --error-exitcode=1 --leak-check=full \
+//     --suppressions=bindings/php/tests/php-memcheck.supp \
+//     php -d ffi.enable=1 bindings/php/tests/vectors-memcheck.php
+//
+// It checks each result against its vector as VectorsTest does, so a run
+// that passes under valgrind also proves the answers were right. Exit 0 when
+// every vector matched, 1 otherwise.
+declare(strict_types=1);
+
+require dirname(__DIR__) . '/autoload.php';
+
+use Incwo\Connector\Core;
+use Incwo\Connector\Exception\IncwoException;
+use Incwo\Connector\Json;
+use Incwo\Connector\Tests\Support;
+
+$base = Support::root() . '/tests/vectors';
+$files = [];
+$iterator = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($base, FilesystemIterator::SKIP_DOTS));
+foreach ($iterator as $file) {
+    $relative = substr((string) $file, strlen($base) + 1);
+    if (str_ends_with($relative, '.json') && !preg_match('#^(fixtures|profiles)/#', $relative)) {
+        $files[] = $relative;
+    }
+}
+sort($files);
+
+$cores = [];
+$failures = 0;
+foreach ($files as $relative) {
+    $vector = Support::objects(file_get_contents("{$base}/{$relative}"));
+    $profileFile = $vector->profileFile ?? null;
+    $core = $cores[$profileFile ?? ''] ??= new Core($profileFile !== null ? file_get_contents("{$base}/{$profileFile}") : null);
+    $args = $vector->args ?? new stdClass();
+    $input = null;
+    if (isset($vector->inputText)) {
+        $input = $vector->inputText;
+    } elseif (isset($vector->inputFile)) {
+        $input = file_get_contents("{$base}/{$vector->inputFile}");
+    } elseif (property_exists($vector, 'input')) {
+        $input = Json::text($vector->input);
+    }
+    try {
+        $json = match ($vector->call) {
+            'validate' => $core->validateJson($args->kind, $input),
+            'map' => $core->mapJson($args->kind, $input),
+            'schema' => $core->schemaJson($args->kind),
+            'parse' => $core->parseJson($args->resource, $input),
+            default => $core->callJson($vector->call, Json::text($args)),
+        };
+    } catch (IncwoException $e) {
+        $json = $e->getRawJson();
+    }
+    $diff = $json === '' ? 'no result document' : Support::mismatch($vector->expected, Support::objects($json));
+    if ($diff !== null) {
+        fwrite(STDERR, "FAIL {$relative}: {$diff}\n");
+        ++$failures;
+    }
+}
+
+// The flow exports (start, poll, answers, checkpoint, resume, entries,
+// metrics, summary, free), which the vectors reach only inside the core.
+$core = $cores[''] ??= new Core();
+$args = [
+    'config' => ['server' => 'http://127.0.0.1:9', 'businessFileId' => '123456', 'auth' => ['type' => 'basic', 'login' => 'api@example.fr', 'password' => 'secret']],
+    'jsonl' => file_get_contents(Support::root() . '/examples/data/batch.jsonl'),
+    'now' => 1776240000000,
+    'seed' => 7,
+];
+$flow = $core->startFlow($args);
+$now = $args['now'];
+$sends = 0;
+for ($i = 0; $i < 40; ++$i) {
+    $action = $flow->poll($now);
+    if ($action['action'] === 'done') {
+        break;
+    }
+    if ($action['action'] === 'send') {
+        ++$sends;
+        if ($sends % 2 === 0) {
+            $flow->onTransportError($action['requestId'], ['kind' => 'timeout', 'maybeSent' => true], $now);
+        } else {
+            $flow->onResponse($action['requestId'], ['status' => 503, 'headers' => ['Retry-After' => '1'], 'body' => '<html>busy</html>'], $now);
+        }
+    } elseif ($action['action'] === 'wait') {
+        $now = max($now, $action['until']);
+    }
+    ++$now;
+}
+$checkpoint = $flow->checkpoint();
+$flow->takeChangedEntries();
+$flow->metrics();
+$flow->summary();
+$flow->free();
+$resumed = $core->startFlow($args + ['checkpoint' => $checkpoint]);
+$resumed->poll($now);
+$resumed->free();
+if ($sends === 0) {
+    fwrite(STDERR, "FAIL flow: no request sent\n");
+    ++$failures;
+}
+
+// Release every core before exit, so that anything the library still holds
+// is a leak of its own.
+$cores = [];
+unset($core, $flow, $resumed);
+gc_collect_cycles();
+
+printf("%d vectors, %d failed; flow: %d requests answered\n", count($files), $failures, $sends);
+exit($failures === 0 ? 0 : 1);
