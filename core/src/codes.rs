@@ -215,12 +215,16 @@ action and before every request.
 
 1. Stop the sync. Keep the damaged file aside; copy the last good backup to the
    `--state` path (back it up after every run; it is small JSON).
-2. Rerun the same `incwo sync` command: it resumes at the saved cursor; a create
-   that was in flight (`pending` in the ledger) is reconciled by its marker
-   before it is sent again, so nothing is created twice.
-3. Records written after the backup are not in the restored ledger: they are
-   found in incwo by their marker and linked (`replay_total{reason="reconciled"}`),
-   not recreated. A checkpoint from another connector version is refused with
+2. Rerun the same `incwo sync` command **with `--lookup-before-create`**: it
+   resumes at the saved cursor; a create that was in flight (`pending` in the
+   ledger) is reconciled by its marker before it is sent again.
+3. Records written after the backup are not in the restored ledger: with
+   `--lookup-before-create` every document and stock movement is looked up by
+   its marker before it is created, found and linked with the status incwo
+   holds (`replay_total{reason="reconciled"}`), not recreated (customers and
+   products always are). Without the flag, documents written after the
+   backup would be created again. With no backup at all, start from an empty
+   state file with the flag. A checkpoint from another connector version is refused with
    `usage.checkpoint_version`.
 
 ### Reading the five metrics

@@ -842,19 +842,28 @@ fn write(flow: &mut Flow, domain: Domain, external_id: &str, now: u64) -> Step {
             }
         }
         state => {
-            let must_search =
-                state == Some(EntryState::Pending) || matches!(domain, Domain::Customer | Domain::Product);
+            let referential = matches!(domain, Domain::Customer | Domain::Product);
+            let must_search = state == Some(EntryState::Pending)
+                || referential
+                || (state.is_none() && flow.options.lookup_before_create);
             if must_search {
                 let found = match search(flow, domain, &marker(domain, external_id)) {
                     Ok(found) => found.filter(|f| sheet_type_matches(&flow.profile, domain, f)),
                     Err(step) => return step,
                 };
                 if let Some(found) = found {
-                    if state == Some(EntryState::Pending) {
+                    if state == Some(EntryState::Pending) || !referential {
+                        // Our own create (pending, or from a lost ledger):
+                        // link it; the read-back compares its content.
                         flow.registry.record(&MetricEvent::Replay {
                             reason: "reconciled".into(),
                         });
                         mark_created(flow, domain, external_id, found.id, hash, mapped.totals, now);
+                        if state.is_none() {
+                            // Found without a ledger entry (a lost ledger): it
+                            // may have moved on since; keep the status incwo holds.
+                            adopt_status(flow, domain, external_id, found.progress_id);
+                        }
                         run(flow).did_work = true;
                         link(flow, domain, external_id, Some(found.id));
                         return pop(flow);
@@ -882,6 +891,17 @@ fn write(flow: &mut Flow, domain: Domain, external_id: &str, now: u64) -> Step {
                 Err(e) => quarantine("usage.request", e.to_string()),
             }
         }
+    }
+}
+
+/// Records the status incwo holds for a document (when the profile names it).
+fn adopt_status(flow: &mut Flow, domain: Domain, external_id: &str, progress_id: Option<u64>) {
+    let Some(status) = status_name(&flow.profile, domain, progress_id) else {
+        return;
+    };
+    if let Some(mut e) = entry(flow, domain, external_id).cloned() {
+        e.status = Some(status);
+        flow.state.ledger.put(e);
     }
 }
 

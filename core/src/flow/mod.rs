@@ -93,6 +93,13 @@ pub struct FlowOptions {
     pub max_lookup_pages: u32,
     /// Read every written document back and compare it.
     pub read_back: bool,
+    /// Look a document or stock movement up by its marker in incwo before
+    /// its first create, as customers and products always are: a host that
+    /// lost its ledger (or checkpoint) and replays a batch then links what
+    /// incwo already holds instead of creating it twice. Costs list-page
+    /// reads per create, so off by default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lookup_before_create: bool,
 }
 
 impl Default for FlowOptions {
@@ -103,6 +110,7 @@ impl Default for FlowOptions {
             retry: RetryPolicy::default(),
             max_lookup_pages: 50,
             read_back: true,
+            lookup_before_create: false,
         }
     }
 }

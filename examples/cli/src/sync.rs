@@ -44,6 +44,11 @@ pub struct SyncArgs {
     /// Allow a plain-http server that is not on loopback.
     #[arg(long)]
     allow_insecure_http: bool,
+    /// Look every document up in incwo before creating it (use when the
+    /// state file was lost: what incwo already holds is linked, not created
+    /// twice; costs list-page reads).
+    #[arg(long)]
+    lookup_before_create: bool,
 }
 
 /// Runs `incwo sync`.
@@ -67,6 +72,7 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
     let total = items.len();
     let options = FlowOptions {
         company: args.company.clone(),
+        lookup_before_create: args.lookup_before_create,
         ..FlowOptions::default()
     };
     let mut flow = match std::fs::read_to_string(&args.state) {

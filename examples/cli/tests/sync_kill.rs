@@ -139,3 +139,38 @@ fn killed_syncs_resume_without_duplicates() {
     assert_eq!(state_json["counts"]["bill_sheets"], 59);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_lost_state_file_and_lookup_before_create_create_nothing_twice() {
+    let sim = start_sim();
+    let dir = std::env::temp_dir().join(format!("incwo-lost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let batch_file = dir.join("batch.jsonl");
+    let state = dir.join("state.json");
+    std::fs::write(&batch_file, batch()).unwrap();
+    let counts = || -> serde_json::Value {
+        let s: serde_json::Value = ureq::get(&format!("{}/_sim/state", sim.1))
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        assert_eq!(s["duplicates"], serde_json::json!([]), "{}", s["duplicates"]);
+        s["counts"].clone()
+    };
+
+    let first = sync(&sim.1, &batch_file, &state).output().unwrap();
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(first["summary"]["finished"], 200, "{first}");
+    let before = counts();
+
+    // The state file is lost; the same batch is synced again with the flag.
+    std::fs::remove_file(&state).unwrap();
+    let out = sync(&sim.1, &batch_file, &state)
+        .arg("--lookup-before-create")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["finished"], 200, "{report}");
+    assert_eq!(counts(), before, "nothing created again: {report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
