@@ -618,5 +618,8 @@ pub fn log_event_json(event: &Value) -> Value {
     }
 }
 
+mod exposition;
+pub use exposition::{accumulate_json, ExpositionError};
+
 #[cfg(test)]
 mod tests;

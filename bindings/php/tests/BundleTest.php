@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace Incwo\Connector\Tests;
 
 use Incwo\Connector\Bundle\Messenger\OrderMessage;
+use Incwo\Connector\Bundle\MetricsStore;
 use Incwo\Connector\Bundle\Messenger\OrderMessageHandler;
 use Incwo\Connector\Bundle\Messenger\ReferentialMessage;
 use Incwo\Connector\Bundle\Messenger\ReferentialMessageHandler;
@@ -75,6 +76,38 @@ final class BundleTest extends TestCase
         self::assertSame(200, $response->getStatusCode());
         self::assertStringStartsWith('text/plain; version=0.0.4', (string) $response->headers->get('Content-Type'));
         self::assertMatchesRegularExpression('/^api_call_duration_ms_count\{[^}]*\} [1-9]/m', (string) $response->getContent());
+
+        // A second run adds to the totals: /metrics only grows.
+        $calls = static fn (string $text): int => array_sum(array_map('intval', preg_match_all('/^api_call_duration_ms_count\{[^}]*\} (\d+)$/m', $text, $m) ? $m[1] : []));
+        $first = $calls((string) $response->getContent());
+        self::$sim->reset();
+        $tester->execute(['batch' => Support::root() . '/examples/data/batch.jsonl', '--checkpoint-key' => 'bundle-' . uniqid()]);
+        $again = (string) self::$kernel->handle(Request::create('/metrics'))->getContent();
+        self::assertSame(2 * $first, $calls($again), $again);
+    }
+
+    public function testMetricsTotalsAddUpAndAnUnreadableFileStartsThemAgain(): void
+    {
+        $core = self::$kernel->getContainer()->get('test.service_container')->get(Core::class);
+        $dir = self::$varDir . '/metrics-' . uniqid();
+        $store = new MetricsStore($dir, $core);
+        $run = $core->renderMetrics([
+            ['metric' => 'api_call', 'endpoint' => '/firms.xml', 'operation' => 'create', 'durationMs' => 12],
+            ['metric' => 'replay', 'reason' => 'reconciled'],
+            ['metric' => 'backlog_size', 'queue' => 'erp.incwo.order.acme', 'size' => 4],
+        ]);
+        self::assertSame('', $store->load());
+        $store->add($run);
+        self::assertSame($run, $store->load());
+        $store->add($run);
+        self::assertStringContainsString("\nreplay_total{reason=\"reconciled\"} 2\n", $store->load());
+        self::assertStringContainsString("\napi_call_duration_ms_sum{endpoint=\"/firms.xml\",operation=\"create\"} 24\n", $store->load());
+        self::assertStringContainsString("\nintegration_backlog_size{queue=\"erp.incwo.order.acme\"} 4\n", $store->load());
+
+        file_put_contents($dir . '/metrics.prom', "replay_total{reason=\"reconciled\"} 2.5\n");
+        $store->add($run);
+        self::assertSame($run, $store->load());
+        self::assertFileExists($dir . '/metrics.prom.unreadable');
     }
 
     public function testAContractErrorIsUnrecoverable(): void

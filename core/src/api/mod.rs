@@ -127,6 +127,8 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
 /// - `retry`: replay a sequence of failures through the retry policy;
 /// - `retry.decide`: one retry decision;
 /// - `telemetry.render`: render metric events in Prometheus text format;
+/// - `telemetry.accumulate`: add a run's metrics (Prometheus text) to running
+///   totals, so a long-lived host exposes counters that only grow;
 /// - `telemetry.redact`: redact personal data and secrets from a text;
 /// - `telemetry.normalize_endpoint`: turn a raw path into its endpoint template;
 /// - `partition.route`, `partition.gate`, `partition.settle`: scale-out
@@ -155,6 +157,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         "inbound.poll" => crate::inbound::poll_json(args),
         "telemetry.render" => Ok(crate::telemetry::render_events_json(&args["events"])),
         "telemetry.log" => Ok(crate::telemetry::log_event_json(&args["event"])),
+        "telemetry.accumulate" => Ok(crate::telemetry::accumulate_json(args)),
         "telemetry.redact" => match args["text"].as_str() {
             Some(text) => Ok(json!({ "text": crate::telemetry::redact(text) })),
             None => Err(UsageError::new("usage.bad_arguments", "args.text must be a string", "pass {\"text\": \"...\"}")),
@@ -170,7 +173,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, telemetry.render, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, telemetry.render, telemetry.accumulate, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))

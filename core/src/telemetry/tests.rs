@@ -366,6 +366,7 @@ fn golden_telemetry_vectors() {
                 json!({"endpoint": normalize_endpoint(v["args"]["endpoint"].as_str().unwrap())})
             }
             Some("telemetry.log") => log_event_json(&v["args"]["event"]),
+            Some("telemetry.accumulate") => crate::telemetry::accumulate_json(&v["args"]),
             other => panic!("{name}: unknown call {other:?}"),
         };
         if let Err(e) = subset_match(&v["expected"], &actual, "$") {

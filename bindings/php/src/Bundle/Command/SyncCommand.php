@@ -65,7 +65,7 @@ final class SyncCommand extends Command
         );
         $progress->finish();
         $output->writeln('');
-        $this->metrics->save($result->metrics);
+        $this->metrics->add($result->metrics);
         $counts = $result->counts();
         $output->writeln(sprintf(
             'incwo sync: %d records, %d synced, %d skipped, %d quarantined, %d deferred; %d requests',

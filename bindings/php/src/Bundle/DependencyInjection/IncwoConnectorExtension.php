@@ -41,7 +41,7 @@ final class IncwoConnectorExtension extends Extension
         $container->setAlias(CheckpointStore::class, FileCheckpointStore::class);
 
         $container->register(MetricsStore::class, MetricsStore::class)
-            ->setArguments([$config['checkpoint_dir']]);
+            ->setArguments([$config['checkpoint_dir'], new Reference(Core::class)]);
 
         $options = array_filter(
             ['company' => $config['company'], 'tenant' => $config['tenant'], 'retry' => $config['retry'] ?: null],

@@ -50,7 +50,7 @@ abstract class AbstractSyncHandler
             onWait: static fn (): bool => false,
             publish: fn (string $queue, array $event) => $this->bus->dispatch(new ConfirmationEvent($queue, $event)),
         );
-        $this->metrics->save($result->metrics);
+        $this->metrics->add($result->metrics);
         $now = $this->connector->now();
         if (!$result->log->isDone()) {
             $delay = max(0, (int) $result->log->waitUntil - $now);
