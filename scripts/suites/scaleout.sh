@@ -208,6 +208,14 @@ suite_scaleout() {
     echo "$result"
     echo "replay: $records records in $(php -r 'printf("%.1f", $argv[1] / 1000);' "$elapsed") s, creates unchanged ($creates); $result" | tee -a "$report"
 
+    step "scaleout: the workers' metrics add up across messages"
+    # Every message adds its run to the totals (telemetry.accumulate): each
+    # record of the main run sent at least one call to incwo.
+    local calls
+    calls=$(php -r 'preg_match_all("/^api_call_duration_ms_count\{[^}]*\} (\d+)$/m", (string) @file_get_contents($argv[1]), $m); echo array_sum($m[1]);' "$INCWO_SCALE_VAR/incwo/metrics.prom")
+    echo "metrics: $calls incwo calls measured in total" | tee -a "$report"
+    [ "$calls" -ge "$records" ] || { echo "the metrics totals hold $calls calls for $records records" >&2; exit 1; }
+
     step "scaleout: backlog gauge, then SIGTERM: every worker finishes its message and stops"
     php -d ffi.enable=1 "$APP" incwo:backlog | tee -a "$report"
     php -d ffi.enable=1 "$APP" incwo:backlog | grep -q 'integration_backlog_size{queue="incwo.integration.shard.0"}'

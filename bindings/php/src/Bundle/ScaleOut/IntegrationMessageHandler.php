@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace Incwo\Connector\Bundle\ScaleOut;
 
 use Incwo\Connector\Bundle\Messenger\ConfirmationEvent;
+use Incwo\Connector\Bundle\MetricsStore;
 use Incwo\Connector\ScaleOut\RecordProcessor;
 use Psr\Log\LoggerInterface;
 use Psr\Log\NullLogger;
@@ -32,6 +33,7 @@ final class IntegrationMessageHandler
         private readonly RecordProcessor $processor,
         private readonly MessageBusInterface $bus,
         ?LoggerInterface $logger = null,
+        private readonly ?MetricsStore $metrics = null,
     ) {
         $this->logger = $logger ?? new NullLogger();
     }
@@ -43,6 +45,9 @@ final class IntegrationMessageHandler
             $message->orderCustomer,
             fn (string $queue, array $event) => $this->bus->dispatch(new ConfirmationEvent($queue, $event)),
         );
+        if ($result->metrics !== '') {
+            $this->metrics?->add($result->metrics);
+        }
         if ($result->mustRequeue()) {
             $delay = max(0, (int) $result->notBefore - (int) floor(microtime(true) * 1000));
             $delay = max(self::DELAY_STEP_MS, (int) (ceil($delay / self::DELAY_STEP_MS) * self::DELAY_STEP_MS));
