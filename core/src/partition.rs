@@ -20,9 +20,10 @@
 //! its queue, so while one record of a customer waits for a retry, the
 //! customer's later records must wait too. [`CustomerQueue`] is that rule as a
 //! small state the host stores per customer: [`CustomerQueue::gate`] before a
-//! record runs, [`CustomerQueue::settle`] when it ends. Records run in the
-//! order they first reached the gate; a record behind a waiting one is
-//! deferred, whatever order the broker redelivers them in.
+//! record runs, [`CustomerQueue::settle`] when it ends. Records numbered by
+//! their producer run in that order ([`CustomerQueue::gate_in_sequence`]);
+//! others in the order they first reached the gate; a record behind a
+//! waiting one is deferred, whatever order the broker redelivers them in.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -240,6 +241,10 @@ pub struct Waiting {
     /// behind another, the time it was requeued to.
     #[serde(default)]
     pub not_before: u64,
+    /// The record's place in its customer's sequence, when the producer
+    /// numbered it (see [`CustomerQueue::gate_in_sequence`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 /// The records of one customer that wait, in the order they must run. The
@@ -250,6 +255,16 @@ pub struct Waiting {
 pub struct CustomerQueue {
     /// Waiting records, the first one ahead of the others.
     pub waiting: Vec<Waiting>,
+    /// Numbered records: every number up to this one has ended.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub done_through: u64,
+    /// Numbered records: since when (ms) the next number is expected.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub next_since: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What the gate decided.
@@ -284,11 +299,14 @@ pub enum Settled {
 const SPACING_MS: u64 = 200;
 
 impl CustomerQueue {
-    /// Whether a record may run now. A record behind a waiting one takes its
-    /// place at the end of the queue (once) and is deferred; the head runs
-    /// when its retry is due. A head stale for longer than `stale_after_ms`
-    /// past its retry time is dropped (its message was lost), so a customer
-    /// is never blocked for ever.
+    /// Whether a record may run now. A record that runs takes the head of
+    /// the queue until it settles, so that if its worker dies or throws
+    /// (its message comes back later, perhaps behind the customer's next
+    /// records) the records behind it wait for it. A record behind another
+    /// takes its place at the end of the queue (once) and is deferred; the
+    /// head runs when its retry is due. A head stale for longer than
+    /// `stale_after_ms` past its retry time is dropped (its message was
+    /// lost), so a customer is never blocked for ever.
     pub fn gate(&mut self, record: &str, now: u64, stale_after_ms: u64) -> Gate {
         while let Some(head) = self.waiting.first() {
             let stale = head.record != record && now > head.not_before.saturating_add(stale_after_ms);
@@ -298,6 +316,11 @@ impl CustomerQueue {
             self.waiting.remove(0);
         }
         let Some(head) = self.waiting.first() else {
+            self.waiting.push(Waiting {
+                record: record.to_string(),
+                not_before: now,
+                seq: None,
+            });
             return Gate::Run;
         };
         if head.record == record {
@@ -319,6 +342,7 @@ impl CustomerQueue {
                 self.waiting.push(Waiting {
                     record: record.to_string(),
                     not_before: 0,
+                    seq: None,
                 });
                 self.waiting.len() - 1
             }
@@ -337,12 +361,93 @@ impl CustomerQueue {
         }
     }
 
-    /// Records how a record that ran ended: `Ended` removes it, `Waiting`
-    /// keeps its place (at the head, where a record that ran always is) with
-    /// its new retry time.
+    /// [`CustomerQueue::gate`] for a record the producer numbered `seq`
+    /// (1, 2, 3… per customer, in the order they must run): the record runs
+    /// only when every smaller number has ended, so a message that comes
+    /// back late (its worker died before the gate saw it, and the broker
+    /// requeued it behind the customer's next records) still runs first.
+    /// A number already ended runs (a redelivery: the ledger makes it a
+    /// no-op). A missing number blocks the customer for at most
+    /// `stale_after_ms`, then the records after it go on.
+    pub fn gate_in_sequence(&mut self, record: &str, seq: u64, now: u64, stale_after_ms: u64) -> Gate {
+        if seq <= self.done_through {
+            return Gate::Run;
+        }
+        if self.next_since == 0 {
+            self.next_since = now;
+        }
+        if seq > self.done_through + 1 && now > self.next_since.saturating_add(stale_after_ms) {
+            // The numbers before it never came (messages lost): go on.
+            self.done_through = seq - 1;
+            self.next_since = now;
+            self.waiting.retain(|w| w.seq.map_or(true, |s| s >= seq));
+        }
+        let next = self.done_through + 1;
+        let own = self.waiting.iter().position(|w| w.record == record);
+        if seq == next {
+            match own {
+                Some(i) if self.waiting[i].not_before > now => {
+                    return Gate::Defer {
+                        not_before: self.waiting[i].not_before,
+                        reason: "retry_pending".into(),
+                        behind: None,
+                    }
+                }
+                Some(i) => {
+                    let mine = self.waiting.remove(i);
+                    self.waiting.insert(
+                        0,
+                        Waiting {
+                            not_before: now,
+                            ..mine
+                        },
+                    );
+                }
+                None => self.waiting.insert(
+                    0,
+                    Waiting {
+                        record: record.to_string(),
+                        not_before: now,
+                        seq: Some(seq),
+                    },
+                ),
+            }
+            return Gate::Run;
+        }
+        let head = self.waiting.iter().find(|w| w.seq == Some(next));
+        let head_due = head.map_or(now, |h| h.not_before.max(now));
+        let behind = head.map(|h| h.record.clone());
+        let offset = SPACING_MS.saturating_mul((seq - next).min(50));
+        let not_before = head_due.saturating_add(SPACING_MS).saturating_add(offset);
+        match own {
+            Some(i) => self.waiting[i].not_before = not_before,
+            None => self.waiting.push(Waiting {
+                record: record.to_string(),
+                not_before,
+                seq: Some(seq),
+            }),
+        }
+        Gate::Defer {
+            not_before,
+            reason: "customer_waiting".into(),
+            behind,
+        }
+    }
+
+    /// Records how a record that ran ended: `Ended` removes it (and, for a
+    /// numbered record, lets the next number run), `Waiting` keeps its place
+    /// (at the head, where a record that ran always is) with its new retry time.
     pub fn settle(&mut self, record: &str, settled: Settled, not_before: u64) {
         match settled {
-            Settled::Ended => self.waiting.retain(|w| w.record != record),
+            Settled::Ended => {
+                if let Some(seq) = self.waiting.iter().find(|w| w.record == record).and_then(|w| w.seq) {
+                    if seq == self.done_through + 1 {
+                        self.done_through = seq;
+                        self.next_since = 0;
+                    }
+                }
+                self.waiting.retain(|w| w.record != record)
+            }
             Settled::Waiting => match self.waiting.iter_mut().find(|w| w.record == record) {
                 Some(w) => w.not_before = not_before,
                 None => self.waiting.insert(
@@ -350,6 +455,7 @@ impl CustomerQueue {
                     Waiting {
                         record: record.to_string(),
                         not_before,
+                        seq: None,
                     },
                 ),
             },
@@ -434,8 +540,11 @@ pub fn route_json(args: &Value) -> Result<Value, UsageError> {
 }
 
 /// `partition.gate`: `{"state"?: CustomerQueue, "recordKey", "now",
-/// "staleAfterMs"?}` → `{"decision": "run" | "defer", "notBefore"?,
-/// "reason"?, "behind"?, "state"}`.
+/// "staleAfterMs"?, "sequence"?}` → `{"decision": "run" | "defer",
+/// "notBefore"?, "reason"?, "behind"?, "state"}`. With `sequence` (the
+/// record's number in its customer's sequence, from 1, given by the
+/// producer) the record runs only after every smaller number has ended
+/// ([`CustomerQueue::gate_in_sequence`]).
 pub fn gate_json(args: &Value) -> Result<Value, UsageError> {
     let mut queue = queue_arg(args)?;
     let record = record_arg(args)?;
@@ -443,7 +552,10 @@ pub fn gate_json(args: &Value) -> Result<Value, UsageError> {
         .as_u64()
         .ok_or_else(|| bad("now (ms since the epoch) is required", "pass the host's clock"))?;
     let stale = args["staleAfterMs"].as_u64().unwrap_or(DEFAULT_STALE_AFTER_MS);
-    let gate = queue.gate(record, now, stale);
+    let gate = match args["sequence"].as_u64() {
+        Some(seq) if seq > 0 => queue.gate_in_sequence(record, seq, now, stale),
+        _ => queue.gate(record, now, stale),
+    };
     let mut out = serde_json::to_value(&gate).map_err(|e| bad(format!("cannot render: {e}"), "report this"))?;
     out["state"] = serde_json::to_value(&queue).unwrap_or(Value::Null);
     Ok(out)
@@ -451,7 +563,8 @@ pub fn gate_json(args: &Value) -> Result<Value, UsageError> {
 
 /// `partition.settle`: `{"state"?, "recordKey", "outcome": "synced" |
 /// "skipped" | "quarantined" | "deferred" | "waiting", "notBefore"?}` →
-/// `{"state", "empty": bool}`.
+/// `{"state", "empty": bool}` (`empty`: nothing waits and no sequence is
+/// remembered, so the host may delete the customer's row).
 pub fn settle_json(args: &Value) -> Result<Value, UsageError> {
     let mut queue = queue_arg(args)?;
     let record = record_arg(args)?;
@@ -467,7 +580,8 @@ pub fn settle_json(args: &Value) -> Result<Value, UsageError> {
     };
     let not_before = args["notBefore"].as_u64().unwrap_or(0);
     queue.settle(record, settled, not_before);
-    Ok(json!({"empty": queue.waiting.is_empty(), "state": serde_json::to_value(&queue).unwrap_or(Value::Null)}))
+    let empty = queue.waiting.is_empty() && queue.done_through == 0;
+    Ok(json!({"empty": empty, "state": serde_json::to_value(&queue).unwrap_or(Value::Null)}))
 }
 
 #[cfg(test)]
@@ -578,6 +692,63 @@ mod tests {
         // c arrives long after b was queued, but before b's time is stale.
         assert!(matches!(q.gate("c", not_before + 500, 1000), Gate::Defer { .. }));
         assert_eq!(q.gate("b", not_before + 600, 1000), Gate::Run);
+    }
+
+    #[test]
+    fn a_record_whose_worker_died_keeps_its_place() {
+        let mut q = CustomerQueue::default();
+        assert_eq!(q.gate("a", 0, 100_000), Gate::Run);
+        // The worker dies before settling a; b arrives first, a comes back.
+        assert!(matches!(q.gate("b", 10, 100_000), Gate::Defer { behind: Some(ref h), .. } if h == "a"));
+        assert_eq!(q.gate("a", 20, 100_000), Gate::Run);
+        q.settle("a", Settled::Ended, 0);
+        assert_eq!(q.gate("b", 500, 100_000), Gate::Run);
+        q.settle("b", Settled::Ended, 0);
+        assert!(q.waiting.is_empty());
+    }
+
+    #[test]
+    fn numbered_records_run_in_their_order_whatever_order_they_arrive_in() {
+        let mut q = CustomerQueue::default();
+        assert_eq!(q.gate_in_sequence("r1", 1, 0, 100_000), Gate::Run);
+        q.settle("r1", Settled::Ended, 0);
+        // r2's worker died before its gate; r3 and r4 arrive first.
+        assert!(matches!(q.gate_in_sequence("r3", 3, 10, 100_000), Gate::Defer { .. }));
+        assert!(matches!(q.gate_in_sequence("r4", 4, 20, 100_000), Gate::Defer { .. }));
+        assert!(matches!(q.gate_in_sequence("r4", 4, 900, 100_000), Gate::Defer { .. }));
+        assert_eq!(q.gate_in_sequence("r2", 2, 1000, 100_000), Gate::Run);
+        // A retry of r2 keeps r3 waiting.
+        q.settle("r2", Settled::Waiting, 2000);
+        assert!(
+            matches!(q.gate_in_sequence("r3", 3, 1500, 100_000), Gate::Defer { behind: Some(ref h), .. } if h == "r2")
+        );
+        assert!(
+            matches!(q.gate_in_sequence("r2", 2, 1500, 100_000), Gate::Defer { ref reason, .. } if reason == "retry_pending")
+        );
+        assert_eq!(q.gate_in_sequence("r2", 2, 2000, 100_000), Gate::Run);
+        q.settle("r2", Settled::Ended, 0);
+        assert!(matches!(q.gate_in_sequence("r4", 4, 2100, 100_000), Gate::Defer { .. }));
+        // r3 comes back at the time it was requeued to, then r4.
+        assert_eq!(q.gate_in_sequence("r3", 3, 2400, 100_000), Gate::Run);
+        q.settle("r3", Settled::Ended, 0);
+        assert_eq!(q.gate_in_sequence("r4", 4, 2800, 100_000), Gate::Run);
+        q.settle("r4", Settled::Ended, 0);
+        // A redelivered copy of an ended record runs (the ledger skips it).
+        assert_eq!(q.gate_in_sequence("r2", 2, 2900, 100_000), Gate::Run);
+        assert!(q.waiting.is_empty());
+        assert_eq!(q.done_through, 4);
+    }
+
+    #[test]
+    fn a_number_that_never_comes_blocks_its_customer_only_until_stale() {
+        let mut q = CustomerQueue::default();
+        assert!(matches!(q.gate_in_sequence("r2", 2, 1, 1000), Gate::Defer { .. }));
+        assert!(matches!(q.gate_in_sequence("r2", 2, 900, 1000), Gate::Defer { .. }));
+        assert_eq!(q.gate_in_sequence("r2", 2, 1500, 1000), Gate::Run);
+        q.settle("r2", Settled::Ended, 0);
+        assert_eq!(q.done_through, 2);
+        let g = gate_json(&json!({"recordKey": "r3", "now": 1600, "sequence": 3, "state": q})).unwrap();
+        assert_eq!(g["decision"], "run");
     }
 
     #[test]

@@ -53,4 +53,34 @@ final class ScaleOutTest extends TestCase
         ksort($counts);
         self::assertSame(['deferred' => 1, 'synced' => 1], $counts);
     }
+
+    public function testNumberedRecordsRunInPublishOrderEvenWhenOneComesBackLate(): void
+    {
+        $sim = new Simulator();
+        $store = new PdoLedgerStore(new \PDO('sqlite::memory:'));
+        $store->createTables();
+        self::assertSame([1, 2, 1, 3], [$store->nextSequence('customer/C2'), $store->nextSequence('customer/C2'), $store->nextSequence('customer/C3'), $store->nextSequence('customer/C2')]);
+        $connector = new Connector(new Core(), HttpClient::create(), $sim->connection(), [], null, null, 2.0);
+        $processor = new RecordProcessor($connector, $store, 4);
+        $order = static fn (string $n): array => ['kind' => 'order', 'record' => ['orderNumber' => $n, 'customerExternalId' => 'C9', 'orderDate' => '2026-04-11', 'currency' => 'EUR',
+            'lines' => [['sku' => 'P1', 'description' => 'x', 'qty' => 1, 'unitPriceExclTax' => 10, 'taxCode' => 'TVA20']]]];
+        $customer = ['kind' => 'customer', 'record' => ['externalId' => 'C9', 'name' => 'Client 9', 'kind' => 'client']];
+        $key = 'customer/C9';
+        $seq = [$store->nextSequence($key), $store->nextSequence($key), $store->nextSequence($key)];
+
+        self::assertSame('synced', $processor->process($customer, null, null, $seq[0])->status);
+        // Number 2 was lost with a worker; number 3 arrives first and waits.
+        $early = $processor->process($order('O9-3'), null, null, $seq[2]);
+        self::assertSame('deferred', $early->status);
+        self::assertSame('customer_waiting', $early->reason);
+        self::assertSame('synced', $processor->process($order('O9-2'), null, null, $seq[1])->status);
+        usleep(((int) $early->notBefore - $connector->now() + 5) * 1000);
+        self::assertSame('synced', $processor->process($order('O9-3'), null, null, $seq[2])->status);
+        $state = json_decode($sim->stateJson(), true);
+        $ids = [];
+        foreach ($state['objects']['proposal_sheets'] as $sheet) {
+            $ids[(string) $sheet['title']] = (int) $sheet['id'];
+        }
+        self::assertLessThan($ids['O9-3'], $ids['O9-2'], 'created in publish order');
+    }
 }

@@ -35,6 +35,9 @@ interface LedgerStore
     /** Saves (or with null, forgets) the waiting queue of a partition key. */
     public function saveQueue(string $partitionKey, ?string $state): void;
 
+    /** The next number (1, 2, 3…) of a customer's sequence: the order in which its records were published, which the gate keeps. */
+    public function nextSequence(string $partitionKey): int;
+
     /** Records how a record last ended (`synced`, `skipped`, `quarantined`, `deferred`, `waiting`). */
     public function saveOutcome(string $recordKey, string $outcome, ?string $code = null): void;
 

@@ -64,6 +64,7 @@ final class PdoLedgerStore implements LedgerStore
         $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$p}ledger (idempotency_key VARCHAR(64) NOT NULL PRIMARY KEY, domain VARCHAR(32) NOT NULL, external_id VARCHAR(255) NOT NULL, step VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, entry TEXT NOT NULL, updated_at BIGINT NOT NULL)");
         $this->pdo->exec("CREATE INDEX IF NOT EXISTS {$p}ledger_step ON {$p}ledger (domain, external_id, step)");
         $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$p}customer_queue (partition_key VARCHAR(255) NOT NULL PRIMARY KEY, state TEXT NOT NULL, updated_at BIGINT NOT NULL)");
+        $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$p}customer_sequence (partition_key VARCHAR(255) NOT NULL PRIMARY KEY, seq BIGINT NOT NULL)");
         $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$p}record_outcome (record_key VARCHAR(255) NOT NULL PRIMARY KEY, outcome VARCHAR(16) NOT NULL, code VARCHAR(128), runs INTEGER NOT NULL, updated_at BIGINT NOT NULL)");
     }
 
@@ -125,6 +126,24 @@ final class PdoLedgerStore implements LedgerStore
         }
         $this->pdo->prepare($this->upsert('customer_queue', ['partition_key', 'state', 'updated_at'], 'partition_key'))
             ->execute([$partitionKey, $state, self::now()]);
+    }
+
+    public function nextSequence(string $partitionKey): int
+    {
+        $p = $this->prefix;
+        $increment = match ($this->driver) {
+            'mysql' => "INSERT INTO {$p}customer_sequence (partition_key, seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE seq = seq + 1",
+            default => "INSERT INTO {$p}customer_sequence (partition_key, seq) VALUES (?, 1) ON CONFLICT (partition_key) DO UPDATE SET seq = {$p}customer_sequence.seq + 1",
+        };
+        $seq = 0;
+        $this->transaction(function () use ($increment, $partitionKey, $p, &$seq): void {
+            $this->pdo->prepare($increment)->execute([$partitionKey]);
+            $select = $this->pdo->prepare("SELECT seq FROM {$p}customer_sequence WHERE partition_key = ?");
+            $select->execute([$partitionKey]);
+            $seq = (int) $select->fetchColumn();
+        });
+
+        return $seq;
     }
 
     public function saveOutcome(string $recordKey, string $outcome, ?string $code = null): void

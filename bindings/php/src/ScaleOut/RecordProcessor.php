@@ -70,13 +70,20 @@ final class RecordProcessor
         return $this->connector->core()->call('partition.route', $args);
     }
 
+    /** The next number of a customer's sequence (see `partition.gate`'s `sequence`), for the producer. */
+    public function nextSequence(string $partitionKey): int
+    {
+        return $this->ledger->nextSequence($partitionKey);
+    }
+
     /**
-     * Processes one record envelope `{kind, record}`.
+     * Processes one record envelope `{kind, record}`; `$sequence` is its
+     * number in its customer's sequence, when the producer numbered it.
      *
      * @param array{kind: string, record: mixed}                    $record
      * @param (callable(string, array<string, mixed>): void)|null $publish publishes a confirmation event on a queue
      */
-    public function process(array $record, ?string $orderCustomer = null, ?callable $publish = null): RecordResult
+    public function process(array $record, ?string $orderCustomer = null, ?callable $publish = null, ?int $sequence = null): RecordResult
     {
         $core = $this->connector->core();
         $route = $this->route($record, $orderCustomer);
@@ -95,7 +102,11 @@ final class RecordProcessor
         $recordKey = (string) $route['recordKey'];
 
         $state = $this->ledger->loadQueue($partitionKey);
-        $gate = $core->call('partition.gate', ['state' => $state, 'recordKey' => $recordKey, 'now' => $this->connector->now(), 'staleAfterMs' => $this->staleAfterMs]);
+        $gateArgs = ['state' => $state, 'recordKey' => $recordKey, 'now' => $this->connector->now(), 'staleAfterMs' => $this->staleAfterMs];
+        if ($sequence !== null) {
+            $gateArgs['sequence'] = $sequence;
+        }
+        $gate = $core->call('partition.gate', $gateArgs);
         $state = $this->saveQueue($partitionKey, $state, $gate['state']);
         if (($gate['decision'] ?? '') === 'defer') {
             $this->ledger->saveOutcome($recordKey, 'deferred', 'deferred.' . (string) ($gate['reason'] ?? 'customer_waiting'));
@@ -183,7 +194,9 @@ final class RecordProcessor
     /** Saves the waiting queue when it changed; returns it as text (null when empty). */
     private function saveQueue(string $partitionKey, ?string $before, mixed $after): ?string
     {
-        $text = is_array($after) && ($after['waiting'] ?? []) !== [] ? Json::text($after) : null;
+        // Nothing waiting and no sequence to remember: the row goes.
+        $keep = is_array($after) && (($after['waiting'] ?? []) !== [] || isset($after['doneThrough']));
+        $text = $keep ? Json::text($after) : null;
         if ($text !== $before) {
             $this->ledger->saveQueue($partitionKey, $text);
         }

@@ -21,12 +21,13 @@ final class IntegrationMessage
         public readonly string $partitionKey,
         public readonly ?string $orderCustomer = null,
         public readonly int $runs = 0,
+        public readonly ?int $sequence = null,
     ) {
     }
 
     /** The same message, requeued once more. */
     public function requeued(): self
     {
-        return new self($this->record, $this->partitionKey, $this->orderCustomer, $this->runs + 1);
+        return new self($this->record, $this->partitionKey, $this->orderCustomer, $this->runs + 1, $this->sequence);
     }
 }

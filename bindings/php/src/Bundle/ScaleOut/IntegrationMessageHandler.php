@@ -44,6 +44,7 @@ final class IntegrationMessageHandler
             $message->record,
             $message->orderCustomer,
             fn (string $queue, array $event) => $this->bus->dispatch(new ConfirmationEvent($queue, $event)),
+            $message->sequence,
         );
         if ($result->metrics !== '') {
             $this->metrics?->add($result->metrics);

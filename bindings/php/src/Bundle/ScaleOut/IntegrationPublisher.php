@@ -45,7 +45,10 @@ final class IntegrationPublisher
             if (($record['kind'] ?? '') === 'order' && isset($fields['orderNumber'], $fields['customerExternalId'])) {
                 $this->orderCustomers[(string) $fields['orderNumber']] = (string) $fields['customerExternalId'];
             }
-            $this->send(new IntegrationMessage($record, (string) $route['partitionKey'], $orderCustomer));
+            // Numbered per customer in publish order: the gate runs them in
+            // that order even when the broker redelivers one late.
+            $sequence = $this->processor->nextSequence((string) $route['partitionKey']);
+            $this->send(new IntegrationMessage($record, (string) $route['partitionKey'], $orderCustomer, 0, $sequence));
             $count++;
         }
 
