@@ -4,9 +4,77 @@ declare(strict_types=1);
 
 namespace Incwo\Connector\Tests;
 
-/** Shared test helpers: paths and the golden vectors' subset matching rule. */
+use Incwo\Connector\Core;
+use Incwo\Connector\Exception\IncwoException;
+use Incwo\Connector\Json;
+
+/** Shared test helpers: paths, the golden vectors and their subset matching rule. */
 final class Support
 {
+    /** @var array<string, Core> cores by profile file, for {@see runVector()} */
+    private static array $cores = [];
+
+    /** Releases the cores {@see runVector()} keeps (a leak check's last step). */
+    public static function releaseCores(): void
+    {
+        self::$cores = [];
+    }
+
+    /** @return list<string> every golden vector, relative to tests/vectors, sorted */
+    public static function vectorFiles(): array
+    {
+        $base = self::root() . '/tests/vectors';
+        $files = [];
+        $iterator = new \RecursiveIteratorIterator(new \RecursiveDirectoryIterator($base, \FilesystemIterator::SKIP_DOTS));
+        foreach ($iterator as $file) {
+            $relative = substr((string) $file, strlen($base) + 1);
+            if (str_ends_with($relative, '.json') && !preg_match('#^(fixtures|profiles)/#', $relative)) {
+                $files[] = $relative;
+            }
+        }
+        sort($files);
+
+        return $files;
+    }
+
+    /**
+     * Runs one golden vector through the FFI binding: the result's JSON (an
+     * error's document when the call threw) and how it differs from the
+     * expected one (null: it matches).
+     *
+     * @return array{json: string, diff: ?string}
+     */
+    public static function runVector(string $relative): array
+    {
+        $base = self::root() . '/tests/vectors';
+        $vector = self::objects(file_get_contents("{$base}/{$relative}"));
+        $profileFile = $vector->profileFile ?? null;
+        $core = self::$cores[$profileFile ?? ''] ??= new Core($profileFile !== null ? file_get_contents("{$base}/{$profileFile}") : null);
+        $args = $vector->args ?? new \stdClass();
+        $input = null;
+        if (isset($vector->inputText)) {
+            $input = $vector->inputText;
+        } elseif (isset($vector->inputFile)) {
+            $input = file_get_contents("{$base}/{$vector->inputFile}");
+        } elseif (property_exists($vector, 'input')) {
+            $input = Json::text($vector->input);
+        }
+        try {
+            $json = match ($vector->call) {
+                'validate' => $core->validateJson($args->kind, $input),
+                'map' => $core->mapJson($args->kind, $input),
+                'schema' => $core->schemaJson($args->kind),
+                'parse' => $core->parseJson($args->resource, $input),
+                default => $core->callJson($vector->call, Json::text($args)),
+            };
+        } catch (IncwoException $e) {
+            $json = $e->getRawJson();
+        }
+        $diff = $json === '' ? 'no result document' : self::mismatch($vector->expected, self::objects($json));
+
+        return ['json' => $json, 'diff' => $diff];
+    }
+
     /** The workspace root. */
     public static function root(): string
     {

@@ -4,9 +4,9 @@
 // driven through every flow export, in a lean script (no PHPUnit) so that it
 // runs fast under valgrind's memcheck (scripts/suites/php.sh):
 //
-//   USE_ZEND_ALLOC=0 valgrind --error-exitcode=1 --leak-check=full \
-//     --suppressions=bindings/php/tests/php-memcheck.supp \
-//     php -d ffi.enable=1 bindings/php/tests/vectors-memcheck.php
+//   USE_ZEND_ALLOC=0 LD_PRELOAD=<libincwo_ffi.so> valgrind --error-exitcode=1 \
+//     --leak-check=full php -n -d extension=ffi -d ffi.enable=1 -d pcre.jit=0 \
+//     bindings/php/tests/vectors-memcheck.php
 //
 // It checks each result against its vector as VectorsTest does, so a run
 // that passes under valgrind also proves the answers were right. Exit 0 when
@@ -16,48 +16,12 @@ declare(strict_types=1);
 require dirname(__DIR__) . '/autoload.php';
 
 use Incwo\Connector\Core;
-use Incwo\Connector\Exception\IncwoException;
-use Incwo\Connector\Json;
 use Incwo\Connector\Tests\Support;
 
-$base = Support::root() . '/tests/vectors';
-$files = [];
-$iterator = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($base, FilesystemIterator::SKIP_DOTS));
-foreach ($iterator as $file) {
-    $relative = substr((string) $file, strlen($base) + 1);
-    if (str_ends_with($relative, '.json') && !preg_match('#^(fixtures|profiles)/#', $relative)) {
-        $files[] = $relative;
-    }
-}
-sort($files);
-
-$cores = [];
 $failures = 0;
+$files = Support::vectorFiles();
 foreach ($files as $relative) {
-    $vector = Support::objects(file_get_contents("{$base}/{$relative}"));
-    $profileFile = $vector->profileFile ?? null;
-    $core = $cores[$profileFile ?? ''] ??= new Core($profileFile !== null ? file_get_contents("{$base}/{$profileFile}") : null);
-    $args = $vector->args ?? new stdClass();
-    $input = null;
-    if (isset($vector->inputText)) {
-        $input = $vector->inputText;
-    } elseif (isset($vector->inputFile)) {
-        $input = file_get_contents("{$base}/{$vector->inputFile}");
-    } elseif (property_exists($vector, 'input')) {
-        $input = Json::text($vector->input);
-    }
-    try {
-        $json = match ($vector->call) {
-            'validate' => $core->validateJson($args->kind, $input),
-            'map' => $core->mapJson($args->kind, $input),
-            'schema' => $core->schemaJson($args->kind),
-            'parse' => $core->parseJson($args->resource, $input),
-            default => $core->callJson($vector->call, Json::text($args)),
-        };
-    } catch (IncwoException $e) {
-        $json = $e->getRawJson();
-    }
-    $diff = $json === '' ? 'no result document' : Support::mismatch($vector->expected, Support::objects($json));
+    $diff = Support::runVector($relative)['diff'];
     if ($diff !== null) {
         fwrite(STDERR, "FAIL {$relative}: {$diff}\n");
         ++$failures;
@@ -66,7 +30,7 @@ foreach ($files as $relative) {
 
 // The flow exports (start, poll, answers, checkpoint, resume, entries,
 // metrics, summary, free), which the vectors reach only inside the core.
-$core = $cores[''] ??= new Core();
+$core = new Core();
 $args = [
     'config' => ['server' => 'http://127.0.0.1:9', 'businessFileId' => '123456', 'auth' => ['type' => 'basic', 'login' => 'api@example.fr', 'password' => 'secret']],
     'jsonl' => file_get_contents(Support::root() . '/examples/data/batch.jsonl'),
@@ -108,7 +72,7 @@ if ($sends === 0) {
 
 // Release every core before exit, so that anything the library still holds
 // is a leak of its own.
-$cores = [];
+Support::releaseCores();
 unset($core, $flow, $resumed);
 gc_collect_cycles();
 
