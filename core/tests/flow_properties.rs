@@ -141,16 +141,18 @@ fn batch(rng: &mut Rng) -> Vec<Value> {
     out
 }
 
+/// Where a fault may strike: one resource, or any (`None`).
+const FAULT_RESOURCES: [Option<&str>; 6] = [
+    Some("firms"),
+    Some("customer_products"),
+    Some("proposal_sheets"),
+    Some("bill_sheets"),
+    Some("stock_movements"),
+    None,
+];
+
 fn faults(rng: &mut Rng) -> Vec<Fault> {
     let methods = [Some(Method::Post), Some(Method::Put), Some(Method::Get), None];
-    let resources = [
-        Some("firms"),
-        Some("customer_products"),
-        Some("proposal_sheets"),
-        Some("bill_sheets"),
-        Some("stock_movements"),
-        None,
-    ];
     let kinds = [
         FaultKind::TimeoutBeforeSend,
         FaultKind::TimeoutAfterCommit,
@@ -163,7 +165,7 @@ fn faults(rng: &mut Rng) -> Vec<Fault> {
     (0..1 + rng.below(4))
         .map(|_| {
             let method = *rng.pick(&methods);
-            let resource = *rng.pick(&resources);
+            let resource = *rng.pick(&FAULT_RESOURCES);
             let kind = *rng.pick(&kinds);
             Fault::new(method, resource, kind)
                 .skip(rng.below(5) as u32)
@@ -195,14 +197,7 @@ fn extra(seed: u64) -> Extra {
         // object the ledger knows is not refused (that would be an object
         // deleted behind the connector's back, which this model leaves out).
         let method = *rng.pick(&[Some(Method::Post), Some(Method::Put)]);
-        let resource = *rng.pick(&[
-            Some("firms"),
-            Some("customer_products"),
-            Some("proposal_sheets"),
-            Some("bill_sheets"),
-            Some("stock_movements"),
-            None,
-        ]);
+        let resource = *rng.pick(&FAULT_RESOURCES);
         let status = *rng.pick(&[400u16, 422, 404, 409]);
         Fault::new(method, resource, FaultKind::Refuse(status))
             .skip(rng.below(6) as u32)
