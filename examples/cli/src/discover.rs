@@ -3,10 +3,11 @@
 //! profile the core proposes from them. The reading of pages and the
 //! proposal are the core's (`incwo_core::discover`); this is the HTTP.
 
+use crate::account::AccountArgs;
 use crate::host::{self, Transport};
 use incwo_core::discover::{self, DiscoverOptions, Observations, DISCOVERY_RESOURCES};
 use incwo_core::errors::{default_rule, TransportFailure};
-use incwo_core::http::{Auth, ConnectionConfig, Method, Request, Response};
+use incwo_core::http::{Method, Request, Response};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,46 +20,6 @@ pub enum ProfileCommand {
     /// and rates, status ids per document type, sheet types, warehouses,
     /// currency. Values it cannot establish are written as {"unknown": "hint"}.
     Discover(DiscoverArgs),
-}
-
-/// Where and how to reach the account (shared with `incwo doctor`).
-#[derive(clap::Args, Debug, Clone)]
-pub struct AccountArgs {
-    /// incwo server base URL (https://www.incwo.com, or the simulator's http://127.0.0.1:PORT).
-    #[arg(long)]
-    pub server: String,
-    /// The business file id.
-    #[arg(long)]
-    pub business_file: String,
-    /// The API user's login.
-    #[arg(long)]
-    pub login: String,
-    /// Name of the environment variable holding the password (never passed on the command line).
-    #[arg(long)]
-    pub password_env: String,
-    /// Per-request timeout, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    pub timeout_ms: u64,
-    /// Allow a plain-http server that is not on loopback.
-    #[arg(long)]
-    pub allow_insecure_http: bool,
-}
-
-impl AccountArgs {
-    /// The password from its environment variable.
-    pub fn password(&self) -> Result<String, String> {
-        std::env::var(&self.password_env).map_err(|_| {
-            format!(
-                "environment variable {} is not set; export the incwo password in it",
-                self.password_env
-            )
-        })
-    }
-
-    /// HTTP Basic credentials.
-    pub fn auth(&self) -> Result<Auth, String> {
-        Ok(Auth::basic(self.login.clone(), self.password()?))
-    }
 }
 
 /// Arguments of `incwo profile discover`.
@@ -121,8 +82,7 @@ pub fn run(command: ProfileCommand) -> Result<ExitCode, String> {
 
 fn discover(args: DiscoverArgs) -> Result<ExitCode, String> {
     let a = &args.account;
-    let config = ConnectionConfig::new(&a.server, &a.business_file, a.auth()?, a.allow_insecure_http)
-        .map_err(|e| format!("{e}; {}", e.hint()))?;
+    let config = a.config()?;
     let transport = Transport::new(Duration::from_millis(a.timeout_ms));
     let mut obs = Observations::new();
     for resource in DISCOVERY_RESOURCES {

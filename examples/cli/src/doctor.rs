@@ -2,7 +2,8 @@
 //! (GET only), one line per check with its verdict and the fix. Exits 1 when
 //! a check fails.
 
-use crate::discover::{correlation_id, explain_status, AccountArgs};
+use crate::account::AccountArgs;
+use crate::discover::{correlation_id, explain_status};
 use crate::host::Transport;
 use incwo_core::discover::{account_listing_request, parse_business_files, BusinessFile};
 use incwo_core::errors::{TransportFailure, TransportKind};
@@ -57,17 +58,6 @@ fn check(name: &str, verdict: Verdict, detail: impl Into<String>, fix: impl Into
         fix: fix.into(),
     }
 }
-
-/// The resources the connector lists.
-const RESOURCES: [Resource; 7] = [
-    Resource::Firms,
-    Resource::Contacts,
-    Resource::CustomerProducts,
-    Resource::ProposalSheets,
-    Resource::BillSheets,
-    Resource::StockMovements,
-    Resource::CashDeposits,
-];
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -355,7 +345,7 @@ pub fn checks(args: &AccountArgs) -> Result<Vec<Check>, String> {
     let api_ok = api_ok && out.last().is_some_and(|c| c.verdict == Verdict::Ok);
 
     // Each resource.
-    for resource in RESOURCES {
+    for resource in Resource::ALL {
         let name = format!("list {}", resource.as_str());
         if !api_ok {
             out.push(check(&name, Verdict::Skip, "no API access", ""));

@@ -4,6 +4,7 @@
 //! `inbound.detect`, `inbound.poll`), and `incwo listen`, which runs both
 //! (plus optional polling) against a state file shared with `incwo sync`.
 
+use crate::account::AccountArgs;
 use crate::host;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -342,18 +343,8 @@ impl Context {
 /// Arguments of `incwo listen`.
 #[derive(clap::Args, Debug)]
 pub struct ListenArgs {
-    /// incwo server base URL.
-    #[arg(long)]
-    server: String,
-    /// The business file id.
-    #[arg(long)]
-    business_file: String,
-    /// The API user's login.
-    #[arg(long)]
-    login: String,
-    /// Name of the environment variable holding the password.
-    #[arg(long)]
-    password_env: String,
+    #[command(flatten)]
+    account: AccountArgs,
     /// The checkpoint file `incwo sync` writes (its ledger is compared and updated).
     #[arg(long)]
     state: PathBuf,
@@ -381,22 +372,19 @@ pub struct ListenArgs {
     /// Poll state file (the cursor), rewritten atomically.
     #[arg(long)]
     poll_state: Option<PathBuf>,
-    /// Allow a plain-http server that is not on loopback.
-    #[arg(long)]
-    allow_insecure_http: bool,
 }
 
 /// Runs `incwo listen`: prints each change event as one JSON line on stdout.
 pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
-    let password = std::env::var(&args.password_env)
-        .map_err(|_| format!("environment variable {} is not set", args.password_env))?;
+    let account = &args.account;
+    let password = account.password()?;
     let secret = match &args.secret_env {
         Some(name) => Some(std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))?),
         None => None,
     };
-    let config = json!({"server": args.server, "businessFileId": args.business_file,
-        "auth": {"type": "basic", "login": args.login, "password": password},
-        "allowInsecureHttp": args.allow_insecure_http});
+    let config = json!({"server": account.server, "businessFileId": account.business_file,
+        "auth": {"type": "basic", "login": account.login, "password": password},
+        "allowInsecureHttp": account.allow_insecure_http});
     if let Some(e) = incwo_core::api::call(
         "inbound.fetch",
         &json!({"config": config, "target": {"resource": "bill_sheets", "id": 1}}),
@@ -414,7 +402,7 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
     let endpoint = if args.listen == "off" {
         None
     } else {
-        let settings = json!({"secret": secret, "allowNetworks": args.allow, "businessFileId": args.business_file});
+        let settings = json!({"secret": secret, "allowNetworks": args.allow, "businessFileId": account.business_file});
         let e = Endpoint::start(&args.listen, settings)?;
         eprintln!(
             "webhook endpoint: {} (register it in incwo's Webhooks app)",
@@ -427,7 +415,7 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let agent = agent(Duration::from_secs(10));
+    let agent = agent(Duration::from_millis(account.timeout_ms));
     let mut poll_state = match &args.poll_state {
         Some(p) => std::fs::read_to_string(p)
             .ok()

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod account;
 mod demo;
 mod discover;
 mod doctor;

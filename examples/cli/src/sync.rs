@@ -1,9 +1,9 @@
 //! `incwo sync`: the flow loop over real HTTP, with a persistent checkpoint.
 
+use crate::account::AccountArgs;
 use crate::host::{self, RunLog, Stop, Transport};
 use crate::input;
 use incwo_core::flow::{batch, Action, Flow, FlowOptions, Outcome};
-use incwo_core::http::{Auth, ConnectionConfig};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -17,18 +17,8 @@ use std::time::Duration;
 pub struct SyncArgs {
     /// The batch: one {"kind": …, "record": {…}} per line.
     file: String,
-    /// incwo server base URL (https://www.incwo.com, or the simulator's http://127.0.0.1:PORT).
-    #[arg(long)]
-    server: String,
-    /// The business file id.
-    #[arg(long)]
-    business_file: String,
-    /// The API user's login.
-    #[arg(long)]
-    login: String,
-    /// Name of the environment variable holding the password (never passed on the command line).
-    #[arg(long)]
-    password_env: String,
+    #[command(flatten)]
+    account: AccountArgs,
     /// Mapping profile (JSON); the shipped default when absent.
     #[arg(long)]
     profile: Option<PathBuf>,
@@ -38,12 +28,6 @@ pub struct SyncArgs {
     /// Company segment of queue names.
     #[arg(long, default_value = "default")]
     company: String,
-    /// Per-request timeout, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    timeout_ms: u64,
-    /// Allow a plain-http server that is not on loopback.
-    #[arg(long)]
-    allow_insecure_http: bool,
     /// Look every document up in incwo before creating it (use when the
     /// state file was lost: what incwo already holds is linked, not created
     /// twice; costs list-page reads).
@@ -53,21 +37,9 @@ pub struct SyncArgs {
 
 /// Runs `incwo sync`.
 pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
-    let password = std::env::var(&args.password_env).map_err(|_| {
-        format!(
-            "environment variable {} is not set; export the incwo password in it",
-            args.password_env
-        )
-    })?;
     let profile_text = input::profile(args.profile.as_deref())?;
     let profile = incwo_core::api::load_profile(profile_text.as_deref()).map_err(|e| e.to_string())?;
-    let config = ConnectionConfig::new(
-        &args.server,
-        &args.business_file,
-        Auth::basic(args.login.clone(), password),
-        args.allow_insecure_http,
-    )
-    .map_err(|e| e.to_string())?;
+    let config = args.account.config()?;
     let items = batch::parse_jsonl(&input::text(&args.file)?, &profile);
     let total = items.len();
     let options = FlowOptions {
@@ -89,7 +61,7 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let transport = Transport::new(Duration::from_millis(args.timeout_ms));
+    let transport = Transport::new(Duration::from_millis(args.account.timeout_ms));
     let mut log = RunLog::default();
     let terminal = std::io::stderr().is_terminal();
     let mut done = flow.outcomes().iter().filter(|o| o.is_some()).count();
