@@ -22,7 +22,7 @@
 // `invoice.paid`…) goes to EVENTS when bound, and to the log as a JSON line.
 // Settings: INCWO_WEBHOOK_SECRET (the URL's last segment), optional
 // INCWO_WEBHOOK_ALLOW (comma-separated networks, e.g. 185.16.44.0/24).
-import { initSync, validate, createConnector, call, IncwoError } from 'incwo-connector-wasm/web';
+import { initSync, validate, createConnector, call, IncwoError, bytesToBase64 } from 'incwo-connector-wasm/web';
 import wasmModule from 'incwo-connector-wasm/incwo.wasm';
 
 const LEDGER_KEY = 'incwo-flow-checkpoint';
@@ -125,14 +125,6 @@ async function handleOrder(request, env) {
 
 const WEBHOOK_PATH = '/incwo/webhook';
 
-function bytesToBase64(bytes) {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
 /** The core's intake answer, a refusal included (its document carries the status). */
 function intake(args) {
   try {
@@ -150,15 +142,14 @@ function intake(args) {
  */
 async function reread(env, config, target) {
   const { request } = call('inbound.fetch', { config, target });
-  const headers = new Headers();
-  for (const { name, value } of request.headers) headers.append(name, value);
-  const res = await fetch(request.url, { method: request.method, headers, redirect: 'manual' });
-  const bodyBase64 = bytesToBase64(new Uint8Array(await res.arrayBuffer()));
+  const connector = createConnector({ fetch: (url, init) => fetch(url, init), config, timeoutMs: Number(env.INCWO_TIMEOUT_MS ?? 10000) });
+  const sent = await connector.send(request);
+  if (sent.failure) throw Object.assign(new Error(`the re-read did not complete (${sent.failure.kind})`), { code: `transport.${sent.failure.kind}` });
   const checkpoint = env.LEDGER ? await env.LEDGER.get(LEDGER_KEY) : null;
   const args = {
     config,
     target,
-    response: { status: res.status, bodyBase64 },
+    response: sent.response,
     options: { company: env.INCWO_COMPANY ?? 'default' },
     now: Date.now(),
     source: 'webhook',

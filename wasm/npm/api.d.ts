@@ -73,6 +73,8 @@ export declare class InboundError extends IncwoError {}
 export declare function errorFromPayload(payload: ErrorPayload, document?: Record<string, unknown>): IncwoError;
 /** Maps a failed `fetch` to the core's transport failure. */
 export declare function transportFailure(error: unknown, timedOut: boolean): TransportFailure;
+/** Encodes bytes for the core's `bodyBase64` fields (raw bodies that may not be UTF-8). */
+export declare function bytesToBase64(bytes: Uint8Array): string;
 
 /** Checks a record against the contract. */
 export declare function validate(kind: string, input: string | object, profile?: string | object | null): ValidationReport;

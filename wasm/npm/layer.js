@@ -155,7 +155,8 @@ function guardWith(state, fn) {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function bytesToBase64(bytes) {
+/** Encodes bytes for the core's `bodyBase64` fields (raw bodies that may not be UTF-8). */
+export function bytesToBase64(bytes) {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));

@@ -16,6 +16,7 @@ export {
   InboundError,
   errorFromPayload,
   transportFailure,
+  bytesToBase64,
 } from './layer.js';
 export const { validate, map, parse, schema, checkProfile, call, version, Flow, createConnector } = api;
 

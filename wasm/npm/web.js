@@ -17,6 +17,7 @@ export {
   InboundError,
   errorFromPayload,
   transportFailure,
+  bytesToBase64,
 } from './layer.js';
 
 let api = null;
