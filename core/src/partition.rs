@@ -299,6 +299,12 @@ pub enum Settled {
 const SPACING_MS: u64 = 200;
 
 impl CustomerQueue {
+    /// Nothing waits and no sequence is remembered: the host may delete the
+    /// customer's row (a missing row reads as this empty state).
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty() && self.done_through == 0
+    }
+
     /// Whether a record may run now. A record that runs takes the head of
     /// the queue until it settles, so that if its worker dies or throws
     /// (its message comes back later, perhaps behind the customer's next
@@ -541,7 +547,8 @@ pub fn route_json(args: &Value) -> Result<Value, UsageError> {
 
 /// `partition.gate`: `{"state"?: CustomerQueue, "recordKey", "now",
 /// "staleAfterMs"?, "sequence"?}` → `{"decision": "run" | "defer",
-/// "notBefore"?, "reason"?, "behind"?, "state"}`. With `sequence` (the
+/// "notBefore"?, "reason"?, "behind"?, "state", "empty"}` (`empty`: see
+/// [`CustomerQueue::is_empty`]). With `sequence` (the
 /// record's number in its customer's sequence, from 1, given by the
 /// producer) the record runs only after every smaller number has ended
 /// ([`CustomerQueue::gate_in_sequence`]).
@@ -557,14 +564,14 @@ pub fn gate_json(args: &Value) -> Result<Value, UsageError> {
         _ => queue.gate(record, now, stale),
     };
     let mut out = serde_json::to_value(&gate).map_err(|e| bad(format!("cannot render: {e}"), "report this"))?;
+    out["empty"] = json!(queue.is_empty());
     out["state"] = serde_json::to_value(&queue).unwrap_or(Value::Null);
     Ok(out)
 }
 
 /// `partition.settle`: `{"state"?, "recordKey", "outcome": "synced" |
 /// "skipped" | "quarantined" | "deferred" | "waiting", "notBefore"?}` →
-/// `{"state", "empty": bool}` (`empty`: nothing waits and no sequence is
-/// remembered, so the host may delete the customer's row).
+/// `{"state", "empty": bool}` (`empty`: see [`CustomerQueue::is_empty`]).
 pub fn settle_json(args: &Value) -> Result<Value, UsageError> {
     let mut queue = queue_arg(args)?;
     let record = record_arg(args)?;
@@ -580,8 +587,7 @@ pub fn settle_json(args: &Value) -> Result<Value, UsageError> {
     };
     let not_before = args["notBefore"].as_u64().unwrap_or(0);
     queue.settle(record, settled, not_before);
-    let empty = queue.waiting.is_empty() && queue.done_through == 0;
-    Ok(json!({"empty": empty, "state": serde_json::to_value(&queue).unwrap_or(Value::Null)}))
+    Ok(json!({"empty": queue.is_empty(), "state": serde_json::to_value(&queue).unwrap_or(Value::Null)}))
 }
 
 #[cfg(test)]
@@ -772,7 +778,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(g["decision"], "defer");
+        assert_eq!(g["empty"], false);
         let s = settle_json(&json!({"recordKey": "b", "outcome": "synced", "state": g["state"]})).unwrap();
         assert_eq!(s["state"]["waiting"][0]["record"], "a");
+        assert_eq!(s["empty"], false);
+        let s = settle_json(&json!({"recordKey": "a", "outcome": "synced", "state": s["state"]})).unwrap();
+        assert_eq!(s["empty"], true);
     }
 }

@@ -107,7 +107,7 @@ final class RecordProcessor
             $gateArgs['sequence'] = $sequence;
         }
         $gate = $core->call('partition.gate', $gateArgs);
-        $state = $this->saveQueue($partitionKey, $state, $gate['state']);
+        $state = $this->saveQueue($partitionKey, $state, $gate);
         if (($gate['decision'] ?? '') === 'defer') {
             $this->ledger->saveOutcome($recordKey, 'deferred', 'deferred.' . (string) ($gate['reason'] ?? 'customer_waiting'));
 
@@ -134,7 +134,7 @@ final class RecordProcessor
             $reason = (string) ($error['code'] ?? 'deferred');
         }
         $settled = $core->call('partition.settle', ['state' => $state, 'recordKey' => $recordKey, 'outcome' => $status, 'notBefore' => $notBefore ?? 0]);
-        $this->saveQueue($partitionKey, $state, $settled['state']);
+        $this->saveQueue($partitionKey, $state, $settled);
         $this->ledger->saveOutcome($recordKey, $status, $error['code'] ?? $reason);
         $this->logger->info('incwo record {record} {status}', ['record' => $recordKey, 'status' => $status, 'code' => $error['code'] ?? $reason, 'shard' => $route['shard'] ?? null]);
 
@@ -192,11 +192,11 @@ final class RecordProcessor
     }
 
     /** Saves the waiting queue when it changed; returns it as text (null when empty). */
-    private function saveQueue(string $partitionKey, ?string $before, mixed $after): ?string
+    /** @param array<string, mixed> $result a `partition.gate` or `partition.settle` result */
+    private function saveQueue(string $partitionKey, ?string $before, array $result): ?string
     {
-        // Nothing waiting and no sequence to remember: the row goes.
-        $keep = is_array($after) && (($after['waiting'] ?? []) !== [] || isset($after['doneThrough']));
-        $text = $keep ? Json::text($after) : null;
+        // The core says when the customer's row may go (`empty`).
+        $text = ($result['empty'] ?? false) === true ? null : Json::text($result['state']);
         if ($text !== $before) {
             $this->ledger->saveQueue($partitionKey, $text);
         }
