@@ -181,11 +181,11 @@ pub fn accumulate_json(args: &Value) -> Value {
     let read = |name: &str, required: bool| -> Result<Registry, Value> {
         match &args[name] {
             Value::String(text) => Registry::from_prometheus(text).map_err(|e| match e.line {
-                0 => bad(&format!("args.{name}: {}", e.message)),
-                line => bad(&format!("args.{name}, line {line}: {}", e.message)),
+                0 => bad(name, &format!("args.{name}: {}", e.message)),
+                line => bad(name, &format!("args.{name}, line {line}: {}", e.message)),
             }),
             Value::Null if !required => Ok(Registry::default()),
-            _ => Err(bad(&format!("args.{name} must be the Prometheus text of a run"))),
+            _ => Err(bad(name, &format!("args.{name} must be the Prometheus text of a run"))),
         }
     };
     let run = || -> Result<Value, Value> {
@@ -196,11 +196,14 @@ pub fn accumulate_json(args: &Value) -> Value {
     run().unwrap_or_else(|e| e)
 }
 
-fn bad(message: &str) -> Value {
+/// The usage error; `details.argument` names the text at fault (`total` or
+/// `run`), so a host can start its totals again when only they are unreadable.
+fn bad(argument: &str, message: &str) -> Value {
     json!({"error": {
         "class": "usage",
         "code": "telemetry.bad_exposition",
         "message": message,
+        "details": {"argument": argument},
         "hint": "pass texts this core rendered: a flow's metrics, or the text of an earlier telemetry.accumulate",
     }})
 }
@@ -292,6 +295,7 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("args.total, line 1: "));
+        assert_eq!(out["error"]["details"]["argument"], "total");
         assert_eq!(accumulate_json(&json!({}))["error"]["code"], "telemetry.bad_exposition");
     }
 }

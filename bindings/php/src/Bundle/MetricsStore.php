@@ -36,7 +36,7 @@ final class MetricsStore
             try {
                 $text = $this->accumulate($total === '' ? null : $total, $runMetrics);
             } catch (UsageException $e) {
-                if ($e->getErrorCode() !== 'telemetry.bad_exposition' || !str_starts_with($e->getMessage(), 'args.total')) {
+                if ($e->getErrorCode() !== 'telemetry.bad_exposition' || ($e->getError()['details']['argument'] ?? null) !== 'total') {
                     throw $e;
                 }
                 // The totals file was edited or cut short: keep it aside and
