@@ -18,7 +18,9 @@ mod common;
 mod support;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use incwo_core::errors::{classify_response, classify_transport, ClassificationTable, TransportFailure, TransportKind};
+use incwo_core::errors::{
+    classify_response, classify_transport, ClassificationTable, TransportFailure, TransportKind, TransportPhase,
+};
 use incwo_core::flow::{Action, Flow};
 use incwo_core::http::{CallSite, Method, Response};
 use incwo_core::mapping::Profile;
@@ -103,7 +105,7 @@ fn classify_decide(c: &mut Criterion) {
         b.iter(|| {
             let failure = TransportFailure {
                 kind: TransportKind::Timeout,
-                maybe_sent: true,
+                phase: TransportPhase::Sent,
             };
             let e = classify_transport(&post, black_box(failure));
             decide(&policy, &mut state, &e, 1, 1_000, 7)

@@ -155,9 +155,13 @@ fn faults(rng: &mut Rng) -> Vec<Fault> {
     let methods = [Some(Method::Post), Some(Method::Put), Some(Method::Get), None];
     let kinds = [
         FaultKind::TimeoutBeforeSend,
+        FaultKind::TlsHandshakeRefused,
         FaultKind::TimeoutAfterCommit,
         FaultKind::ResetAfterCommit,
+        FaultKind::TlsResetAfterCommit,
+        FaultKind::UnknownAfterCommit,
         FaultKind::ResetBeforeCommit,
+        FaultKind::UnknownBeforeCommit,
         FaultKind::Status(503),
         FaultKind::StatusAfterCommit(500),
         FaultKind::RateLimit(2),

@@ -123,7 +123,7 @@ fn flow_checkpoints_metrics_and_actions_hide_the_secret() {
                     request_id,
                     incwo_core::errors::TransportFailure {
                         kind: incwo_core::errors::TransportKind::ConnectRefused,
-                        maybe_sent: false,
+                        phase: incwo_core::errors::TransportPhase::Connect,
                     },
                     1_000_000,
                 )

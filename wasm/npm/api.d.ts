@@ -124,7 +124,7 @@ export interface ConnectorSettings {
   config: ConnectionConfig;
   profile?: string | Record<string, unknown>;
   options?: Record<string, unknown>;
-  /** Per-request timeout (ms, default 30000); a timeout is reported as `{kind: "timeout", maybeSent: true}`. */
+  /** Per-request timeout (ms, default 30000); a timeout is reported as `{kind: "timeout", phase: "sent"}`. */
   timeoutMs?: number;
   /** ms since the epoch (default `Date.now`). */
   clock?: () => number;

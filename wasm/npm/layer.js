@@ -172,23 +172,24 @@ function base64ToBytes(text) {
 }
 
 /**
- * Maps a failed `fetch` to the core's transport failure: the kind, and
- * whether the request's bytes may have reached the server (only a refused
- * connection, a DNS or a TLS failure prove they did not).
+ * Maps a failed `fetch` to the core's transport failure: the kind, and the
+ * phase the request had reached (only `connect` and `tls_handshake` prove
+ * that nothing left; a failure with no phase is `unknown`, i.e. may have
+ * been sent).
  */
 export function transportFailure(error, timedOut) {
-  if (timedOut) return { kind: 'timeout', maybeSent: true };
+  if (timedOut) return { kind: 'timeout', phase: 'sent' };
   const causes = [];
   for (let e = error, depth = 0; e && depth < 5; e = e.cause, depth++) causes.push(e);
   const codes = causes.map((e) => String(e.code ?? '')).join(' ');
   const text = causes.map((e) => `${e.name ?? ''} ${e.message ?? ''}`).join(' ');
   const both = `${codes} ${text}`;
-  if (/ECONNREFUSED|connection refused/i.test(both)) return { kind: 'connect_refused', maybeSent: false };
-  if (/ENOTFOUND|EAI_AGAIN|dns/i.test(both)) return { kind: 'dns', maybeSent: false };
-  if (/CERT|ERR_TLS|ERR_SSL|certificate|handshake/i.test(both)) return { kind: 'tls', maybeSent: false };
-  if (/UND_ERR_CONNECT_TIMEOUT/.test(codes)) return { kind: 'timeout', maybeSent: false };
-  if (/TimeoutError|timed out|ETIMEDOUT/i.test(both)) return { kind: 'timeout', maybeSent: true };
-  return { kind: 'reset', maybeSent: true };
+  if (/ECONNREFUSED|connection refused/i.test(both)) return { kind: 'connect_refused', phase: 'connect' };
+  if (/ENOTFOUND|EAI_AGAIN|dns/i.test(both)) return { kind: 'dns', phase: 'connect' };
+  if (/CERT|ERR_TLS|ERR_SSL|certificate|handshake/i.test(both)) return { kind: 'tls' };
+  if (/UND_ERR_CONNECT_TIMEOUT/.test(codes)) return { kind: 'timeout', phase: 'connect' };
+  if (/TimeoutError|timed out|ETIMEDOUT/i.test(both)) return { kind: 'timeout', phase: 'sent' };
+  return { kind: 'reset', phase: 'sent' };
 }
 
 /**

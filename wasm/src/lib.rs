@@ -81,10 +81,13 @@ export interface HttpResponse {
   bodyBase64?: string;
 }
 
-/** A transport failure: what happened and whether the bytes may have left. */
+/** How far a failed request got; absent means "unknown" (may have been sent). */
+export type TransportPhase = "connect" | "tls_handshake" | "sent" | "unknown";
+
+/** A transport failure: what happened and how far the request had got. */
 export interface TransportFailure {
   kind: "connect_refused" | "dns" | "tls" | "timeout" | "reset";
-  maybeSent: boolean;
+  phase?: TransportPhase;
 }
 
 /** An error attached to an outcome. */
@@ -439,7 +442,7 @@ impl Flow {
         finish(self.session.on_response(request_id, &response, now)).map(JsCast::unchecked_into)
     }
 
-    /// The transport failure of request `requestId`: `{kind, maybeSent}`.
+    /// The transport failure of request `requestId`: `{kind, phase?}`.
     #[wasm_bindgen(js_name = onTransportError)]
     pub fn on_transport_error(
         &mut self,

@@ -48,7 +48,7 @@ test('a refused connection is reported as connect_refused, not sent', async () =
   await new Promise((r) => server.close(r));
   const connector = incwo.createConnector({ fetch, config: config(port), timeoutMs: 2000 });
   const answer = await connector.send({ method: 'GET', url: `http://127.0.0.1:${port}/123456/firms.xml`, headers: [], body: '', bodyEncoding: 'utf8' });
-  assert.deepEqual(answer.failure, { kind: 'connect_refused', maybeSent: false });
+  assert.deepEqual(answer.failure, { kind: 'connect_refused', phase: 'connect' });
 });
 
 test('a server that never answers is reported as a timeout that may have been sent', async () => {
@@ -59,7 +59,7 @@ test('a server that never answers is reported as a timeout that may have been se
   try {
     const connector = incwo.createConnector({ fetch, config: config(port), timeoutMs: 300 });
     const answer = await connector.send({ method: 'POST', url: `http://127.0.0.1:${port}/123456/firms.xml`, headers: [], body: '<firm/>', bodyEncoding: 'utf8' });
-    assert.deepEqual(answer.failure, { kind: 'timeout', maybeSent: true });
+    assert.deepEqual(answer.failure, { kind: 'timeout', phase: 'sent' });
   } finally {
     sockets.forEach((s) => s.destroy());
     await new Promise((r) => server.close(r));

@@ -111,7 +111,7 @@ fn a_flow_hands_out_a_send_and_keeps_the_password_out_of_the_checkpoint() {
     assert!(!text(&error).contains("s3cret-pw"));
     // A refused connection is a transport failure the core handles.
     let id = get(&action, "requestId").as_f64().unwrap();
-    let failure = JSON::parse(r#"{"kind": "connect_refused", "maybeSent": false}"#).unwrap();
+    let failure = JSON::parse(r#"{"kind": "connect_refused", "phase": "connect"}"#).unwrap();
     flow.on_transport_error(id, failure, 1001.0).expect("accepted");
     // Answering the same request twice is a usage error.
     let response = JSON::parse(r#"{"status": 200, "body": ""}"#).unwrap();

@@ -648,7 +648,8 @@ pub unsafe extern "C" fn incwo_flow_on_response(
 }
 
 /// A transport failure of request `request_id`: `failure` is
-/// `{"kind": "timeout"|"reset"|"connect_refused"|"dns"|"tls", "maybeSent": bool}`.
+/// `{"kind": "timeout"|"reset"|"connect_refused"|"dns"|"tls", "phase":
+/// "connect"|"tls_handshake"|"sent"|"unknown"}` (`phase` absent: `unknown`).
 ///
 /// # Safety
 /// As [`incwo_flow_on_response`].

@@ -205,11 +205,11 @@ final class Connector
 
     /**
      * Sends one request of the core. Returns `['response' => {status, headers, body|bodyBase64}]`
-     * or `['failure' => {kind, maybeSent}]`.
+     * or `['failure' => {kind, phase}]`.
      *
      * @param array<string, mixed> $request the `request` of a Send action
      *
-     * @return array{response?: array<string, mixed>, failure?: array{kind: string, maybeSent: bool}}
+     * @return array{response?: array<string, mixed>, failure?: array{kind: string, phase: string}}
      */
     public function send(array $request): array
     {
@@ -264,7 +264,7 @@ final class Connector
      * message: whether the request may have reached the server decides
      * between a safe retry and a reconciliation in the core.
      *
-     * @return array{kind: string, maybeSent: bool}
+     * @return array{kind: string, phase: string}
      */
     public static function transportFailure(string $message): array
     {
@@ -272,13 +272,13 @@ final class Connector
         $connectPhase = str_contains($m, 'failed to connect') || str_contains($m, "couldn't connect") || str_contains($m, 'connection timed out after') || str_contains($m, 'connect timeout');
 
         return match (true) {
-            str_contains($m, 'refused') => ['kind' => 'connect_refused', 'maybeSent' => false],
-            str_contains($m, 'resolve') || str_contains($m, 'getaddrinfo') || str_contains($m, 'name or service') => ['kind' => 'dns', 'maybeSent' => false],
-            str_contains($m, 'ssl') || str_contains($m, 'tls') || str_contains($m, 'certificate') => ['kind' => 'tls', 'maybeSent' => false],
-            $connectPhase && (str_contains($m, 'timeout') || str_contains($m, 'timed out')) => ['kind' => 'timeout', 'maybeSent' => false],
-            $connectPhase => ['kind' => 'connect_refused', 'maybeSent' => false],
-            str_contains($m, 'timeout') || str_contains($m, 'timed out') || str_contains($m, 'max duration') => ['kind' => 'timeout', 'maybeSent' => true],
-            default => ['kind' => 'reset', 'maybeSent' => true],
+            str_contains($m, 'refused') => ['kind' => 'connect_refused', 'phase' => 'connect'],
+            str_contains($m, 'resolve') || str_contains($m, 'getaddrinfo') || str_contains($m, 'name or service') => ['kind' => 'dns', 'phase' => 'connect'],
+            str_contains($m, 'ssl') || str_contains($m, 'tls') || str_contains($m, 'certificate') => ['kind' => 'tls', 'phase' => 'unknown'],
+            $connectPhase && (str_contains($m, 'timeout') || str_contains($m, 'timed out')) => ['kind' => 'timeout', 'phase' => 'connect'],
+            $connectPhase => ['kind' => 'connect_refused', 'phase' => 'connect'],
+            str_contains($m, 'timeout') || str_contains($m, 'timed out') || str_contains($m, 'max duration') => ['kind' => 'timeout', 'phase' => 'sent'],
+            default => ['kind' => 'reset', 'phase' => 'sent'],
         };
     }
 

@@ -58,9 +58,10 @@ final class Flow
 
     /**
      * A transport failure of request `$requestId`: `kind` is timeout, reset,
-     * connect_refused, dns or tls; `maybeSent` whether bytes may have left.
+     * connect_refused, dns or tls; `phase` how far the request got (connect, tls_handshake, sent or
+     * unknown; absent: unknown, i.e. it may have been sent).
      *
-     * @param string|array{kind: string, maybeSent: bool} $failure
+     * @param string|array{kind: string, phase?: string} $failure
      */
     public function onTransportError(int $requestId, string|array $failure, int $now): void
     {

@@ -48,7 +48,7 @@ for ($i = 0; $i < 40; ++$i) {
     if ($action['action'] === 'send') {
         ++$sends;
         if ($sends % 2 === 0) {
-            $flow->onTransportError($action['requestId'], ['kind' => 'timeout', 'maybeSent' => true], $now);
+            $flow->onTransportError($action['requestId'], ['kind' => 'timeout', 'phase' => 'sent'], $now);
         } else {
             $flow->onResponse($action['requestId'], ['status' => 503, 'headers' => ['Retry-After' => '1'], 'body' => '<html>busy</html>'], $now);
         }

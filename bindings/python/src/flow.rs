@@ -125,7 +125,7 @@ impl FlowSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{TransportFailure, TransportKind};
+    use crate::types::{TransportFailure, TransportKind, TransportPhase};
 
     fn args() -> String {
         serde_json::json!({
@@ -151,7 +151,7 @@ mod tests {
             .any(|h| h.sensitive && h.name.eq_ignore_ascii_case("authorization")));
         let failure = TransportFailure {
             kind: TransportKind::ConnectRefused,
-            maybe_sent: false,
+            phase: Some(TransportPhase::Connect),
         };
         flow.on_transport_error(request_id, failure, 1_700_000_000_001).unwrap();
         let checkpoint = flow.checkpoint().unwrap();

@@ -89,13 +89,29 @@ pub enum TransportKind {
     Reset,
 }
 
-/// A transport failure, and whether the request may have reached incwo.
+/// How far a failed request got; the core derives from it whether the
+/// request may have reached incwo (only `Connect` and `TlsHandshake` say no).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum TransportPhase {
+    /// Resolving or connecting: nothing sent.
+    Connect,
+    /// The TLS handshake: nothing sent.
+    TlsHandshake,
+    /// The request was (at least partly) written.
+    Sent,
+    /// The host cannot tell: may have been sent.
+    Unknown,
+}
+
+/// A transport failure: what failed and how far the request had got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct TransportFailure {
     /// What failed.
     pub kind: TransportKind,
-    /// Whether the bytes may have left (a timeout while reading, a reset).
-    pub maybe_sent: bool,
+    /// How far the request had got; `None` (the default) is `Unknown`:
+    /// the request may have been sent.
+    #[uniffi(default)]
+    pub phase: Option<TransportPhase>,
 }
 
 /// An error attached to an outcome (`class` is `error_class`: `class` is a
@@ -382,7 +398,13 @@ pub(crate) fn failure_json(failure: &TransportFailure) -> Value {
         TransportKind::Timeout => "timeout",
         TransportKind::Reset => "reset",
     };
-    json!({"kind": kind, "maybeSent": failure.maybe_sent})
+    let phase = match failure.phase {
+        Some(TransportPhase::Connect) => "connect",
+        Some(TransportPhase::TlsHandshake) => "tls_handshake",
+        Some(TransportPhase::Sent) => "sent",
+        Some(TransportPhase::Unknown) | None => "unknown",
+    };
+    json!({"kind": kind, "phase": phase})
 }
 
 #[cfg(test)]

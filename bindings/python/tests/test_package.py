@@ -220,7 +220,7 @@ def test_the_flow_surface_is_typed() -> None:
     assert isinstance(request.body, bytes)
     assert any(h.sensitive for h in request.headers) and "pw-not-shown" not in str(request)
     flow.on_transport_error(
-        action.request_id, ic.TransportFailure(kind=ic.TransportKind.CONNECT_REFUSED, maybe_sent=False), 1_700_000_000_001
+        action.request_id, ic.TransportFailure(kind=ic.TransportKind.CONNECT_REFUSED, phase=ic.TransportPhase.CONNECT), 1_700_000_000_001
     )
     with pytest.raises(ic.UsageError):  # the same request cannot be answered twice
         flow.on_response(action.request_id, ic.Response(status=200, headers=[], body=b""), 1_700_000_000_002)
@@ -232,7 +232,7 @@ def test_the_flow_surface_is_typed() -> None:
         if action.is_wait():
             now = action.until
         elif action.is_send():
-            flow.on_transport_error(action.request_id, ic.TransportFailure(kind=ic.TransportKind.RESET, maybe_sent=False), now)
+            flow.on_transport_error(action.request_id, ic.TransportFailure(kind=ic.TransportKind.RESET, phase=ic.TransportPhase.CONNECT), now)
         elif action.is_record_done():
             assert action.outcome.is_deferred() or action.outcome.is_quarantined()
             assert action.outcome.error.error_class == "technical"

@@ -105,7 +105,7 @@ impl FlowSession {
         }
     }
 
-    /// [`Flow::on_transport_error`]; `failure` is `{"kind": "timeout", "maybeSent": true}`.
+    /// [`Flow::on_transport_error`]; `failure` is `{"kind": "timeout", "phase": "sent"}`.
     pub fn on_transport_error(&mut self, request_id: u64, failure: &Value, now: u64) -> Value {
         let result = serde_json::from_value::<TransportFailure>(failure.clone())
             .map_err(|e| {

@@ -52,7 +52,7 @@ impl ClassifyArgs {
 /// Classifies from JSON: `{"method": "POST", "endpoint": "/bill_sheets.xml",
 /// "operation"?: "create", "correlationId"?: "…", "nowMs": 0,
 /// "response": {"status", "headers", "body" | "bodyBase64"} | "transport":
-/// {"kind", "maybeSent"}, "table"?: {"overrides": {…}}}` → the
+/// {"kind", "phase"?}, "table"?: {"overrides": {…}}}` → the
 /// [`ClassifiedError`] JSON, or `null` for a 2xx response.
 pub fn classify_json(args: &Value) -> Result<Value, UsageError> {
     let args = ClassifyArgs::deserialize(args).map_err(crate::http::invalid_json)?;

@@ -84,18 +84,67 @@ impl TransportKind {
     }
 }
 
-/// A transport failure reported by the host. `maybe_sent` says whether the
-/// request bytes may have left (the host knows: e.g. a timeout while reading
-/// the response). `connect_refused` and `dns` are never "sent", whatever the
-/// flag says. JSON: `{"kind": "timeout", "maybeSent": true}`.
+/// How far a failed request got, as the host's HTTP client reports it
+/// through structured signals (an exception class, an error kind, the
+/// connection's timings), never through an error message's wording.
+/// JSON: snake_case; a missing phase is `unknown`.
+///
+/// Only `connect` and `tls_handshake` prove that no byte of the request
+/// left: a write that failed in `sent` or `unknown` may have reached incwo,
+/// so the core reconciles it before repeating it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportPhase {
+    /// Resolving the host or opening the TCP connection: nothing was sent.
+    Connect,
+    /// The TLS handshake, before any request byte: nothing was sent.
+    TlsHandshake,
+    /// The request was (at least partly) written: incwo may have received it.
+    Sent,
+    /// The host cannot tell: treated as "may have been sent".
+    #[default]
+    Unknown,
+}
+
+impl TransportPhase {
+    /// The snake_case label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportPhase::Connect => "connect",
+            TransportPhase::TlsHandshake => "tls_handshake",
+            TransportPhase::Sent => "sent",
+            TransportPhase::Unknown => "unknown",
+        }
+    }
+
+    /// False only for the phases that end before any request byte leaves.
+    pub fn may_have_sent(self) -> bool {
+        !matches!(self, TransportPhase::Connect | TransportPhase::TlsHandshake)
+    }
+}
+
+/// A transport failure reported by the host: what failed (`kind`, which
+/// names the error code and metric labels) and how far the request had got
+/// (`phase`). JSON: `{"kind": "reset", "phase": "sent"}`; `phase` defaults
+/// to `unknown`. The former `maybeSent` flag is refused: the host reports the
+/// phase and the core derives whether the request may have been sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TransportFailure {
     /// What failed.
     pub kind: TransportKind,
-    /// Whether the request may have reached incwo.
+    /// How far the request had got when it failed.
     #[serde(default)]
-    pub maybe_sent: bool,
+    pub phase: TransportPhase,
+}
+
+impl TransportFailure {
+    /// Whether the request may have reached incwo: false only when the phase
+    /// ends before sending (`connect`, `tls_handshake`) or the kind cannot
+    /// happen after it (`connect_refused`, `dns`).
+    pub fn may_have_been_sent(&self) -> bool {
+        self.phase.may_have_sent() && !self.kind.is_before_sending()
+    }
 }
 
 /// How one HTTP status is classified. JSON (camelCase):
@@ -335,7 +384,7 @@ pub fn classify_response(
 /// Classifies a transport failure: always technical and retryable; a write
 /// (POST/PUT) whose bytes may have left is flagged `outcomeUnknown`.
 pub fn classify_transport(call: &CallSite, failure: TransportFailure) -> ClassifiedError {
-    let sent = failure.maybe_sent && !failure.kind.is_before_sending();
+    let sent = failure.may_have_been_sent();
     let outcome_unknown = sent && matches!(call.method, Method::Post | Method::Put);
     let what = match failure.kind {
         TransportKind::ConnectRefused => "the connection to incwo was refused",

@@ -98,23 +98,39 @@ fn table_overrides_a_status() {
 
 #[test]
 fn transport_failures_flag_unknown_write_outcomes() {
-    let t = |method, kind, maybe_sent| {
-        classify_transport(
-            &call(method, "/proposal_sheets.xml"),
-            TransportFailure { kind, maybe_sent },
-        )
+    use TransportPhase::{Connect, Sent, TlsHandshake, Unknown};
+    let t = |method, kind, phase| {
+        classify_transport(&call(method, "/proposal_sheets.xml"), TransportFailure { kind, phase })
     };
-    let e = t(Method::Post, TransportKind::Timeout, true);
+    let e = t(Method::Post, TransportKind::Timeout, Sent);
     assert_eq!(
         (e.code.as_str(), e.outcome_unknown, e.retryable),
         ("transport.timeout", true, true)
     );
-    assert!(!t(Method::Post, TransportKind::Timeout, false).outcome_unknown);
-    assert!(!t(Method::Post, TransportKind::ConnectRefused, true).outcome_unknown);
-    assert!(!t(Method::Post, TransportKind::Dns, true).outcome_unknown);
-    assert!(t(Method::Put, TransportKind::Reset, true).outcome_unknown);
-    assert!(!t(Method::Get, TransportKind::Reset, true).outcome_unknown);
-    assert_eq!(t(Method::Get, TransportKind::Tls, false).code, "transport.tls");
+    assert!(!t(Method::Post, TransportKind::Timeout, Connect).outcome_unknown);
+    assert!(!t(Method::Post, TransportKind::Tls, TlsHandshake).outcome_unknown);
+    assert!(t(Method::Post, TransportKind::Tls, Sent).outcome_unknown);
+    assert!(t(Method::Post, TransportKind::Tls, Unknown).outcome_unknown);
+    assert!(!t(Method::Post, TransportKind::ConnectRefused, Sent).outcome_unknown);
+    assert!(!t(Method::Post, TransportKind::Dns, Unknown).outcome_unknown);
+    assert!(t(Method::Put, TransportKind::Reset, Unknown).outcome_unknown);
+    assert!(!t(Method::Get, TransportKind::Reset, Sent).outcome_unknown);
+    assert_eq!(t(Method::Get, TransportKind::Tls, TlsHandshake).code, "transport.tls");
+}
+
+#[test]
+fn a_missing_phase_means_the_request_may_have_been_sent() {
+    let failure: TransportFailure = serde_json::from_str(r#"{"kind": "tls"}"#).unwrap();
+    assert_eq!(failure.phase, TransportPhase::Unknown);
+    assert!(failure.may_have_been_sent());
+    let failure: TransportFailure = serde_json::from_str(r#"{"kind": "reset", "phase": "tls_handshake"}"#).unwrap();
+    assert!(!failure.may_have_been_sent());
+}
+
+#[test]
+fn the_former_maybe_sent_flag_is_refused_not_trusted() {
+    let error = serde_json::from_str::<TransportFailure>(r#"{"kind": "tls", "maybeSent": false}"#).unwrap_err();
+    assert!(error.to_string().contains("maybeSent"), "{error}");
 }
 
 #[test]

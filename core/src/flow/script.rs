@@ -6,7 +6,7 @@
 //! `{"records": [{"kind", "record"}…] | "jsonl": "…", "profile"?: {…} | "…",
 //!   "options"?: {…}, "config"?: {server, businessFileId, auth…}, "now"?: ms,
 //!   "seed"?: n, "answers": [{"status", "headers"?, "body"?} |
-//!   {"transport": {"kind", "maybeSent"}}…]}`.
+//!   {"transport": {"kind", "phase"?}}…]}`.
 //!
 //! The run is deterministic: the clock stands still except that a `Wait`
 //! moves it to its `until`. It ends at `Done`, or when a `Send` finds no

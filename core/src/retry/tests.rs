@@ -1,7 +1,9 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::errors::{classify_response, classify_transport, ClassificationTable, TransportFailure, TransportKind};
+use crate::errors::{
+    classify_response, classify_transport, ClassificationTable, TransportFailure, TransportKind, TransportPhase,
+};
 use crate::http::{CallSite, Response};
 
 const NOW: u64 = 1_700_000_000_000;
@@ -22,7 +24,12 @@ fn response_error(method: Method, endpoint: &str, status: u16, headers: &[(&str,
 }
 
 fn transport_error(method: Method, endpoint: &str, kind: TransportKind, maybe_sent: bool) -> ClassifiedError {
-    classify_transport(&CallSite::new(method, endpoint), TransportFailure { kind, maybe_sent })
+    let phase = if maybe_sent {
+        TransportPhase::Sent
+    } else {
+        TransportPhase::Connect
+    };
+    classify_transport(&CallSite::new(method, endpoint), TransportFailure { kind, phase })
 }
 
 fn fresh() -> (RetryPolicy, RetryState) {

@@ -12,7 +12,7 @@
 
 #![allow(dead_code, clippy::unnecessary_map_or)]
 
-use incwo_core::errors::{TransportFailure, TransportKind};
+use incwo_core::errors::{TransportFailure, TransportKind, TransportPhase};
 use incwo_core::http::{Method, Request, Response};
 use incwo_core::xml::{parse_document, Element, XmlLimits};
 use rust_decimal::prelude::*;
@@ -93,15 +93,26 @@ impl Object {
 /// What a fault does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FaultKind {
-    /// The client times out before the request leaves: nothing written,
-    /// `timeout` with `maybe_sent` false.
+    /// The client times out while connecting: nothing written, `timeout`
+    /// in phase `connect`.
     TimeoutBeforeSend,
-    /// Committed, then the client times out (`maybe_sent` true).
+    /// The TLS handshake fails: nothing written, `tls` in phase `tls_handshake`.
+    TlsHandshakeRefused,
+    /// Committed, then the client times out (phase `sent`).
     TimeoutAfterCommit,
-    /// Committed, then the connection is reset (`maybe_sent` true).
+    /// Committed, then the connection is reset (phase `sent`).
     ResetAfterCommit,
-    /// The connection is reset before incwo handles it (`maybe_sent` true, nothing written).
+    /// Committed, then the TLS stream breaks (no close_notify): `tls` in
+    /// phase `sent`, the post-send TLS error hosts used to read as "not sent".
+    TlsResetAfterCommit,
+    /// Committed, then a failure whose phase the host cannot tell (workerd's
+    /// opaque fetch errors): `reset` with no phase, i.e. `unknown`.
+    UnknownAfterCommit,
+    /// The connection is reset before incwo handles it (phase `sent`, nothing written).
     ResetBeforeCommit,
+    /// A failure whose phase the host cannot tell, before incwo handled it
+    /// (phase `unknown`, nothing written).
+    UnknownBeforeCommit,
     /// An HTTP error status (5xx…), nothing written.
     Status(u16),
     /// An HTTP error status after the write was committed.
@@ -394,12 +405,24 @@ impl FakeIncwo {
             return Ok(xml_response(404, "<errors><error>not found</error></errors>".into()));
         };
         let fault = self.pick_fault(method, &target);
-        let failure = |kind, maybe_sent| Err(TransportFailure { kind, maybe_sent });
+        let failure = |kind, phase| Err(TransportFailure { kind, phase });
         let (result, label) = match fault {
-            Some(FaultKind::TimeoutBeforeSend) => {
-                (failure(TransportKind::Timeout, false), "timeout_before_send".into())
-            }
-            Some(FaultKind::ResetBeforeCommit) => (failure(TransportKind::Reset, true), "reset_before_commit".into()),
+            Some(FaultKind::TimeoutBeforeSend) => (
+                failure(TransportKind::Timeout, TransportPhase::Connect),
+                "timeout_before_send".into(),
+            ),
+            Some(FaultKind::TlsHandshakeRefused) => (
+                failure(TransportKind::Tls, TransportPhase::TlsHandshake),
+                "tls_handshake_refused".into(),
+            ),
+            Some(FaultKind::ResetBeforeCommit) => (
+                failure(TransportKind::Reset, TransportPhase::Sent),
+                "reset_before_commit".into(),
+            ),
+            Some(FaultKind::UnknownBeforeCommit) => (
+                failure(TransportKind::Reset, TransportPhase::Unknown),
+                "unknown_before_commit".into(),
+            ),
             Some(FaultKind::Status(status)) => (Ok(html_error(status)), format!("{status}")),
             Some(FaultKind::Refuse(status)) => {
                 let errors = [(
@@ -420,11 +443,31 @@ impl FakeIncwo {
             }
             Some(FaultKind::TimeoutAfterCommit) => {
                 self.serve(method, &target, request.body());
-                (failure(TransportKind::Timeout, true), "timeout_after_commit".into())
+                (
+                    failure(TransportKind::Timeout, TransportPhase::Sent),
+                    "timeout_after_commit".into(),
+                )
             }
             Some(FaultKind::ResetAfterCommit) => {
                 self.serve(method, &target, request.body());
-                (failure(TransportKind::Reset, true), "reset_after_commit".into())
+                (
+                    failure(TransportKind::Reset, TransportPhase::Sent),
+                    "reset_after_commit".into(),
+                )
+            }
+            Some(FaultKind::TlsResetAfterCommit) => {
+                self.serve(method, &target, request.body());
+                (
+                    failure(TransportKind::Tls, TransportPhase::Sent),
+                    "tls_reset_after_commit".into(),
+                )
+            }
+            Some(FaultKind::UnknownAfterCommit) => {
+                self.serve(method, &target, request.body());
+                (
+                    failure(TransportKind::Reset, TransportPhase::Unknown),
+                    "unknown_after_commit".into(),
+                )
             }
             Some(FaultKind::StatusAfterCommit(status)) => {
                 self.serve(method, &target, request.body());

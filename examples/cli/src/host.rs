@@ -1,7 +1,7 @@
 //! The CLI as a real host: drives a [`Flow`] over blocking HTTP (ureq),
 //! saving the checkpoint before every request and after every action.
 
-use incwo_core::errors::{TransportFailure, TransportKind};
+use incwo_core::errors::{TransportFailure, TransportKind, TransportPhase};
 use incwo_core::flow::{Action, Flow};
 use incwo_core::http::{Request, Response};
 use std::io::Read;
@@ -63,29 +63,38 @@ impl Transport {
     }
 }
 
+/// A failure while reading the answer: the request had been written.
 fn io_failure(e: &std::io::Error) -> TransportFailure {
-    let kind = match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => TransportKind::Timeout,
-        std::io::ErrorKind::ConnectionRefused => TransportKind::ConnectRefused,
-        _ => TransportKind::Reset,
-    };
     TransportFailure {
-        kind,
-        maybe_sent: kind != TransportKind::ConnectRefused,
+        kind: io_kind(e.kind()),
+        phase: TransportPhase::Sent,
     }
 }
 
+fn io_kind(kind: std::io::ErrorKind) -> TransportKind {
+    match kind {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => TransportKind::Timeout,
+        std::io::ErrorKind::ConnectionRefused => TransportKind::ConnectRefused,
+        _ => TransportKind::Reset,
+    }
+}
+
+/// The failure of ureq's call, from its error kind and the underlying I/O
+/// error's kind (structured signals, never the message): name resolution and
+/// connection failures end before sending; anything later may have sent.
 fn failure(t: &ureq::Transport) -> TransportFailure {
-    let text = t.to_string().to_ascii_lowercase();
-    let (kind, maybe_sent) = match t.kind() {
-        ureq::ErrorKind::Dns => (TransportKind::Dns, false),
-        ureq::ErrorKind::ConnectionFailed if text.contains("timed out") => (TransportKind::Timeout, false),
-        ureq::ErrorKind::ConnectionFailed => (TransportKind::ConnectRefused, false),
-        _ if text.contains("tls") || text.contains("certificate") => (TransportKind::Tls, false),
-        _ if text.contains("timed out") || text.contains("timeout") => (TransportKind::Timeout, true),
-        _ => (TransportKind::Reset, true),
+    let io = std::error::Error::source(t)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .map(|e| e.kind());
+    let (kind, phase) = match t.kind() {
+        ureq::ErrorKind::Dns => (TransportKind::Dns, TransportPhase::Connect),
+        ureq::ErrorKind::ConnectionFailed => match io {
+            Some(std::io::ErrorKind::TimedOut) => (TransportKind::Timeout, TransportPhase::Connect),
+            _ => (TransportKind::ConnectRefused, TransportPhase::Connect),
+        },
+        _ => (io.map_or(TransportKind::Reset, io_kind), TransportPhase::Unknown),
     };
-    TransportFailure { kind, maybe_sent }
+    TransportFailure { kind, phase }
 }
 
 /// What a host run saw, for reports and scenario checks.

@@ -122,9 +122,10 @@ pub struct ClassifyArgs {
     /// A transport failure instead of an answer: connect_refused, dns, tls, timeout or reset.
     #[arg(long)]
     transport: Option<String>,
-    /// The request may have left before the transport failure.
+    /// How far the request had got: connect, tls_handshake, sent or unknown
+    /// (absent: unknown, i.e. it may have been sent).
     #[arg(long)]
-    maybe_sent: bool,
+    phase: Option<String>,
     /// Method of the call.
     #[arg(long, default_value = "GET")]
     method: String,
@@ -151,7 +152,12 @@ pub fn classify(args: ClassifyArgs) -> Result<Value, String> {
             }
             call["response"] = json!({"status": status, "headers": headers, "body": body});
         }
-        (None, Some(kind)) => call["transport"] = json!({"kind": kind, "maybeSent": args.maybe_sent}),
+        (None, Some(kind)) => {
+            call["transport"] = json!({"kind": kind});
+            if let Some(phase) = &args.phase {
+                call["transport"]["phase"] = json!(phase);
+            }
+        }
         _ => return Err("give --status N or --transport KIND".into()),
     }
     let error = incwo_core::api::call("classify", &call);

@@ -180,13 +180,25 @@ fn classify_gives_the_class_and_the_retry_decision() {
     let r = classify(&[
         "--transport",
         "timeout",
-        "--maybe-sent",
+        "--phase",
+        "sent",
         "--method",
         "POST",
         "--endpoint",
         "/bill_sheets.xml",
     ]);
     assert_eq!(r["decision"]["decision"], "reconcileFirst");
+    let r = classify(&[
+        "--transport",
+        "tls",
+        "--phase",
+        "tls_handshake",
+        "--method",
+        "POST",
+        "--endpoint",
+        "/bill_sheets.xml",
+    ]);
+    assert_eq!(r["decision"]["decision"], "retryAt");
     let r = classify(&["--status", "429", "--retry-after", "120"]);
     assert_eq!(r["decision"]["decision"], "requeue");
 }

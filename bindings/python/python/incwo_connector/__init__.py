@@ -28,6 +28,7 @@ from ._native import (
     Summary,
     TransportFailure,
     TransportKind,
+    TransportPhase,
     Violation,
 )
 from .connector import AsyncConnector, Connector, Records, SyncResult, now_ms
@@ -89,6 +90,7 @@ __all__ = [
     "TechnicalError",
     "TransportFailure",
     "TransportKind",
+    "TransportPhase",
     "UsageError",
     "Violation",
     "WEBHOOK_PATH",

@@ -59,21 +59,22 @@ def _has(error: BaseException, kinds: Tuple[type, ...]) -> bool:
 
 def transport_failure(error: httpx.RequestError) -> _native.TransportFailure:
     """What the core needs to know about a failed request: the kind of
-    failure and whether the bytes may have left (then the core reconciles
-    before it creates anything again)."""
-    kind = _native.TransportKind
+    failure and the phase it had reached, from httpx's exception classes
+    (never the message). Only ``CONNECT`` and ``TLS_HANDSHAKE`` tell the
+    core that nothing left; otherwise it reconciles before it creates
+    anything again."""
+    kind, phase = _native.TransportKind, _native.TransportPhase
     if isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return _native.TransportFailure(kind=kind.TIMEOUT, maybe_sent=False)
+        return _native.TransportFailure(kind=kind.TIMEOUT, phase=phase.CONNECT)
     if isinstance(error, httpx.TimeoutException):
-        return _native.TransportFailure(kind=kind.TIMEOUT, maybe_sent=True)
+        return _native.TransportFailure(kind=kind.TIMEOUT, phase=phase.SENT)
     if _has(error, (ssl.SSLError,)):
-        sent = not isinstance(error, httpx.ConnectError)
-        return _native.TransportFailure(kind=kind.TLS, maybe_sent=sent)
+        during_handshake = isinstance(error, httpx.ConnectError)
+        return _native.TransportFailure(kind=kind.TLS, phase=phase.TLS_HANDSHAKE if during_handshake else phase.SENT)
     if isinstance(error, (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)):
-        text = str(error).lower()
-        if _has(error, (socket.gaierror,)) or "name or service not known" in text or "nodename" in text:
-            return _native.TransportFailure(kind=kind.DNS, maybe_sent=False)
-        return _native.TransportFailure(kind=kind.CONNECT_REFUSED, maybe_sent=False)
-    # Reset, closed without an answer, or broken while reading: the request
-    # may have reached incwo.
-    return _native.TransportFailure(kind=kind.RESET, maybe_sent=True)
+        if _has(error, (socket.gaierror,)):
+            return _native.TransportFailure(kind=kind.DNS, phase=phase.CONNECT)
+        return _native.TransportFailure(kind=kind.CONNECT_REFUSED, phase=phase.CONNECT)
+    # Reset, closed without an answer, or broken while writing or reading:
+    # the request may have reached incwo.
+    return _native.TransportFailure(kind=kind.RESET, phase=phase.SENT)
