@@ -4,7 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$1"
-mkdir -p "$out"/{validate_map,parse_xml,classify,checkpoint_resume}
+mkdir -p "$out"/{validate_map,parse_xml,classify,checkpoint_resume,inbound_detect}
 i=0
 for f in "$root"/examples/data/*.json; do
   for selector in 0 1 2 3 4 5 6; do
@@ -28,6 +28,12 @@ printf '{"checkpointVersion":1,"digest":"x","cursor":0,"outcomes":[null,null,nul
 # nibble: kind, resource or call name), then the arguments separated by NUL
 # (see fuzz/fuzz_targets/c_abi.rs). Built from every golden vector (jq reads them).
 command -v jq >/dev/null || { echo "fuzz/seed.sh: jq is required (apt-get install jq)" >&2; exit 1; }
+# inbound_detect: the entries of every inbound.detect vector, NUL, its body.
+i=0
+for f in "$root"/tests/vectors/inbound/detect_*.json; do
+  { jq -j '.args.entries | tojson' "$f"; printf '\0'; jq -j '.args.response.body // ""' "$f"; } > "$out/inbound_detect/v-$i"
+  i=$((i + 1))
+done
 abi="$out/c_abi"
 mkdir -p "$abi"
 kinds=(customer product quote order invoice stock-movement cancellation)

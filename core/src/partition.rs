@@ -382,13 +382,13 @@ impl CustomerQueue {
         if self.next_since == 0 {
             self.next_since = now;
         }
-        if seq > self.done_through + 1 && now > self.next_since.saturating_add(stale_after_ms) {
+        if seq > self.done_through.saturating_add(1) && now > self.next_since.saturating_add(stale_after_ms) {
             // The numbers before it never came (messages lost): go on.
             self.done_through = seq - 1;
             self.next_since = now;
             self.waiting.retain(|w| w.seq.map_or(true, |s| s >= seq));
         }
-        let next = self.done_through + 1;
+        let next = self.done_through.saturating_add(1);
         let own = self.waiting.iter().position(|w| w.record == record);
         if seq == next {
             match own {
@@ -447,7 +447,7 @@ impl CustomerQueue {
         match settled {
             Settled::Ended => {
                 if let Some(seq) = self.waiting.iter().find(|w| w.record == record).and_then(|w| w.seq) {
-                    if seq == self.done_through + 1 {
+                    if seq == self.done_through.saturating_add(1) {
                         self.done_through = seq;
                         self.next_since = 0;
                     }

@@ -183,3 +183,50 @@ fn a_checkpoint_edited_by_hand_is_read_or_refused_never_misread() {
     let truncated = &checkpoint[..checkpoint.len() / 2];
     assert!(resume(truncated).is_err());
 }
+
+#[test]
+fn quantities_beyond_the_decimal_range_in_a_checkpoint_are_a_business_error_not_a_panic() {
+    // A hand-edited ledger: the order's line already invoiced and delivered
+    // to the largest decimal; one more unit overflows the sum.
+    let max = rust_decimal::Decimal::MAX.to_string();
+    let order: incwo_core::flow::ledger::Entry = serde_json::from_value(json!({
+        "key": "00000000-0000-5000-8000-000000000003", "domain": "order",
+        "externalId": "CMD-INC-2026-0411", "step": "create", "mapperVersion": 1, "state": "done",
+        "incwoId": 400002, "hash": "h", "status": "confirmed", "verified": true, "customer": "CLI-INC-8872",
+        "currency": "EUR", "updatedAt": 1,
+        "lines": {"KIT-API-01": {"ordered": max, "delivered": max, "invoiced": max}}
+    }))
+    .unwrap();
+    let profile = Profile::default();
+    let batch = format!(
+        "{}\n{}\n",
+        json!({"kind": "invoice", "record": serde_json::from_str::<Value>(include_str!("../../examples/data/invoice.json")).unwrap()}),
+        json!({"kind": "stock-movement", "record": {"movementId": "MVT-1", "sku": "KIT-API-01", "warehouse": "MAIN",
+            "qty": -1, "reason": "sale", "sourceOrder": "CMD-INC-2026-0411", "occurredAt": "2026-04-16T10:00:00Z"}}),
+    );
+    let items = batch::parse_jsonl(&batch, &profile);
+    let product: incwo_core::flow::ledger::Entry = serde_json::from_value(json!({
+        "key": "00000000-0000-5000-8000-000000000001", "domain": "product", "externalId": "KIT-API-01",
+        "step": "upsert", "mapperVersion": 1, "state": "done", "incwoId": 300001, "hash": "h", "verified": true,
+        "updatedAt": 1
+    }))
+    .unwrap();
+    let ledger = incwo_core::flow::ledger::Ledger::from_entries([product, order]);
+    let mut flow = Flow::with_ledger(items, profile, config(), FlowOptions::default(), ledger, 0, 1);
+    let (mut codes, mut now) = (Vec::new(), 0);
+    for _ in 0..1000 {
+        match flow.poll(now).unwrap() {
+            Action::RecordDone { outcome, .. } => {
+                codes.push(serde_json::to_value(&outcome).unwrap()["error"]["code"].clone())
+            }
+            Action::Done { .. } => break,
+            Action::Wait { until, .. } => now = until,
+            Action::Send { request, .. } => panic!("nothing is sent: {}", request.url()),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        codes,
+        [json!("business.over_invoicing"), json!("business.over_delivery")]
+    );
+}

@@ -174,7 +174,7 @@ pub(super) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageError> {
 
 fn send(flow: &mut Flow, purpose: Purpose, request: Request, attempt: u32, now: u64) -> Action {
     let id = flow.state.next_request_id;
-    flow.state.next_request_id += 1;
+    flow.state.next_request_id = flow.state.next_request_id.saturating_add(1);
     flow.engine.in_flight = Some(InFlight {
         id,
         purpose,
@@ -669,7 +669,7 @@ fn run_check(flow: &mut Flow, check: &Check) -> Step {
                             format!("{sku} is not on order {}", invoice.source_order),
                         );
                     };
-                    if line.invoiced + qty > line.ordered {
+                    if exceeds(line.invoiced, qty, line.ordered) {
                         return quarantine(
                             "business.over_invoicing",
                             format!(
@@ -706,7 +706,7 @@ fn run_check(flow: &mut Flow, check: &Check) -> Step {
                             format!("{} is not on order {order_number}", movement.sku),
                         )
                     }
-                    Some(line) if line.delivered + qty > line.ordered => {
+                    Some(line) if exceeds(line.delivered, qty, line.ordered) => {
                         return quarantine(
                             "business.over_delivery",
                             format!(
@@ -723,12 +723,22 @@ fn run_check(flow: &mut Flow, check: &Check) -> Step {
     pop(flow)
 }
 
+/// Per-SKU sums of a record's lines. Validated lines cannot overflow a
+/// decimal; if hostile ones do, the sum saturates, which exceeds any ordered
+/// quantity and so ends as over-invoicing or over-delivery, never a panic.
 fn quantities(lines: &[Line]) -> BTreeMap<String, Decimal> {
     let mut out = BTreeMap::new();
     for line in lines {
-        *out.entry(line.sku.clone()).or_insert(Decimal::ZERO) += line.qty;
+        let sum = out.entry(line.sku.clone()).or_insert(Decimal::ZERO);
+        *sum = sum.saturating_add(line.qty);
     }
     out
+}
+
+/// Whether `done + more` exceeds `ordered`; a sum beyond the decimal range
+/// (from a hand-edited checkpoint) exceeds it too.
+fn exceeds(done: Decimal, more: Decimal, ordered: Decimal) -> bool {
+    done.checked_add(more).map_or(true, |sum| sum > ordered)
 }
 
 /// The body, hash and totals of the object a `Write` task creates.
@@ -885,7 +895,7 @@ fn write(flow: &mut Flow, domain: Domain, external_id: &str, now: u64) -> Step {
             e.hash = hash;
             e.updated_at = now;
             flow.state.ledger.put(e);
-            let attempt = run(flow).create_attempts + 1;
+            let attempt = run(flow).create_attempts.saturating_add(1);
             match adapter.create(&flow.config, &mapped.xml, &correlation_id, Some(&k)) {
                 Ok(request) => Step::Resend(Purpose::Create(domain, external_id.to_string()), request, attempt),
                 Err(e) => quarantine("usage.request", e.to_string()),
@@ -962,7 +972,8 @@ fn mark_created(
                 if !order.invoices.contains(&i.invoice_number) {
                     order.invoices.push(i.invoice_number.clone());
                     for (sku, qty) in quantities(&i.lines) {
-                        order.lines.entry(sku).or_default().invoiced += qty;
+                        let line = order.lines.entry(sku).or_default();
+                        line.invoiced = line.invoiced.saturating_add(qty);
                     }
                 }
             }
@@ -977,7 +988,9 @@ fn mark_created(
             {
                 let line = order.lines.entry(m.sku.clone()).or_default();
                 match m.reason {
-                    MovementReason::Sale if m.qty.is_sign_negative() => line.delivered += -m.qty,
+                    MovementReason::Sale if m.qty.is_sign_negative() => {
+                        line.delivered = line.delivered.saturating_add(-m.qty)
+                    }
                     MovementReason::Return if m.qty.is_sign_positive() => {
                         line.delivered = (line.delivered - m.qty).max(Decimal::ZERO)
                     }
@@ -1579,7 +1592,7 @@ fn on_failure(flow: &mut Flow, in_flight: InFlight, error: ClassifiedError, now:
                     );
                 }
             } else {
-                let not_before = now + flow.options.retry.budget_requeue_ms;
+                let not_before = now.saturating_add(flow.options.retry.budget_requeue_ms);
                 finish(
                     flow,
                     Outcome::Deferred {
@@ -1617,7 +1630,7 @@ fn on_failure(flow: &mut Flow, in_flight: InFlight, error: ClassifiedError, now:
 }
 
 fn resend(flow: &mut Flow, in_flight: InFlight, now: u64, wait: Option<(u64, String)>) {
-    let attempt = in_flight.attempt + 1;
+    let attempt = in_flight.attempt.saturating_add(1);
     let admission = flow.state.retry_state.admit(&flow.options.retry, now);
     let wait = match admission {
         Admission::Blocked { until } => Some((until.max(wait.as_ref().map_or(0, |w| w.0)), "breaker_open".to_string())),

@@ -239,7 +239,9 @@ pub fn detect(
                     }
                 }
                 if totals_changed {
-                    after.totals = Some(observed_totals(profile, s));
+                    // Sums beyond the decimal range (hostile XML) leave no
+                    // totals: a later credit note then asks for a re-sync.
+                    after.totals = observed_totals(profile, s);
                 }
             }
             if !before.lines.is_empty() {
@@ -311,7 +313,8 @@ pub fn detect(
 }
 
 /// Per-SKU quantities of a document's priced lines, when every line links
-/// a product the ledger knows; `None` otherwise.
+/// a product the ledger knows and no sum leaves the decimal range (hostile
+/// XML); `None` otherwise.
 fn observed_quantities(ledger: &Ledger, s: &Snapshot) -> Option<BTreeMap<String, Decimal>> {
     let skus: BTreeMap<u64, &str> = ledger
         .entries()
@@ -321,7 +324,8 @@ fn observed_quantities(ledger: &Ledger, s: &Snapshot) -> Option<BTreeMap<String,
     let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
     for line in s.lines.iter().filter(|l| l.priced) {
         let sku = skus.get(&line.product_id?)?;
-        *out.entry(sku.to_string()).or_default() += line.quantity;
+        let sum = out.entry(sku.to_string()).or_default();
+        *sum = sum.checked_add(line.quantity)?;
     }
     Some(
         out.into_iter()
@@ -374,8 +378,9 @@ fn line_changes(
 }
 
 /// The totals incwo shows, in the ledger's shape (per tax code from the
-/// profile's VAT ids; an id the profile does not know is named `#id`).
-fn observed_totals(profile: &Profile, s: &Snapshot) -> Totals {
+/// profile's VAT ids; an id the profile does not know is named `#id`);
+/// `None` when a sum leaves the decimal range.
+fn observed_totals(profile: &Profile, s: &Snapshot) -> Option<Totals> {
     let mut by_tax: BTreeMap<String, TaxTotal> = BTreeMap::new();
     for line in s.lines.iter().filter(|l| l.priced) {
         let vat_id = line.vat_value_id.unwrap_or(0);
@@ -390,10 +395,10 @@ fn observed_totals(profile: &Profile, s: &Snapshot) -> Totals {
             base: Decimal::ZERO,
             vat: Decimal::ZERO,
         });
-        t.base += line.total.unwrap_or_default();
-        t.vat += line.vat.unwrap_or_default();
+        t.base = t.base.checked_add(line.total.unwrap_or_default())?;
+        t.vat = t.vat.checked_add(line.vat.unwrap_or_default())?;
     }
-    Totals {
+    Some(Totals {
         excl_tax: s.excl_tax.unwrap_or_default(),
         vat: s.vat.unwrap_or_default(),
         incl_tax: s.incl_tax.unwrap_or_default(),
@@ -404,5 +409,5 @@ fn observed_totals(profile: &Profile, s: &Snapshot) -> Totals {
             .filter(|l| l.priced)
             .map(|l| l.total.unwrap_or_default())
             .collect(),
-    }
+    })
 }

@@ -208,7 +208,7 @@ impl PollState {
             candidates.push(item);
         }
         if page >= total_pages || page == u32::MAX {
-            cursor.passes += 1;
+            cursor.passes = cursor.passes.saturating_add(1);
             cursor.next_page = 1;
             cursor.since = cursor.last_pass_latest.take();
             cursor.last_pass_latest = cursor.pass_latest.take();

@@ -230,3 +230,33 @@ fn json_calls_never_panic_on_odd_arguments() {
         }
     }
 }
+
+#[test]
+fn quantities_and_totals_beyond_the_decimal_range_are_not_a_panic() {
+    // Two lines of the largest decimal: their sums overflow. The lines
+    // cannot be compared (the totals carry the edit) and no totals are kept.
+    let (mut l, p) = (ledger(), Profile::default());
+    let max = Decimal::MAX;
+    let line = format!(
+        "<proposal_line><customer_product_id>300001</customer_product_id><quantity>{max}</quantity><total_price>{max}</total_price><vat_value_id>607</vat_value_id></proposal_line>"
+    );
+    let body = format!(
+        "<proposal_sheet><id>400002</id><vat_exl_total>1</vat_exl_total><vat_cost>0</vat_cost><vat_inc_total>1</vat_inc_total><proposal_lines>{line}{line}</proposal_lines></proposal_sheet>"
+    );
+    let r = detect(
+        &mut l,
+        &p,
+        &options(),
+        &observe("proposal_sheets", body.as_bytes()),
+        Source::Poll,
+        1,
+    );
+    assert_eq!(r.outcome, DetectOutcome::Changed);
+    let order = l.entries().find(|e| e.external_id == "CMD-1").unwrap();
+    assert_eq!(order.totals, None, "overflowing sums leave no totals");
+    assert_eq!(
+        order.lines["SKU-1"].ordered,
+        d("2"),
+        "overflowing lines are not compared"
+    );
+}
