@@ -15,6 +15,41 @@
 //! - [`discover`]: proposes a mapping profile from an account's data.
 //! - [`codes`]: every stable code, for operators (docs/RUNBOOK.md).
 //! - [`inbound`]: changes made in incwo (webhooks, polling) brought back as events.
+//!
+//! # Example
+//!
+//! Validate and map a record, then take the first step of a flow (the host
+//! would send the request and answer with the response or the transport
+//! failure, with its phase):
+//!
+//! ```
+//! use incwo_core::errors::{TransportFailure, TransportKind, TransportPhase};
+//! use incwo_core::flow::{batch, Action, Flow, FlowOptions};
+//! use incwo_core::http::{Auth, ConnectionConfig};
+//! use incwo_core::mapping::Profile;
+//!
+//! let order = r#"{"orderNumber": "CMD-1", "customerExternalId": "CLI-1", "currency": "EUR",
+//!   "orderDate": "2026-04-14",
+//!   "lines": [{"sku": "KIT-1", "qty": 2, "unitPriceExclTax": 10, "taxCode": "TVA20"}]}"#;
+//! assert_eq!(incwo_core::api::validate("order", order, None)["valid"], true);
+//! let mapped = incwo_core::api::map("order", order, None);
+//! assert_eq!(mapped["totals"]["inclTax"], "24.00");
+//!
+//! let profile = Profile::default();
+//! let items = batch::parse_jsonl(&format!("{{\"kind\": \"order\", \"record\": {}}}\n", order.replace('\n', "")), &profile);
+//! let config = ConnectionConfig::new("https://www.incwo.com", "123456", Auth::basic("api@example.fr", "secret"), false)
+//!     .expect("a valid connection");
+//! let now = 1_776_000_000_000;
+//! let mut flow = Flow::start(items, profile, config, FlowOptions::default(), now, 42);
+//! let Action::Send { request_id, request } = flow.poll(now).expect("an action") else { panic!() };
+//! assert!(request.url().starts_with("https://www.incwo.com/123456/"));
+//! // The connection was refused: nothing left, the flow retries later.
+//! let failure = TransportFailure { kind: TransportKind::ConnectRefused, phase: TransportPhase::Connect };
+//! flow.on_transport_error(request_id, failure, now).expect("accepted");
+//! assert!(matches!(flow.poll(now), Ok(Action::Wait { .. })));
+//! ```
+
+#![deny(missing_docs)]
 
 pub mod views;
 pub mod xml;

@@ -24,8 +24,9 @@ pub const PROFILE_VERSION: u32 = 1;
 /// the object `{"unknown": "what to do"}` in place of the value.
 pub const UNKNOWN: &str = "unknown";
 
-/// The default profile shipped as `profiles/default.json`.
-pub const DEFAULT_PROFILE_JSON: &str = include_str!("../../../profiles/default.json");
+/// The default profile shipped as `profiles/default.json` (the file lives in
+/// the crate, `core/profiles/`, so that the published crate carries it).
+pub const DEFAULT_PROFILE_JSON: &str = include_str!("../../profiles/default.json");
 
 /// One tax code: its rate and incwo's `vat_value_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

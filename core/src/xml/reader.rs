@@ -32,10 +32,18 @@ impl Default for XmlLimits {
 pub enum XmlError {
     /// The document is larger than [`XmlLimits::max_bytes`].
     #[error("XML document of {size} bytes exceeds the limit of {limit} bytes")]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The document's size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Elements nest deeper than [`XmlLimits::max_depth`].
     #[error("XML nesting deeper than {limit} levels")]
-    TooDeep { limit: usize },
+    TooDeep {
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
     /// The document declares a DOCTYPE (and possibly entities); refused, never expanded.
     #[error("XML with a DOCTYPE or entity declaration is refused")]
     Doctype,
@@ -47,7 +55,12 @@ pub enum XmlError {
     Empty,
     /// The document is not well-formed.
     #[error("malformed XML at byte {position}: {reason}")]
-    Malformed { position: u64, reason: String },
+    Malformed {
+        /// Byte offset of the error.
+        position: u64,
+        /// What the parser found wrong.
+        reason: String,
+    },
 }
 
 /// One element: its name, attributes, text content (concatenated, trimmed)
