@@ -50,7 +50,8 @@ try {
     }
 }
 
-// Checks the scope's release against the header's (a UsageException stops PHP's start).
-if (Core::preloadedScope() === null) {
+// Checks the scope's release against the header's (a UsageException stops
+// PHP's start); requests then trust it (Core::preloadedScope()).
+if (Core::checkedPreloadedScope() === null) {
     throw new UsageException(['class' => 'usage', 'code' => 'ffi.library_not_loaded', 'message' => 'the FFI scope ' . Core::FFI_SCOPE . ' was not declared', 'hint' => 'use the package\'s incwo.preload.h, which declares it']);
 }

@@ -106,12 +106,26 @@ final class Core
     }
 
     /**
-     * The preloaded scope, its version checked against the package's preload
-     * header (null: not preloaded). Used by `preload.php` too.
-     *
-     * @internal
+     * The preloaded scope (null: not preloaded), its library's release checked
+     * against the package's preload header, unless this package's
+     * `preload.php` did that when PHP started (a mismatch stops the start).
      */
     public static function preloadedScope(): ?\FFI
+    {
+        return self::scope(!self::preloadedByThisPackage());
+    }
+
+    /**
+     * {@see preloadedScope()}, its release always checked.
+     *
+     * @internal preload.php's check, when PHP starts
+     */
+    public static function checkedPreloadedScope(): ?\FFI
+    {
+        return self::scope(true);
+    }
+
+    private static function scope(bool $check): ?\FFI
     {
         $key = 'scope:' . self::FFI_SCOPE;
         if (self::$noScope) {
@@ -125,16 +139,26 @@ final class Core
 
                 return null;
             }
-            $path = self::preloadHeaderPath();
-            $head = @file_get_contents($path, false, null, 0, 1024);
-            if ($head === false) {
-                throw new UsageException(['class' => 'usage', 'code' => 'ffi.header_not_found', 'message' => "cannot read the preload header {$path}", 'hint' => 'set INCWO_FFI_PRELOAD_HEADER or keep bindings/c/include/incwo.preload.h beside incwo.h']);
+            if ($check) {
+                $path = self::preloadHeaderPath();
+                $head = @file_get_contents($path, false, null, 0, 1024);
+                if ($head === false) {
+                    throw new UsageException(['class' => 'usage', 'code' => 'ffi.header_not_found', 'message' => "cannot read the preload header {$path}", 'hint' => 'set INCWO_FFI_PRELOAD_HEADER or keep bindings/c/include/incwo.preload.h beside incwo.h']);
+                }
+                self::checkVersion($ffi, $head, $path, 'the preloaded scope ' . self::FFI_SCOPE);
             }
-            self::checkVersion($ffi, $head, $path, 'the preloaded scope ' . self::FFI_SCOPE);
             self::$libraries[$key] = $ffi;
         }
 
         return self::$libraries[$key];
+    }
+
+    /** Whether `opcache.preload` is this package's preload.php, which checked the scope's release when PHP started. */
+    private static function preloadedByThisPackage(): bool
+    {
+        $preload = (string) ini_get('opcache.preload');
+
+        return $preload !== '' && realpath($preload) === realpath(dirname(__DIR__) . '/preload.php');
     }
 
     /** The header's text without what `FFI::cdef` rejects (preprocessor lines). */

@@ -87,6 +87,36 @@ final class PreloadTest extends TestCase
         self::assertSame(['code' => 'ffi.version_mismatch'], $run(['INCWO_FFI_PRELOAD_HEADER' => $other] + $nowhere));
     }
 
+    public function testPreloadPhpChecksTheScopeWhenPhpStarts(): void
+    {
+        if (!function_exists('opcache_get_status')) {
+            self::markTestSkipped('opcache is not loaded');
+        }
+        $preload = (string) file_get_contents(Support::root() . '/bindings/c/include/incwo.preload.h');
+        $header = $this->file((string) preg_replace('/^#define FFI_LIB .*$/m', '#define FFI_LIB "' . Core::libraryPath() . '"', $preload, 1));
+        $script = $this->file(sprintf(<<<'PHP'
+            <?php
+            echo json_encode(['preloaded' => class_exists(Incwo\Connector\Core::class, false), 'scope' => Incwo\Connector\Core::preloadedScope() !== null]);
+            PHP));
+        // PHP preloads as opcache.preload_user when root (in a child, where
+        // FFI::load is refused: the scope comes from ffi.preload).
+        $run = static function (array $env) use ($header, $script): array {
+            $command = [PHP_BINARY, '-d', 'ffi.enable=preload', '-d', "ffi.preload={$header}", '-d', 'opcache.enable=1', '-d', 'opcache.enable_cli=1',
+                '-d', 'opcache.preload=' . Support::root() . '/bindings/php/preload.php', '-d', 'opcache.preload_user=' . (posix_getpwuid(posix_geteuid())['name'] ?? 'root'), $script];
+            $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env + getenv());
+            self::assertIsResource($process);
+            $out = (string) stream_get_contents($pipes[1]);
+            stream_get_contents($pipes[2]);
+
+            return [proc_close($process), json_decode($out, true)];
+        };
+        self::assertSame([0, ['preloaded' => true, 'scope' => true]], $run([]));
+        $other = $this->file((string) preg_replace('/^#define INCWO_HEADER_VERSION .*$/m', '#define INCWO_HEADER_VERSION "0.0.0-other"', $preload));
+        [$status, $out] = $run(['INCWO_FFI_PRELOAD_HEADER' => $other]);
+        self::assertNotSame(0, $status, 'PHP started with a library of another release');
+        self::assertNull($out);
+    }
+
     private function file(string $text): string
     {
         $path = (string) tempnam(sys_get_temp_dir(), 'incwo-preload-test-');
