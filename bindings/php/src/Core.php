@@ -33,9 +33,9 @@ final class Core
     private ?\FFI\CData $handle = null;
 
     /**
-     * @param string|null $profile     mapping profile JSON text (null: the default profile)
      * Without paths, the preloaded scope is used when there is one (see {@see library()}).
      *
+     * @param string|null $profile     mapping profile JSON text (null: the default profile)
      * @param string|null $libraryPath path of libincwo_ffi.so (null: the preloaded scope, else {@see libraryPath()})
      * @param string|null $headerPath  path of incwo.h (null: the preloaded scope, else $INCWO_FFI_HEADER, then bindings/c/include/incwo.h)
      */
@@ -93,8 +93,9 @@ final class Core
             try {
                 $ffi = \FFI::cdef(self::declarations($header), $libraryPath);
             } catch (\FFI\Exception $e) {
-                if (self::ffiRestricted()) {
-                    throw self::notPreloaded($libraryPath, $e);
+                $refusal = self::ffiRefusal($libraryPath, $e);
+                if ($refusal !== null) {
+                    throw $refusal;
                 }
                 throw new UsageException(['class' => 'usage', 'code' => 'ffi.library_not_loaded', 'message' => "cannot load {$libraryPath}: {$e->getMessage()}", 'hint' => 'build it with `cargo build -p incwo-ffi` or set INCWO_FFI_LIBRARY'], '', $e);
             }
@@ -215,30 +216,39 @@ final class Core
     }
 
     /**
-     * Whether PHP allows FFI only in preloaded code here: `ffi.enable=preload`
-     * (PHP's default) outside the CLI, or FFI disabled.
+     * The UsageException saying why PHP refuses FFI here, when it does: FFI
+     * disabled (`ffi.enable=0`), or allowed only in preloaded code
+     * (`ffi.enable=preload`, PHP's default, outside the CLI) and this class
+     * not preloaded. Null: PHP allows FFI here, the failure is another one.
      */
-    private static function ffiRestricted(): bool
+    private static function ffiRefusal(string $libraryPath, \FFI\Exception $e): ?UsageException
     {
         $mode = strtolower((string) ini_get('ffi.enable'));
         if (in_array($mode, ['1', 'on', 'true', 'yes'], true)) {
-            return false;
+            return null;
         }
-
-        return $mode !== 'preload' || PHP_SAPI !== 'cli';
-    }
-
-    private static function notPreloaded(string $libraryPath, \FFI\Exception $e): UsageException
-    {
-        $mode = (string) ini_get('ffi.enable');
+        if ($mode !== 'preload') {
+            return new UsageException(['class' => 'usage', 'code' => 'ffi.disabled', 'message' => "cannot load {$libraryPath}: PHP's FFI is disabled (ffi.enable={$mode})", 'hint' => 'set ffi.enable=preload (PHP\'s default) and preload the connector (see the package README), or ffi.enable=1 in the CLI'], '', $e);
+        }
+        if (PHP_SAPI === 'cli' || self::preloadedClass()) {
+            return null;
+        }
         $preload = dirname(__DIR__) . '/preload.php';
 
         return new UsageException([
             'class' => 'usage',
             'code' => 'ffi.not_preloaded',
-            'message' => sprintf('cannot load %s: PHP allows FFI only in preloaded code here (ffi.enable=%s, SAPI %s) and the connector was not preloaded', $libraryPath, $mode === '' ? '0' : $mode, PHP_SAPI),
+            'message' => sprintf('cannot load %s: PHP allows FFI only in preloaded code here (ffi.enable=preload, SAPI %s) and the connector was not preloaded', $libraryPath, PHP_SAPI),
             'hint' => "preload it in php.ini: opcache.preload={$preload} and opcache.preload_user=<the pool's user>; when PHP-FPM's master runs as root, also ffi.preload=" . self::preloadHeaderPath() . ' with libincwo_ffi.so on the loader path (see the package README)',
         ], '', $e);
+    }
+
+    /** Whether this class was preloaded (opcache's preload statistics; false when opcache does not say). */
+    private static function preloadedClass(): bool
+    {
+        $status = function_exists('opcache_get_status') ? @opcache_get_status(false) : false;
+
+        return is_array($status) && in_array(self::class, (array) ($status['preload_statistics']['classes'] ?? []), true);
     }
 
     /** Refuses a header and a library of different releases. */

@@ -56,6 +56,25 @@ final class PreloadTest extends TestCase
         self::assertNull(Core::preloadedScope());
     }
 
+    public function testDisabledFfiIsAClearUsageException(): void
+    {
+        $script = $this->file(sprintf(<<<'PHP'
+            <?php
+            require %s;
+            try {
+                new Incwo\Connector\Core();
+            } catch (Incwo\Connector\Exception\UsageException $e) {
+                echo json_encode(['code' => $e->getErrorCode(), 'hint' => $e->getHint() !== null]);
+            }
+            PHP, var_export(Support::root() . '/bindings/php/autoload.php', true)));
+        $process = proc_open([PHP_BINARY, '-d', 'ffi.enable=0', $script], [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+        self::assertIsResource($process);
+        $out = (string) stream_get_contents($pipes[1]);
+        $err = (string) stream_get_contents($pipes[2]);
+        self::assertSame(0, proc_close($process), $err);
+        self::assertSame(['code' => 'ffi.disabled', 'hint' => true], json_decode($out, true));
+    }
+
     public function testTheScopeDeclaredByFfiPreloadIsUsedAndChecked(): void
     {
         $preload = (string) file_get_contents(Support::root() . '/bindings/c/include/incwo.preload.h');
