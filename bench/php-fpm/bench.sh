@@ -36,6 +36,7 @@ run() { # NAME INI: starts a master with that php.ini, times REQUESTS requests, 
   fpm_pid=""
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 run preloaded "opcache.enable=1
 opcache.preload=$root/bindings/php/preload.php
 opcache.preload_user=root
@@ -44,10 +45,10 @@ run cdef "opcache.enable=1
 ffi.enable=1"
 
 php -r '
-  [$_, $work, $out, $php, $library] = $argv;
+  [$_, $work, $out, $php, $library, $loadBefore, $loadAfter] = $argv;
   $stats = static function (array $xs): array { sort($xs); $n = count($xs);
       return ["medianUs" => $xs[intdiv($n, 2)], "minUs" => $xs[0], "maxUs" => $xs[$n - 1]]; };
-  $result = ["php" => $php, "library" => $library];
+  $result = ["php" => $php, "library" => $library, "date" => gmdate("Y-m-d\\TH:i\\Z"), "loadBefore" => $loadBefore, "loadAfter" => $loadAfter];
   foreach (["preloaded" => true, "cdef" => false] as $name => $scope) {
       $rows = array_map(static fn ($l) => json_decode($l, true, 512, JSON_THROW_ON_ERROR), file("$work/$name.jsonl", FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES));
       foreach ($rows as $r) { if ($r["scope"] !== $scope) { fwrite(STDERR, "$name: a request ran without the expected path\n"); exit(1); } }
@@ -56,4 +57,5 @@ php -r '
           $result[$name]["first"]["medianUs"], $result[$name]["first"]["minUs"], $result[$name]["first"]["maxUs"], $result[$name]["again"]["medianUs"], count($rows));
   }
   file_put_contents($out, json_encode($result, JSON_PRETTY_PRINT) . "\n");
-' "$work" "$out" "$(php-fpm8.2 -v | head -1 | cut -d' ' -f1-2)" "$(basename "$(dirname "$library")")"
+' "$work" "$out" "$(php-fpm8.2 -v | head -1 | cut -d' ' -f1-2)" "$(basename "$(dirname "$library")")" \
+  "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"

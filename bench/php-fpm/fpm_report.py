@@ -26,10 +26,11 @@ def section(data):
     lines += [
         "`BENCH_HOSTS=fpm ./scripts/bench` (runs `bench/php-fpm/bench.sh target/release/libincwo_ffi.so OUT.json`):",
         f"{data['php']}, Debian's `php8.2-fpm` with one worker and opcache on, the {data['library']} library, "
-        f"{pre['requests']} requests",
-        "through `cgi-fcgi` after 20 warm-up ones. `bench/php-fpm/core.php` times,",
-        "inside each request, its first `new Core()` (what every request pays: `Core`'s cache of the FFI instance lives",
-        "one request) and a second one (that cache). Median [min–max].",
+        f"{pre['requests']} requests through",
+        "`cgi-fcgi` after 20 warm-up ones. `bench/php-fpm/core.php` times, inside each request, its first `new Core()`",
+        "(what every request pays: `Core`'s cache of the FFI instance lives one request) and a second one (that cache).",
+        f"Median [min–max]. Measured {data.get('date', '?')}, load average {data.get('loadBefore', '?')} before, "
+        f"{data.get('loadAfter', '?')} after (the machine is shared).",
         "",
         "| path | first `Core` of a request | a second `Core` in the request |",
         "|---|---|---|",
