@@ -122,6 +122,7 @@ php_vectors_memcheck() {
 # Usage: php_fpm_app path/to/target
 php_fpm_app() (
   set -euo pipefail
+  # as_user: empty, the master runs as root (-R); else that user.
   local target="$1" app="$ROOT/examples/symfony" work sim_pid="" fpm_pid="" server status as_user="" script
   local token="sync-token-$RANDOM$RANDOM"
   work=$(mktemp -d)
@@ -146,7 +147,7 @@ php_fpm_app() (
     if [ -z "$as_user" ]; then
       LD_LIBRARY_PATH="$target/debug" php-fpm8.2 -R -F -y "$conf" -c "$work/$name.ini" &
     else
-      INCWO_FFI_LIBRARY="$target/debug/libincwo_ffi.so" setpriv --reuid="$as_user" --regid="$as_user" --clear-groups \
+      INCWO_FFI_LIBRARY="$target/debug/libincwo_ffi.so" setpriv --reuid="$(id -u "$as_user")" --regid="$(id -g "$as_user")" --clear-groups \
         php-fpm8.2 -F -y "$conf" -c "$work/$name.ini" &
     fi
     fpm_pid=$!
@@ -235,8 +236,6 @@ ffi.preload=$ROOT/bindings/c/include/incwo.preload.h" "app:$work/app.sock:$token
   if grep -q 'Fatal error\|Warning' "$work/preloaded.log"; then cat "$work/preloaded.log" >&2; return 1; fi
 
   echo "master not root: preload.php loads the scope itself (FFI::load)"
-  local nobody
-  nobody=$(id -u nobody)
   mkdir "$work/nobody"
   chown nobody "$work/nobody"
   sed "s#@ROOT@#$ROOT#g" >"$work/nobody/probe.php" <<'PHP'
@@ -246,7 +245,7 @@ $core = new Incwo\Connector\Core();
 $order = (string) file_get_contents('@ROOT@/examples/data/order.json');
 echo json_encode(['version' => $core->version(), 'scope' => Incwo\Connector\Core::preloadedScope() !== null, 'valid' => $core->validate('order', $order)['valid']]);
 PHP
-  as_user=$nobody script="$work/nobody/probe.php"
+  as_user=nobody script="$work/nobody/probe.php"
   php_fpm_start nobody/fpm "opcache.enable=1
 opcache.preload=$ROOT/bindings/php/preload.php" "probe:$work/nobody/fpm.sock:"
   php_fpm_request "$work/nobody/fpm.sock" GET /probe.php
