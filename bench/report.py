@@ -12,6 +12,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "php-fpm"))
+import fpm_report  # noqa: E402  (bench/php-fpm/fpm_report.py)
+
 out_dir, crit_dir = sys.argv[1], sys.argv[2]
 NB = "binding not built yet"
 
@@ -229,6 +232,9 @@ host_table("PHP: core through FFI vs Symfony vs plain PHP", php, [
     ("symfony_cold", "Symfony, services built for every order"),
     ("plain", "plain PHP: json_decode + bcmath + concatenation"),
 ], lambda rows: [ratio(rows, "core_ffi", "symfony", 40, "core vs Symfony"), ratio(rows, "core_ffi", "plain", 2, "core vs plain PHP")])
+
+for line in fpm_report.section(load("fpm.json")):
+    p(line)
 
 host_table("Python: core through the wheel vs pydantic vs plain", py, [
     ("core_wheel", "core through the wheel, one call per order (`Core.map_record`)"),

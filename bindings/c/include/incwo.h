@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The release these declarations belong to; incwo_version() returns the library's. */
+#define INCWO_HEADER_VERSION "0.1.0"
+
 /*
  Status of every call. The numeric values are part of the ABI: hosts map
  1–4 to their exception classes, the others to misuse or internal errors.

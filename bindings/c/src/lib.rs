@@ -738,6 +738,22 @@ mod tests {
     use std::collections::HashSet;
     use std::ptr;
 
+    #[test]
+    fn the_headers_declare_the_crate_version() {
+        // INCWO_HEADER_VERSION comes from cbindgen.toml (`after_includes`):
+        // bump it with the workspace's version, then regenerate the headers
+        // (scripts/suites/php.sh checks they match and says how).
+        let define = format!("#define INCWO_HEADER_VERSION \"{}\"", env!("CARGO_PKG_VERSION"));
+        for (name, header) in [
+            ("incwo.h", include_str!("../include/incwo.h")),
+            ("incwo.preload.h", include_str!("../include/incwo.preload.h")),
+        ] {
+            assert!(header.lines().any(|l| l == define), "include/{name} lacks `{define}`");
+        }
+        let version = unsafe { CStr::from_ptr(incwo_version()) };
+        assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+
     fn take(s: *mut c_char) -> String {
         assert!(!s.is_null());
         let text = unsafe { CStr::from_ptr(s) }.to_str().unwrap().to_owned();

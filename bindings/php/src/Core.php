@@ -18,8 +18,14 @@ use Incwo\Connector\Exception\UsageException;
  */
 final class Core
 {
-    /** @var array<string, \FFI> FFI instances by library and header path. */
+    /** The FFI scope declared by the preload header (`FFI_SCOPE`) and loaded by `preload.php`. */
+    public const FFI_SCOPE = 'INCWO';
+
+    /** @var array<string, \FFI> FFI instances by library and header path (or preloaded scope), for one request. */
     private static array $libraries = [];
+
+    /** Whether this request found no preloaded scope (asked once per request). */
+    private static bool $noScope = false;
 
     private readonly \FFI $ffi;
 
@@ -27,9 +33,11 @@ final class Core
     private ?\FFI\CData $handle = null;
 
     /**
+     * Without paths, the preloaded scope is used when there is one (see {@see library()}).
+     *
      * @param string|null $profile     mapping profile JSON text (null: the default profile)
-     * @param string|null $libraryPath path of libincwo_ffi.so (null: $INCWO_FFI_LIBRARY, then the workspace's target/)
-     * @param string|null $headerPath  path of incwo.h (null: $INCWO_FFI_HEADER, then bindings/c/include/incwo.h)
+     * @param string|null $libraryPath path of libincwo_ffi.so (null: the preloaded scope, else {@see libraryPath()})
+     * @param string|null $headerPath  path of incwo.h (null: the preloaded scope, else $INCWO_FFI_HEADER, then bindings/c/include/incwo.h)
      */
     public function __construct(
         private readonly ?string $profile = null,
@@ -57,15 +65,24 @@ final class Core
     }
 
     /**
-     * Loads (once per path) the C library with the declarations of its header.
-     * `FFI::cdef` rejects preprocessor lines, so they are stripped.
+     * Loads (once per request and path) the C library with the declarations
+     * of its header, and refuses a header and a library of different releases.
+     *
+     * Without explicit paths, the scope {@see FFI_SCOPE} is used when it was
+     * preloaded (`preload.php`: PHP-FPM and the other web SAPIs, where PHP's
+     * default `ffi.enable=preload` refuses `FFI::cdef`); otherwise the header
+     * is parsed with `FFI::cdef`, which rejects preprocessor lines, so they are
+     * stripped.
      */
     public static function library(?string $libraryPath = null, ?string $headerPath = null): \FFI
     {
         if (!extension_loaded('ffi')) {
             throw new UsageException(['class' => 'usage', 'code' => 'ffi.unavailable', 'message' => 'the PHP FFI extension is not loaded', 'hint' => 'install ext-ffi and run with -d ffi.enable=1']);
         }
-        $libraryPath ??= self::defaultLibraryPath();
+        if ($libraryPath === null && $headerPath === null && ($scope = self::preloadedScope()) !== null) {
+            return $scope;
+        }
+        $libraryPath ??= self::libraryPath();
         $headerPath ??= self::defaultHeaderPath();
         $key = $libraryPath . "\0" . $headerPath;
         if (!isset(self::$libraries[$key])) {
@@ -74,13 +91,75 @@ final class Core
                 throw new UsageException(['class' => 'usage', 'code' => 'ffi.header_not_found', 'message' => "cannot read the C header {$headerPath}", 'hint' => 'set INCWO_FFI_HEADER or pass the header path']);
             }
             try {
-                self::$libraries[$key] = \FFI::cdef(self::declarations($header), $libraryPath);
+                $ffi = \FFI::cdef(self::declarations($header), $libraryPath);
             } catch (\FFI\Exception $e) {
+                $refusal = self::ffiRefusal($libraryPath, $e);
+                if ($refusal !== null) {
+                    throw $refusal;
+                }
                 throw new UsageException(['class' => 'usage', 'code' => 'ffi.library_not_loaded', 'message' => "cannot load {$libraryPath}: {$e->getMessage()}", 'hint' => 'build it with `cargo build -p incwo-ffi` or set INCWO_FFI_LIBRARY'], '', $e);
             }
+            self::checkVersion($ffi, $header, $headerPath, $libraryPath);
+            self::$libraries[$key] = $ffi;
         }
 
         return self::$libraries[$key];
+    }
+
+    /**
+     * The preloaded scope (null: not preloaded), its library's release checked
+     * against the package's preload header, unless this package's
+     * `preload.php` did that when PHP started (a mismatch stops the start).
+     */
+    public static function preloadedScope(): ?\FFI
+    {
+        return self::scope(!self::preloadedByThisPackage());
+    }
+
+    /**
+     * {@see preloadedScope()}, its release always checked.
+     *
+     * @internal preload.php's check, when PHP starts
+     */
+    public static function checkedPreloadedScope(): ?\FFI
+    {
+        return self::scope(true);
+    }
+
+    private static function scope(bool $check): ?\FFI
+    {
+        $key = 'scope:' . self::FFI_SCOPE;
+        if (self::$noScope) {
+            return null;
+        }
+        if (!isset(self::$libraries[$key])) {
+            try {
+                $ffi = \FFI::scope(self::FFI_SCOPE);
+            } catch (\FFI\Exception) {
+                self::$noScope = true;
+
+                return null;
+            }
+            if ($check) {
+                $path = self::preloadHeaderPath();
+                $head = @file_get_contents($path, false, null, 0, 1024);
+                if ($head === false) {
+                    throw new UsageException(['class' => 'usage', 'code' => 'ffi.header_not_found', 'message' => "cannot read the preload header {$path}", 'hint' => 'set INCWO_FFI_PRELOAD_HEADER or keep bindings/c/include/incwo.preload.h beside incwo.h']);
+                }
+                self::checkVersion($ffi, $head, $path, 'the preloaded scope ' . self::FFI_SCOPE);
+            }
+            self::$libraries[$key] = $ffi;
+        }
+
+        return self::$libraries[$key];
+    }
+
+    /** Whether `opcache.preload` is this package's preload.php, which checked the scope's release when PHP started. */
+    private static function preloadedByThisPackage(): bool
+    {
+        $preload = (string) ini_get('opcache.preload');
+
+        return $preload !== '' && realpath($preload) === realpath(dirname(__DIR__) . '/preload.php');
     }
 
     /** The header's text without what `FFI::cdef` rejects (preprocessor lines). */
@@ -89,7 +168,18 @@ final class Core
         return (string) preg_replace('/^[ \t]*#.*$/m', '', $header);
     }
 
-    private static function defaultLibraryPath(): string
+    /** The release a header says it was generated from (`INCWO_HEADER_VERSION`), null when it does not say. */
+    public static function headerVersion(string $header): ?string
+    {
+        return preg_match('/^[ \t]*#define[ \t]+INCWO_HEADER_VERSION[ \t]+"([^"]+)"/m', $header, $m) === 1 ? $m[1] : null;
+    }
+
+    /**
+     * The path of libincwo_ffi: $INCWO_FFI_LIBRARY, then the workspace's
+     * target/ (release, then debug), else the bare file name (the dynamic
+     * loader's search path).
+     */
+    public static function libraryPath(): string
     {
         $env = getenv('INCWO_FFI_LIBRARY');
         if (is_string($env) && $env !== '') {
@@ -106,11 +196,72 @@ final class Core
         return $name;
     }
 
+    /**
+     * The preload header (`FFI_SCOPE`/`FFI_LIB` defines, then the
+     * declarations): $INCWO_FFI_PRELOAD_HEADER, else incwo.preload.h beside
+     * the package's incwo.h.
+     */
+    public static function preloadHeaderPath(): string
+    {
+        $env = getenv('INCWO_FFI_PRELOAD_HEADER');
+
+        return is_string($env) && $env !== '' ? $env : dirname(__DIR__, 2) . '/c/include/incwo.preload.h';
+    }
+
     private static function defaultHeaderPath(): string
     {
         $env = getenv('INCWO_FFI_HEADER');
 
         return is_string($env) && $env !== '' ? $env : dirname(__DIR__, 2) . '/c/include/incwo.h';
+    }
+
+    /**
+     * The UsageException saying why PHP refuses FFI here, when it does: FFI
+     * disabled (`ffi.enable=0`), or allowed only in preloaded code
+     * (`ffi.enable=preload`, PHP's default, outside the CLI) and this class
+     * not preloaded. Null: PHP allows FFI here, the failure is another one.
+     */
+    private static function ffiRefusal(string $libraryPath, \FFI\Exception $e): ?UsageException
+    {
+        $mode = strtolower((string) ini_get('ffi.enable'));
+        if (in_array($mode, ['1', 'on', 'true', 'yes'], true)) {
+            return null;
+        }
+        if ($mode !== 'preload') {
+            return new UsageException(['class' => 'usage', 'code' => 'ffi.disabled', 'message' => "cannot load {$libraryPath}: PHP's FFI is disabled (ffi.enable={$mode})", 'hint' => 'set ffi.enable=preload (PHP\'s default) and preload the connector (see the package README), or ffi.enable=1 in the CLI'], '', $e);
+        }
+        if (PHP_SAPI === 'cli' || self::preloadedClass()) {
+            return null;
+        }
+        $preload = dirname(__DIR__) . '/preload.php';
+
+        return new UsageException([
+            'class' => 'usage',
+            'code' => 'ffi.not_preloaded',
+            'message' => sprintf('cannot load %s: PHP allows FFI only in preloaded code here (ffi.enable=preload, SAPI %s) and the connector was not preloaded', $libraryPath, PHP_SAPI),
+            'hint' => "preload it in php.ini: opcache.preload={$preload} and opcache.preload_user=<the pool's user>; when PHP-FPM's master runs as root, also ffi.preload=" . self::preloadHeaderPath() . ' with libincwo_ffi.so on the loader path (see the package README)',
+        ], '', $e);
+    }
+
+    /** Whether this class was preloaded (opcache's preload statistics; false when opcache does not say). */
+    private static function preloadedClass(): bool
+    {
+        $status = function_exists('opcache_get_status') ? @opcache_get_status(false) : false;
+
+        return is_array($status) && in_array(self::class, (array) ($status['preload_statistics']['classes'] ?? []), true);
+    }
+
+    /** Refuses a header and a library of different releases. */
+    private static function checkVersion(\FFI $ffi, string $header, string $headerPath, string $library): void
+    {
+        $expected = self::headerVersion($header);
+        if ($expected === null) {
+            throw new UsageException(['class' => 'usage', 'code' => 'ffi.header_version_missing', 'message' => "the C header {$headerPath} does not say which release it declares (no INCWO_HEADER_VERSION)", 'hint' => 'use the headers of bindings/c/include generated with the library you load']);
+        }
+        $actual = (string) $ffi->incwo_version();
+        if ($actual !== $expected) {
+            throw new UsageException(['class' => 'usage', 'code' => 'ffi.version_mismatch', 'message' => "the C header {$headerPath} declares release {$expected} but {$library} is release {$actual}", 'hint' => 'load the library and the header of the same release (rebuild with `cargo build -p incwo-ffi`, or point INCWO_FFI_LIBRARY and INCWO_FFI_HEADER at one release); restart PHP-FPM after an upgrade so that it preloads the new library']);
+        }
     }
 
     /** The library's version. */

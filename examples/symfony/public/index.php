@@ -1,6 +1,7 @@
 <?php
 
-// Web front controller (GET /metrics). Serve with: php -d ffi.enable=1 -S 127.0.0.1:8000 public/index.php
+// Web front controller (GET /metrics, POST /sync/{key}). Serve with: php -d ffi.enable=1 -S 127.0.0.1:8000 public/index.php,
+// or under PHP-FPM with the connector preloaded (README.md).
 declare(strict_types=1);
 
 use App\Kernel;
