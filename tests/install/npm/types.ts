@@ -1,0 +1,12 @@
+// The installed package's TypeScript declarations under `tsc --strict`.
+import { validate, map, createConnector, type TransportFailure } from 'incwo-connector-wasm';
+
+const report = validate('order', '{}');
+const valid: boolean = report.valid;
+const failure: TransportFailure = { kind: 'tls', phase: 'tls_handshake' };
+const unknownPhase: TransportFailure = { kind: 'reset' };
+const connector = createConnector({
+  fetch,
+  config: { server: 'https://www.incwo.com', businessFileId: '123456', auth: { type: 'basic', login: 'a@b.fr', password: 'x' } },
+});
+export const used = [valid, failure, unknownPhase, connector, map];
