@@ -119,6 +119,27 @@ test('an order whose create is dropped after commit is reconciled: one order in 
   assert.deepEqual(state.duplicates, []);
 });
 
+test("the order's pending entry is in its customer's Durable Object before the create leaves", async () => {
+  await resetAll();
+  await sim.addFaults([{ method: 'POST', resource: 'proposal_sheets', times: 1, fault: { kind: 'latency', ms: 1500 } }]);
+  const delivery = post({ order, customer, products: [product] });
+  const isCreate = (e) => e.domain === 'order' && e.externalId === order.orderNumber && e.step === 'create';
+  let seen;
+  const deadline = Date.now() + 5000;
+  while (!seen && Date.now() < deadline) {
+    seen = (await edge.entriesOf(`customer/${order.customerExternalId}`)).find(isCreate);
+    if (!seen) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.ok(seen, 'the order create entry was stored while the run was under way');
+  assert.equal(seen.state, 'pending');
+  const res = await delivery;
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const done = (await edge.entriesOf(`customer/${order.customerExternalId}`)).find(isCreate);
+  assert.equal(done.state, 'done');
+  assert.equal(done.incwoId, res.body.outcome.incwoId);
+  await sim.clearFaults();
+});
+
 test('incwo failing on every order create defers the order: 503 with Retry-After, nothing created', async () => {
   await resetAll();
   await sim.addFaults([{ method: 'POST', resource: 'proposal_sheets', fault: { kind: 'http_error', status: 503 } }]);
