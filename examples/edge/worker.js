@@ -1,31 +1,51 @@
 // Edge function (Cloudflare Worker module, runs in workerd): an order
 // webhook. POST /orders with `{"order": {...}, "customer"?: {...},
-// "products"?: [...]}`: every record is validated by the connector core
-// (400 with the violations when one breaks the contract), then the flow
-// syncs them to the configured incwo server and the answer carries the
-// outcome.
+// "products"?: [...]}`, authenticated with its own secret
+// (`Authorization: Bearer <INCWO_ORDER_SECRET>`, or `x-incwo-signature:
+// sha256=<hex HMAC-SHA256 of the body>`): every record is validated by the
+// connector core (400 with the violations when one breaks the contract),
+// then the flow syncs them to the configured incwo server and the answer
+// carries the outcome.
+//
+// State: the flow's ledger lives in Durable Objects (ledger-object.js), one
+// per partition key the core computes (`partition.route`: the customer's,
+// or a product's SKU for product records), so one customer's records are
+// serialised while different customers run in parallel. Products run first
+// in their own objects; the customer and the order then run in the
+// customer's object with the products' entries.
 //
 // Configuration (wrangler.toml vars / secrets): INCWO_SERVER,
 // INCWO_BUSINESS_FILE_ID, INCWO_LOGIN, INCWO_PASSWORD (a secret),
+// INCWO_ORDER_SECRET (a secret; without it POST /orders answers 503),
 // optional INCWO_PROFILE (mapping profile JSON), INCWO_COMPANY,
-// INCWO_FLOW_OPTIONS (JSON), INCWO_TIMEOUT_MS, and an optional Queue
-// binding EVENTS that receives the confirmation events. The KV binding
-// LEDGER keeps the flow's checkpoint (its idempotency ledger) between
-// deliveries, so a webhook delivered twice never creates a second order.
+// INCWO_FLOW_OPTIONS (JSON), INCWO_TIMEOUT_MS, an optional Queue binding
+// EVENTS that receives the confirmation events, the Durable Object
+// bindings CUSTOMERS (class CustomerLedger) and DIRECTORY (class
+// LedgerDirectory), and an optional KV binding LEDGER: the checkpoint an
+// earlier version kept there is imported once by each object.
 //
 // POST /incwo/webhook/:secret is incwo's own webhook (its "Webhooks" app):
 // the core's intake (`inbound.webhook`) checks the ping (secret, source
 // network from CF-Connecting-IP, business file, body) and the Worker answers
 // at once with the status it gives; an accepted ping is re-read after the
-// answer (`ctx.waitUntil`: `inbound.fetch`, fetch, `inbound.detect` against
-// the ledger in LEDGER) and each change event (`quote.accepted`,
-// `invoice.paid`…) goes to EVENTS when bound, and to the log as a JSON line.
-// Settings: INCWO_WEBHOOK_SECRET (the URL's last segment), optional
+// answer (`ctx.waitUntil`) by the object holding the object's entry
+// (`inbound.fetch`, fetch, `inbound.detect`) and each change event
+// (`quote.accepted`, `invoice.paid`…) goes to EVENTS when bound, and to the
+// log as a JSON line. Settings: INCWO_WEBHOOK_SECRET (the URL's last
+// segment; without it the endpoint answers 503), optional
 // INCWO_WEBHOOK_ALLOW (comma-separated networks, e.g. 185.16.44.0/24).
-import { initSync, validate, createConnector, call, IncwoError, bytesToBase64 } from 'incwo-connector-wasm/web';
-import wasmModule from 'incwo-connector-wasm/incwo.wasm';
+//
+// Bodies over 1 MiB are refused with 413; log lines never carry the
+// webhook secret, a `token` parameter or a credential.
+import { validate, call, IncwoError, bytesToBase64 } from 'incwo-connector-wasm/web';
+import { ready, connectionConfig, flowOptions } from './settings.js';
+import { OLD_LEDGER_KEY, entriesOfCheckpoint } from './ledger-object.js';
+import { BodyTooLarge, readCapped, authenticateOrder, loggablePath, logLine } from './security.js';
 
-const LEDGER_KEY = 'incwo-flow-checkpoint';
+export { CustomerLedger, LedgerDirectory } from './ledger-object.js';
+
+const WEBHOOK_PATH = '/incwo/webhook';
+const decoder = new TextDecoder();
 
 function json(status, body, headers = {}) {
   return new Response(JSON.stringify(body, null, 2), {
@@ -34,13 +54,8 @@ function json(status, body, headers = {}) {
   });
 }
 
-function connectionConfig(env) {
-  return {
-    server: env.INCWO_SERVER,
-    businessFileId: String(env.INCWO_BUSINESS_FILE_ID ?? ''),
-    auth: { type: 'basic', login: env.INCWO_LOGIN, password: env.INCWO_PASSWORD },
-    allowInsecureHttp: env.INCWO_ALLOW_INSECURE_HTTP === 'true',
-  };
+function refusal(status, code, message, headers = {}) {
+  return json(status, { error: { class: 'usage', code, message } }, headers);
 }
 
 /** The webhook's records, in the order the flow needs them. */
@@ -68,17 +83,113 @@ function statusOf(outcome, summary) {
   }
 }
 
+/** The object of a partition key. */
+function ledgerOf(env, partitionKey) {
+  return env.CUSTOMERS.get(env.CUSTOMERS.idFromName(partitionKey));
+}
+
+function directoryOf(env) {
+  return env.DIRECTORY.get(env.DIRECTORY.idFromName('directory'));
+}
+
+/**
+ * The records grouped by the partition key the core gives them, in order of
+ * first appearance: `{partitionKey, customer, indexes, records, refs}`.
+ */
+function partitionsOf(records, tenant) {
+  const groups = new Map();
+  records.forEach((envelope, index) => {
+    const route = call('partition.route', { record: envelope, tenant });
+    let group = groups.get(route.partitionKey);
+    if (!group) {
+      group = { partitionKey: route.partitionKey, customer: route.customer ?? null, indexes: [], records: [], refs: [] };
+      groups.set(route.partitionKey, group);
+    }
+    group.indexes.push(index);
+    group.records.push(envelope);
+    group.refs.push(...route.ledgerRefs);
+  });
+  return [...groups.values()];
+}
+
+/** The outcome counts of several runs added up (`stopped`: the first run's that stopped). */
+function mergeSummaries(summaries) {
+  const total = { total: 0, finished: 0, synced: 0, skipped: 0, quarantined: 0, deferred: 0, errorsByCode: {} };
+  for (const s of summaries) {
+    for (const key of ['total', 'finished', 'synced', 'skipped', 'quarantined', 'deferred']) total[key] += s[key] ?? 0;
+    for (const [code, n] of Object.entries(s.errorsByCode ?? {})) total.errorsByCode[code] = (total.errorsByCode[code] ?? 0) + n;
+    if (s.stopped && !total.stopped) total.stopped = s.stopped;
+  }
+  return total;
+}
+
+/**
+ * Runs every partition's records in its object: products first (each SKU
+ * in its own object, in parallel), then the other partitions in order, with
+ * the products' entries. Stops after a run that stopped (credentials, API
+ * access). Resolves to `{outcomes, summary, published}` over `records`.
+ */
+async function runPartitions(env, records) {
+  const groups = partitionsOf(records, flowOptions(env).tenant ?? '');
+  const isProducts = (g) => g.records.every((r) => r.kind === 'product');
+  const outcomes = new Array(records.length).fill(null);
+  const summaries = [];
+  const published = [];
+  const foreign = [];
+  const settle = async (group, result) => {
+    group.indexes.forEach((index, i) => {
+      outcomes[index] = result.outcomes[i] ?? null;
+    });
+    summaries.push(result.summary);
+    published.push(...result.published);
+    if (result.incwoIds.length > 0) {
+      await directoryOf(env).remember({ partitionKey: group.partitionKey, customer: group.customer, incwoIds: result.incwoIds });
+    }
+  };
+  const run = (group, extra) =>
+    ledgerOf(env, group.partitionKey).sync({ records: group.records, customer: group.customer, refs: group.refs, foreign: extra });
+  const products = groups.filter(isProducts);
+  const results = await Promise.all(products.map((group) => run(group, [])));
+  for (const [i, result] of results.entries()) {
+    await settle(products[i], result);
+    foreign.push(...result.entries);
+  }
+  for (const group of groups.filter((g) => !isProducts(g))) {
+    if (summaries.some((s) => s.stopped)) break;
+    await settle(group, await run(group, foreign));
+  }
+  return { outcomes, summary: mergeSummaries(summaries), published };
+}
+
+/** `POST /orders`: authenticated, capped, validated, synced. */
 async function handleOrder(request, env) {
+  if (!env.INCWO_ORDER_SECRET || !env.CUSTOMERS || !env.DIRECTORY) {
+    const missing = !env.INCWO_ORDER_SECRET ? 'INCWO_ORDER_SECRET' : 'the CUSTOMERS and DIRECTORY Durable Object bindings';
+    logLine('error', { event: 'orders.not_configured', missing });
+    return refusal(503, 'webhook.not_configured', 'the order endpoint is not configured');
+  }
+  if (env.INCWO_ORDER_SECRET === env.INCWO_WEBHOOK_SECRET) {
+    logLine('error', { event: 'orders.not_configured', missing: 'an order secret distinct from INCWO_WEBHOOK_SECRET' });
+    return refusal(503, 'webhook.not_configured', 'the order endpoint is not configured');
+  }
+  let body;
+  const readBody = async () => (body ??= await readCapped(request));
+  const auth = await authenticateOrder(request, env.INCWO_ORDER_SECRET, readBody);
+  if (!auth.ok) {
+    logLine('error', { event: 'orders.unauthenticated', reason: auth.reason, from: request.headers.get('CF-Connecting-IP') });
+    return refusal(401, `webhook.auth_${auth.reason}`, 'authenticate with Authorization: Bearer <order secret> or x-incwo-signature', {
+      'www-authenticate': 'Bearer',
+    });
+  }
   let payload;
   try {
-    payload = JSON.parse(await request.text());
-  } catch {
-    return json(400, { error: { class: 'usage', code: 'webhook.malformed_json', message: 'the body is not JSON' } });
+    payload = JSON.parse(decoder.decode(await readBody()));
+  } catch (error) {
+    if (error instanceof BodyTooLarge) throw error;
+    return refusal(400, 'webhook.malformed_json', 'the body is not JSON');
   }
   if (payload === null || typeof payload !== 'object' || typeof payload.order !== 'object' || payload.order === null) {
-    return json(400, {
-      error: { class: 'usage', code: 'webhook.no_order', message: 'the body must be {"order": {...}, "customer"?, "products"?}' },
-    });
+    return refusal(400, 'webhook.no_order', 'the body must be {"order": {...}, "customer"?, "products"?}');
   }
   const profile = env.INCWO_PROFILE;
   const records = recordsOf(payload);
@@ -89,22 +200,7 @@ async function handleOrder(request, env) {
   }
   if (violations.length > 0) return json(400, { valid: false, violations });
 
-  const connector = createConnector({
-    fetch: (url, init) => fetch(url, init),
-    config: connectionConfig(env),
-    profile,
-    options: { company: env.INCWO_COMPANY ?? 'default', ...(env.INCWO_FLOW_OPTIONS ? JSON.parse(env.INCWO_FLOW_OPTIONS) : {}) },
-    timeoutMs: Number(env.INCWO_TIMEOUT_MS ?? 10000),
-  });
-  // The ledger of earlier deliveries: saved before every request leaves.
-  const checkpoint = env.LEDGER ? await env.LEDGER.get(LEDGER_KEY) : null;
-  const result = await connector.sync(records, {
-    checkpoint,
-    save: env.LEDGER ? (text) => env.LEDGER.put(LEDGER_KEY, text) : undefined,
-    // The jitter seed is the host's choice; the core draws no randomness.
-    seed: Date.now(),
-    publish: env.EVENTS ? (queue, event) => env.EVENTS.send({ queue, event }) : undefined,
-  });
+  const result = await runPartitions(env, records);
   const outcome = result.outcomes[result.outcomes.length - 1];
   const status = statusOf(outcome, result.summary);
   const headers = {};
@@ -123,8 +219,6 @@ async function handleOrder(request, env) {
   );
 }
 
-const WEBHOOK_PATH = '/incwo/webhook';
-
 /** The core's intake answer, a refusal included (its document carries the status). */
 function intake(args) {
   try {
@@ -136,40 +230,51 @@ function intake(args) {
 }
 
 /**
- * After the answer: re-reads the object the ping named and compares it with
- * the ledger; the updated checkpoint goes back to LEDGER and each change
- * event is handed on.
+ * The partitions holding the entry of `target`: the directory's, else (an
+ * object synced before the Durable Objects) its customer's in the KV
+ * checkpoint of earlier versions.
  */
-async function reread(env, config, target) {
-  const { request } = call('inbound.fetch', { config, target });
-  const connector = createConnector({ fetch: (url, init) => fetch(url, init), config, timeoutMs: Number(env.INCWO_TIMEOUT_MS ?? 10000) });
-  const sent = await connector.send(request);
-  if (sent.failure) throw Object.assign(new Error(`the re-read did not complete (${sent.failure.kind})`), { code: `transport.${sent.failure.kind}` });
-  const checkpoint = env.LEDGER ? await env.LEDGER.get(LEDGER_KEY) : null;
-  const args = {
-    config,
-    target,
-    response: sent.response,
-    options: { company: env.INCWO_COMPANY ?? 'default' },
-    now: Date.now(),
-    source: 'webhook',
-  };
-  if (env.INCWO_PROFILE) args.profile = env.INCWO_PROFILE;
-  if (checkpoint !== null) args.checkpoint = checkpoint;
-  else args.entries = [];
-  const result = call('inbound.detect', args);
-  if (env.LEDGER && typeof result.checkpoint === 'string') await env.LEDGER.put(LEDGER_KEY, result.checkpoint);
-  for (const { queue, event } of result.events ?? []) {
-    console.log(JSON.stringify({ incwoInbound: { queue, event } }));
-    if (env.EVENTS) await env.EVENTS.send({ queue, event });
+async function partitionsHolding(env, target) {
+  const known = await directoryOf(env).locate({ incwoId: target.id });
+  if (known.length > 0 || !env.LEDGER) return known;
+  const text = await env.LEDGER.get(OLD_LEDGER_KEY);
+  if (text === null) return [];
+  const tenant = flowOptions(env).tenant ?? '';
+  const customers = new Set(entriesOfCheckpoint(env, text).filter((e) => e.incwoId === target.id && e.customer).map((e) => e.customer));
+  const found = [...customers].map((customer) => ({
+    partitionKey: call('partition.route', { record: { kind: 'customer', record: { externalId: customer } }, tenant }).partitionKey,
+    customer,
+  }));
+  for (const { partitionKey, customer } of found) await directoryOf(env).remember({ partitionKey, customer, incwoIds: [target.id] });
+  return found;
+}
+
+/**
+ * After the answer: the object holding the entry re-reads the object the
+ * ping named and compares it with its ledger; each change event is handed on.
+ */
+async function reread(env, target) {
+  const partitions = await partitionsHolding(env, target);
+  if (partitions.length === 0) logLine('info', { event: 'inbound.not_tracked', target });
+  for (const { partitionKey, customer } of partitions) {
+    const result = await ledgerOf(env, partitionKey).detect({ target, customer });
+    for (const { queue, event } of result.events) {
+      console.log(JSON.stringify({ incwoInbound: { queue, event } }));
+      if (env.EVENTS) await env.EVENTS.send({ queue, event });
+    }
   }
 }
 
 /** `POST /incwo/webhook/:secret`: answered at once with the core's status. */
 async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
+  if (!env.INCWO_WEBHOOK_SECRET || !env.CUSTOMERS || !env.DIRECTORY) {
+    const missing = !env.INCWO_WEBHOOK_SECRET ? 'INCWO_WEBHOOK_SECRET' : 'the CUSTOMERS and DIRECTORY Durable Object bindings';
+    logLine('error', { event: 'webhook.not_configured', missing });
+    return new Response(null, { status: 503 });
+  }
   const config = connectionConfig(env);
   const result = intake({
-    bodyBase64: bytesToBase64(new Uint8Array(await request.arrayBuffer())),
+    bodyBase64: bytesToBase64(await readCapped(request)),
     contentType: request.headers.get('content-type'),
     remoteAddr: request.headers.get('CF-Connecting-IP'),
     presentedSecret,
@@ -181,35 +286,43 @@ async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
   });
   if (result.target) {
     ctx.waitUntil(
-      reread(env, config, result.target).catch((error) => {
+      reread(env, result.target).catch((error) => {
         // A failed re-read is not lost for good: incwo's next ping or a poll finds the change.
-        console.error(JSON.stringify({ incwoInbound: { target: result.target, error: error?.code ?? 'error', message: error?.message } }));
+        logLine('error', { event: 'inbound.reread_failed', target: result.target, error: error?.code ?? 'error' });
       }),
     );
   }
   return new Response(null, { status: typeof result.status === 'number' ? result.status : 500 });
 }
 
+async function route(request, env, ctx, url) {
+  if (url.pathname === WEBHOOK_PATH || url.pathname.startsWith(`${WEBHOOK_PATH}/`)) {
+    if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
+    const segment = url.pathname.slice(WEBHOOK_PATH.length).replace(/^\/+/, '');
+    return handleIncwoWebhook(request, env, ctx, segment !== '' ? decodeURIComponent(segment) : url.searchParams.get('token'));
+  }
+  if (url.pathname !== '/orders') return refusal(404, 'webhook.not_found', 'POST /orders');
+  if (request.method !== 'POST') return refusal(405, 'webhook.method', 'POST /orders', { allow: 'POST' });
+  return handleOrder(request, env);
+}
+
 export default {
   async fetch(request, env, ctx) {
-    initSync(wasmModule);
+    ready();
     const url = new URL(request.url);
-    if (url.pathname === WEBHOOK_PATH || url.pathname.startsWith(`${WEBHOOK_PATH}/`)) {
-      if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
-      const segment = url.pathname.slice(WEBHOOK_PATH.length).replace(/^\/+/, '');
-      try {
-        return await handleIncwoWebhook(request, env, ctx, segment !== '' ? decodeURIComponent(segment) : url.searchParams.get('token'));
-      } catch {
-        return new Response(null, { status: 500 });
-      }
-    }
-    if (url.pathname !== '/orders') return json(404, { error: { class: 'usage', code: 'webhook.not_found', message: 'POST /orders' } });
-    if (request.method !== 'POST') return json(405, { error: { class: 'usage', code: 'webhook.method', message: 'POST /orders' } }, { allow: 'POST' });
+    const path = loggablePath(url, WEBHOOK_PATH);
     try {
-      return await handleOrder(request, env);
+      const response = await route(request, env, ctx, url);
+      logLine('info', { method: request.method, path, status: response.status });
+      return response;
     } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        logLine('error', { method: request.method, path, status: 413, event: 'body.too_large' });
+        return refusal(413, 'webhook.too_large', error.message);
+      }
+      logLine('error', { method: request.method, path, status: 500, error: error?.code ?? error?.name ?? 'error' });
       if (error instanceof IncwoError) return json(error.class === 'usage' ? 500 : 400, { error: error.toJSON() });
-      return json(500, { error: { class: 'technical', code: 'webhook.internal', message: 'internal error' } });
+      return refusal(500, 'webhook.internal', 'internal error');
     }
   },
 };

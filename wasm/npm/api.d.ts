@@ -2,6 +2,7 @@
 import type {
   Action,
   BatchRecord,
+  ChangedEntries,
   ConnectionConfig,
   ErrorInfo,
   ErrorPayload,
@@ -11,6 +12,7 @@ import type {
   HttpHeader,
   HttpRequest,
   HttpResponse,
+  LedgerEntry,
   MapResult,
   Outcome,
   Summary,
@@ -22,6 +24,7 @@ import type {
 export type {
   Action,
   BatchRecord,
+  ChangedEntries,
   ConnectionConfig,
   ErrorInfo,
   ErrorPayload,
@@ -31,6 +34,7 @@ export type {
   HttpHeader,
   HttpRequest,
   HttpResponse,
+  LedgerEntry,
   MapResult,
   Outcome,
   Summary,
@@ -103,6 +107,8 @@ export declare class Flow {
   onResponse(requestId: number, response: HttpResponse, now: number): { ok: true };
   onTransportError(requestId: number, failure: TransportFailure, now: number): { ok: true };
   checkpoint(): string;
+  /** The ledger entries changed since the last call (a create's pending entry before its send). */
+  takeChangedEntries(): ChangedEntries;
   metrics(): string;
   summary(): FlowReport;
   /** Releases the session's wasm memory (idempotent); later calls throw `UsageError` `usage.invalid_handle`. */
@@ -139,6 +145,8 @@ export interface ConnectorSettings {
 export interface DriveHooks {
   /** Receives the checkpoint before every send and after every action. */
   save?: (checkpoint: string) => void | Promise<void>;
+  /** Receives the ledger entries changed since its last call (never empty), at the same points as `save`. */
+  saveEntries?: (entries: LedgerEntry[]) => void | Promise<void>;
   publish?: (queue: string, event: FlowEvent) => void | Promise<void>;
   onAction?: (action: Action) => void | Promise<void>;
   /** Asked after every action; `true` stops the run (`'interrupted'`). */
@@ -151,6 +159,8 @@ export interface DriveHooks {
 export interface SyncOptions extends DriveHooks {
   /** Resume from (or keep the ledger of) this checkpoint. */
   checkpoint?: string | null;
+  /** Start with these ledger entries (from a per-entry store) when there is no checkpoint. */
+  ledger?: LedgerEntry[] | string | null;
   /** Jitter seed (the host's choice). */
   seed?: number;
 }
@@ -172,7 +182,10 @@ export interface SyncResult {
 export interface Connector {
   send(request: HttpRequest): Promise<{ response: HttpResponse } | { failure: TransportFailure }>;
   drive(flow: Flow, hooks?: DriveHooks): Promise<'done' | 'interrupted'>;
-  start(batch: BatchRecord[] | string, options?: { checkpoint?: string | null; seed?: number }): Flow;
+  start(
+    batch: BatchRecord[] | string,
+    options?: { checkpoint?: string | null; seed?: number; ledger?: LedgerEntry[] | string | null },
+  ): Flow;
   sync(batch: BatchRecord[] | string, options?: SyncOptions): Promise<SyncResult>;
 }
 

@@ -232,6 +232,10 @@ export function bind(raw) {
     checkpoint() {
       return guard(() => this.live().checkpoint())();
     }
+    /** The ledger entries changed since the last call: `{entries}` (a create's pending entry before its send). */
+    takeChangedEntries() {
+      return guard(() => this.live().takeChangedEntries())();
+    }
     metrics() {
       return guard(() => this.live().metrics())();
     }
@@ -329,19 +333,28 @@ export function bind(raw) {
     /**
      * Drives `flow` until `done`: saves the checkpoint before every send
      * and after every action, sends requests, sleeps on `wait`, publishes
-     * events. `hooks`: `{save?, publish?, onAction?, shouldStop?,
-     * interruptAtAction?}`. `interruptAtAction: n` simulates a crash at the
-     * n-th action (a send leaves and its answer is dropped; anything else is
-     * dropped before it is handled). Returns `'done'` or `'interrupted'`.
+     * events. `hooks`: `{save?, saveEntries?, publish?, onAction?,
+     * shouldStop?, interruptAtAction?}`. `saveEntries` receives the ledger
+     * entries changed since its last call (never an empty list) at the same
+     * points, for stores that keep one row per entry: a create's `pending`
+     * entry is saved before its request leaves. `interruptAtAction: n`
+     * simulates a crash at the n-th action (a send leaves and its answer is
+     * dropped; anything else is dropped before it is handled). Returns `'done'` or `'interrupted'`.
      */
     async function drive(flow, hooks = {}, log = newLog()) {
-      const save = hooks.save ?? (async () => {});
+      const save = async () => {
+        if (hooks.save) await hooks.save(flow.checkpoint());
+        if (hooks.saveEntries) {
+          const { entries } = flow.takeChangedEntries();
+          if (entries.length > 0) await hooks.saveEntries(entries);
+        }
+      };
       for (;;) {
         const action = flow.poll(clock());
         if (hooks.onAction) await hooks.onAction(action);
         if (hooks.interruptAtAction === log.actions + 1) {
           if (action.action === 'send') {
-            await save(flow.checkpoint());
+            await save();
             log.requests[action.request.method] = (log.requests[action.request.method] ?? 0) + 1;
             await send(action.request);
           }
@@ -349,7 +362,7 @@ export function bind(raw) {
         }
         switch (action.action) {
           case 'send': {
-            await save(flow.checkpoint());
+            await save();
             log.requests[action.request.method] = (log.requests[action.request.method] ?? 0) + 1;
             const answer = await send(action.request);
             if (answer.response) flow.onResponse(action.requestId, answer.response, clock());
@@ -366,13 +379,13 @@ export function bind(raw) {
             if (hooks.publish) await hooks.publish(action.queue, action.event);
             break;
           case 'done':
-            await save(flow.checkpoint());
+            await save();
             log.actions += 1;
             return 'done';
           default:
             break;
         }
-        await save(flow.checkpoint());
+        await save();
         log.actions += 1;
         if (hooks.shouldStop && (await hooks.shouldStop(log.actions))) return 'interrupted';
       }
@@ -382,8 +395,11 @@ export function bind(raw) {
       return { requests: {}, published: [], actions: 0 };
     }
 
-    /** Starts (or resumes, with `checkpoint`) a flow over `batch`. */
-    function start(batch, { checkpoint, seed } = {}) {
+    /**
+     * Starts (or resumes, with `checkpoint`) a flow over `batch`; `ledger`
+     * (entries from a per-entry store) starts it with them instead.
+     */
+    function start(batch, { checkpoint, seed, ledger } = {}) {
       const args = {
         config: settings.config,
         now: clock(),
@@ -392,6 +408,7 @@ export function bind(raw) {
       if (settings.options !== undefined) args.options = settings.options;
       if (seed !== undefined) args.seed = seed;
       if (checkpoint !== undefined && checkpoint !== null) args.checkpoint = checkpoint;
+      else if (ledger !== undefined && ledger !== null) args.ledger = ledger;
       if (typeof batch === 'string') args.jsonl = batch;
       else args.records = batch;
       return Flow.start(args);
@@ -399,23 +416,29 @@ export function bind(raw) {
 
     /**
      * Syncs a batch (an array of `{kind, record}` or a JSON Lines text) to
-     * incwo. `run`: `{checkpoint?, seed?, save?, publish?, onAction?,
-     * shouldStop?, interruptAtAction?}`. Resolves to `{status, summary,
+     * incwo. `run`: `{checkpoint?, ledger?, seed?, save?, saveEntries?,
+     * publish?, onAction?, shouldStop?, interruptAtAction?}`. With
+     * `saveEntries` and no `save`, the checkpoint is rendered once, at the
+     * end, instead of at every step. Resolves to `{status, summary,
      * outcomes, published, requests, checkpoint, metrics}`.
      */
     async function sync(batch, run = {}) {
       const log = newLog();
       let saved = run.checkpoint ?? null;
-      const hooks = {
-        ...run,
-        save: async (text) => {
-          saved = text;
-          if (run.save) await run.save(text);
-        },
-      };
-      const flow = start(batch, { checkpoint: run.checkpoint, seed: run.seed });
+      const perEntry = run.saveEntries !== undefined && run.save === undefined;
+      const hooks = perEntry
+        ? run
+        : {
+            ...run,
+            save: async (text) => {
+              saved = text;
+              if (run.save) await run.save(text);
+            },
+          };
+      const flow = start(batch, { checkpoint: run.checkpoint, seed: run.seed, ledger: run.ledger });
       try {
         const status = await drive(flow, hooks, log);
+        if (perEntry) saved = flow.checkpoint();
         const report = flow.summary();
         return {
           status,

@@ -151,7 +151,15 @@ export interface FlowStartArgs {
   now: number;
   seed?: number;
   checkpoint?: string;
+  /** Ledger entries from a shared store (ignored when resuming from `checkpoint`). */
+  ledger?: LedgerEntry[] | string;
 }
+
+/** One ledger entry (the idempotency record of a step), as the flow reports it. */
+export interface LedgerEntry { key: string; state: string; [field: string]: unknown }
+
+/** `Flow.takeChangedEntries` result: the entries changed since the last call. */
+export interface ChangedEntries { entries: LedgerEntry[] }
 
 /** `Flow.summary` result. */
 export interface FlowReport { summary: Summary; outcomes: Array<Outcome | null> }
@@ -179,6 +187,10 @@ extern "C" {
     #[wasm_bindgen(typescript_type = "{ ok: true }")]
     #[derive(Debug, Clone)]
     pub type JsOk;
+    /// TS type `ChangedEntries`.
+    #[wasm_bindgen(typescript_type = "ChangedEntries")]
+    #[derive(Debug, Clone)]
+    pub type JsChangedEntries;
 }
 
 thread_local! {
@@ -459,6 +471,14 @@ impl Flow {
     /// The checkpoint to save (versioned JSON text, no credentials).
     pub fn checkpoint(&self) -> String {
         self.session.checkpoint()
+    }
+
+    /// The ledger entries changed since the last call (a create's `pending`
+    /// entry is there before its `send` is returned): what a host with a
+    /// per-entry store writes back, instead of the whole checkpoint.
+    #[wasm_bindgen(js_name = takeChangedEntries)]
+    pub fn take_changed_entries(&mut self) -> Result<JsChangedEntries, JsValue> {
+        finish(self.session.take_changed_entries()).map(JsCast::unchecked_into)
     }
 
     /// The flow's metrics in Prometheus text format.

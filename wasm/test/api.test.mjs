@@ -124,3 +124,47 @@ test('a flow used after free() is refused with usage.invalid_handle; freeing twi
   assert.throws(() => flow.checkpoint(), (e) => e.code === 'usage.invalid_handle');
   assert.equal(incwo.validate('order', ORDER).valid, true);
 });
+
+test('saveEntries receives changed ledger entries, a create pending before its request leaves; ledger resumes from them', async () => {
+  const { startSim } = await import('./support.mjs');
+  const sim = await startSim();
+  try {
+    const { sourceQuote: _quote, ...order } = JSON.parse(ORDER);
+    const customer = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/customer.json'), 'utf8'));
+    const records = [
+      { kind: 'customer', record: customer },
+      { kind: 'order', record: order },
+    ];
+    const stored = new Map();
+    let pendingAtSend = null;
+    // A fetch that looks at the store when the order's create leaves.
+    const watching = (url, init) => {
+      if (init.method === 'POST' && url.includes('proposal_sheets')) {
+        pendingAtSend = [...stored.values()].find((e) => e.domain === 'order' && e.step === 'create')?.state ?? null;
+      }
+      return fetch(url, init);
+    };
+    const connector = incwo.createConnector({ fetch: watching, config: sim.config, options: { company: 'acme' }, timeoutMs: 2000 });
+    const batches = [];
+    const first = await connector.sync(records, {
+      seed: 1,
+      saveEntries: (entries) => {
+        batches.push(entries.length);
+        for (const e of entries) stored.set(e.key, e);
+      },
+    });
+    assert.equal(first.status, 'done');
+    assert.deepEqual(first.outcomes.map((o) => o.outcome), ['synced', 'synced']);
+    assert.equal(pendingAtSend, 'pending');
+    assert.ok(batches.every((n) => n > 0));
+    assert.ok([...stored.values()].every((e) => e.state === 'done'));
+    assert.ok(first.checkpoint.includes(order.orderNumber));
+    // A second delivery resumed from the stored entries creates nothing.
+    const again = await connector.sync(records, { seed: 2, ledger: [...stored.values()], saveEntries: () => {} });
+    assert.deepEqual(again.outcomes.map((o) => o.outcome), ['skipped', 'skipped']);
+    assert.equal(again.requests.POST ?? 0, 0);
+    assert.equal((await sim.state()).counts.proposal_sheets, 1);
+  } finally {
+    await sim.stop();
+  }
+});

@@ -1,101 +1,43 @@
 // The edge example in workerd (through miniflare): orders posted to the
 // Worker are validated and synced to a real incwo-sim over loopback HTTP;
-// the answers and the simulator's state are checked.
+// the answers, the simulator's state and the Durable Objects' ledger are
+// checked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { startSim, startEdge, example, PKG, WEBHOOK_SECRET } from './harness.mjs';
 
-const EDGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ROOT = path.resolve(EDGE, '../..');
-const PKG = path.join(ROOT, 'wasm/pkg');
-// miniflare (and the workerd binary inside it) is installed with the wasm tooling.
-const { Miniflare } = createRequire(path.join(ROOT, 'wasm/package.json'))('miniflare');
-const { startSim } = await import(path.join(ROOT, 'wasm/test/support.mjs'));
-// The node build of the same package: seeds the ledger the Worker compares against.
+// The node build of the same package: writes the ledger an earlier version kept in KV.
 const { createConnector } = await import(path.join(PKG, 'node.js'));
 
-const brief = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/order.json'), 'utf8'));
+const brief = example('order.json');
 // A shop's order: no incwo quote behind it.
 const { sourceQuote: _quote, ...order } = brief;
-const customer = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/customer.json'), 'utf8'));
-const product = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/product.json'), 'utf8'));
-const missingPrice = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/order-missing-price.json'), 'utf8'));
-const quote = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples/data/quote.json'), 'utf8'));
-
-const WEBHOOK_SECRET = 'whsec-edge-test';
+const customer = example('customer.json');
+const product = example('product.json');
+const missingPrice = example('order-missing-price.json');
+const quote = example('quote.json');
 
 let sim;
-let mf;
-let mfUrl;
-/** The Worker's log lines (console.log / console.error in workerd). */
-const logs = [];
-
-/** The Worker and the package modules, named as the Worker imports them. */
-function modules() {
-  const file = (name, type, source) => ({
-    type,
-    path: path.join(EDGE, name),
-    contents: fs.readFileSync(source),
-  });
-  return [
-    { type: 'ESModule', path: path.join(EDGE, 'worker.js') },
-    file('incwo-connector-wasm/web', 'ESModule', path.join(PKG, 'web.js')),
-    file('incwo-connector-wasm/layer.js', 'ESModule', path.join(PKG, 'layer.js')),
-    file('incwo-connector-wasm/web/incwo_wasm.js', 'ESModule', path.join(PKG, 'web/incwo_wasm.js')),
-    file('incwo-connector-wasm/incwo.wasm', 'CompiledWasm', path.join(PKG, 'web/incwo_wasm_bg.wasm')),
-  ];
-}
+let edge;
 
 before(async () => {
   sim = await startSim();
-  mf = new Miniflare({
-    modules: modules(),
-    modulesRoot: EDGE,
-    compatibilityDate: '2025-01-01',
-    kvNamespaces: ['LEDGER'],
-    // A real socket on loopback: the simulator posts its webhooks there.
-    host: '127.0.0.1',
-    port: 0,
-    handleStructuredLogs: ({ message }) => {
-      logs.push(message);
-    },
-    bindings: {
-      INCWO_SERVER: sim.base,
-      INCWO_BUSINESS_FILE_ID: '123456',
-      INCWO_LOGIN: 'api@example.fr',
-      INCWO_PASSWORD: 'secret',
-      INCWO_COMPANY: 'acme',
-      INCWO_TIMEOUT_MS: '2000',
-      // Short backoffs so the faulted run ends within the test's time.
-      INCWO_FLOW_OPTIONS: JSON.stringify({ retry: { baseDelayMs: 50, maxDelayMs: 200 } }),
-      INCWO_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      INCWO_WEBHOOK_ALLOW: '127.0.0.1/32,185.16.44.0/24',
-    },
-  });
-  mfUrl = await mf.ready;
+  edge = await startEdge(sim);
 });
 
 after(async () => {
-  await mf?.dispose();
+  await edge?.stop();
   await sim?.stop();
 });
 
-async function post(body) {
-  const res = await mf.dispatchFetch('http://edge.test/orders', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, headers: res.headers, body: await res.json() };
-}
+const post = (body, headers) => edge.post(body, headers);
 
+/** A fresh simulator and a fresh Worker (empty Durable Objects and KV). */
 async function resetAll() {
   await sim.reset();
-  const kv = await mf.getKVNamespace('LEDGER');
-  await kv.delete('incwo-flow-checkpoint');
+  await edge.stop();
+  edge = await startEdge(sim);
 }
 
 test('a valid order with its customer and product is synced to incwo', async () => {
@@ -177,6 +119,27 @@ test('an order whose create is dropped after commit is reconciled: one order in 
   assert.deepEqual(state.duplicates, []);
 });
 
+test("the order's pending entry is in its customer's Durable Object before the create leaves", async () => {
+  await resetAll();
+  await sim.addFaults([{ method: 'POST', resource: 'proposal_sheets', times: 1, fault: { kind: 'latency', ms: 1500 } }]);
+  const delivery = post({ order, customer, products: [product] });
+  const isCreate = (e) => e.domain === 'order' && e.externalId === order.orderNumber && e.step === 'create';
+  let seen;
+  const deadline = Date.now() + 5000;
+  while (!seen && Date.now() < deadline) {
+    seen = (await edge.entriesOf(`customer/${order.customerExternalId}`)).find(isCreate);
+    if (!seen) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.ok(seen, 'the order create entry was stored while the run was under way');
+  assert.equal(seen.state, 'pending');
+  const res = await delivery;
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const done = (await edge.entriesOf(`customer/${order.customerExternalId}`)).find(isCreate);
+  assert.equal(done.state, 'done');
+  assert.equal(done.incwoId, res.body.outcome.incwoId);
+  await sim.clearFaults();
+});
+
 test('incwo failing on every order create defers the order: 503 with Retry-After, nothing created', async () => {
   await resetAll();
   await sim.addFaults([{ method: 'POST', resource: 'proposal_sheets', fault: { kind: 'http_error', status: 503 } }]);
@@ -195,7 +158,7 @@ test('incwo failing on every order create defers the order: 503 with Retry-After
 /** The change events the Worker handed on (its JSON log lines). */
 function inboundEvents() {
   const events = [];
-  for (const message of logs) {
+  for (const message of edge.logs) {
     const start = message.indexOf('{"incwoInbound"');
     if (start < 0) continue;
     try {
@@ -220,7 +183,7 @@ async function simAdmin(method, p, body) {
 }
 
 async function webhook(secret, body) {
-  const res = await mf.dispatchFetch(`http://edge.test/incwo/webhook/${secret}`, {
+  const res = await edge.mf.dispatchFetch(`http://edge.test/incwo/webhook/${secret}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -229,9 +192,8 @@ async function webhook(secret, body) {
   return res.status;
 }
 
-test('a quote accepted in incwo reaches the Worker as a webhook and becomes quote.accepted', async () => {
+test('a quote accepted in incwo reaches the Worker as a webhook and becomes quote.accepted (ledger imported from KV)', async () => {
   await resetAll();
-  logs.length = 0;
   // The connector wrote the quote (its ledger is what the Worker compares with).
   const connector = createConnector({
     fetch: globalThis.fetch,
@@ -252,11 +214,12 @@ test('a quote accepted in incwo reaches the Worker as a webhook and becomes quot
     written.outcomes.map((o) => o.outcome),
     ['synced', 'synced', 'synced'],
   );
-  const kv = await mf.getKVNamespace('LEDGER');
+  // The ledger as an earlier version of the Worker kept it: one checkpoint in KV.
+  const kv = await edge.mf.getKVNamespace('LEDGER');
   await kv.put('incwo-flow-checkpoint', written.checkpoint);
 
   // incwo's Webhooks app posts to the Worker's real socket.
-  await simAdmin('PUT', '/_sim/webhooks', { url: new URL(`incwo/webhook/${WEBHOOK_SECRET}`, mfUrl).href, retryMs: 20 });
+  await simAdmin('PUT', '/_sim/webhooks', { url: new URL(`incwo/webhook/${WEBHOOK_SECRET}`, edge.url).href, retryMs: 20 });
   try {
     const state = await sim.state();
     const sheet = state.objects.proposal_sheets.find((o) => o.title === quote.quoteNumber);
@@ -277,15 +240,23 @@ test('a quote accepted in incwo reaches the Worker as a webhook and becomes quot
       log.deliveries.every((d) => d.lastStatus === 202),
       `every ping answered 202: ${JSON.stringify(log.deliveries)}`,
     );
-    assert.ok(found, `no quote.accepted among ${JSON.stringify(inboundEvents())}; log: ${JSON.stringify(logs)}`);
+    assert.ok(found, `no quote.accepted among ${JSON.stringify(inboundEvents())}; log: ${JSON.stringify(edge.logs)}`);
     assert.equal(found.queue, 'erp.incwo.quote.acme');
     assert.equal(found.event.externalId, quote.quoteNumber);
     assert.equal(found.event.status, 'accepted');
     assert.equal(found.event.source, 'webhook');
     assert.equal(inboundEvents().length, 1, JSON.stringify(inboundEvents()));
-    // The ledger in KV now knows the quote is accepted: a redelivered ping reports nothing again.
-    const checkpoint = await kv.get('incwo-flow-checkpoint');
-    assert.notEqual(checkpoint, written.checkpoint);
+    // The customer's Durable Object imported its entries from KV once and now knows the
+    // quote is accepted (KV is left as it was): a redelivered ping reports nothing again.
+    assert.equal(await kv.get('incwo-flow-checkpoint'), written.checkpoint);
+    const before = Object.values(JSON.parse(written.checkpoint).ledger.entries).find(
+      (e) => e.domain === 'quote' && e.externalId === quote.quoteNumber,
+    );
+    const entries = await edge.entriesOf(`customer/${quote.customerExternalId}`);
+    const now = entries.find((e) => e.key === before.key);
+    assert.ok(now, `the quote's entry was imported: ${JSON.stringify(entries)}`);
+    assert.notDeepEqual(now, before);
+    assert.ok(entries.some((e) => e.domain === 'customer' && e.externalId === quote.customerExternalId));
     assert.equal(await webhook(WEBHOOK_SECRET, { zname: 'proposal_sheets', zid: sheet.id }), 202);
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(inboundEvents().length, 1, JSON.stringify(inboundEvents()));
@@ -298,7 +269,7 @@ test('a webhook with a wrong secret is refused with 403; the right secret is acc
   assert.equal(await webhook('guessed', { zname: 'proposal_sheets', zid: 999999 }), 403);
   assert.equal(await webhook(WEBHOOK_SECRET, { zname: 'proposal_sheets', zid: 999999 }), 202);
   // A body that is not a ping is refused by the core's intake.
-  const res = await mf.dispatchFetch(`http://edge.test/incwo/webhook/${WEBHOOK_SECRET}`, {
+  const res = await edge.mf.dispatchFetch(`http://edge.test/incwo/webhook/${WEBHOOK_SECRET}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{"zname": ',
