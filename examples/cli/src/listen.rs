@@ -353,10 +353,18 @@ impl Context {
         let mut events = Vec::new();
         let mut failed = Vec::new();
         for (target, response) in read {
-            let result = incwo_core::api::call(
-                "inbound.detect",
-                &self.args(json!({"target": target, "response": response, "source": "webhook"})),
-            );
+            let mut args = self.args(json!({"target": target, "response": response, "source": "webhook"}));
+            if let LedgerView::Entries { entries, .. } = &self.ledger {
+                // The comparison reads the document's own entry and the
+                // products' (line quantities by SKU): only those are handed
+                // over, not the whole ledger per target.
+                args["entries"] = entries
+                    .values()
+                    .filter(|e| e["incwoId"] == target["id"] || e["domain"] == "product")
+                    .cloned()
+                    .collect();
+            }
+            let result = incwo_core::api::call("inbound.detect", &args);
             if let Some(e) = result.get("error") {
                 failed.push((target, format!("inbound.detect: {}", e["message"])));
                 continue;
