@@ -486,13 +486,8 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         Err((lock::LockError::Interrupted, _)) => return Ok(ExitCode::from(130)),
         Err((_, message)) => return Err(message),
     };
-    let mut store = {
-        let _writer = args
-            .state
-            .lock("writer", &business_file, "incwo listen", &interrupted)
-            .map_err(|(_, message)| message)?;
-        Store::open(&args.state.state, &business_file)?
-    };
+    // Opening (and a version-1 import) is serialised by the store itself.
+    let mut store = Store::open(&args.state.state, &business_file)?;
     let endpoint = if args.listen == "off" {
         None
     } else {

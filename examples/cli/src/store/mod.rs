@@ -106,8 +106,9 @@ fn now_ms() -> i64 {
 impl Store {
     /// Opens the store at `path` for writing, creating it (mode 0600) when
     /// absent and importing a version-1 JSON checkpoint found there into
-    /// `business_file` (once; see [`import`]). Hold the business file's
-    /// writer lock first.
+    /// `business_file` (once; see [`import`]). Creation and import run under
+    /// the store's `open` lock (held for that moment only), so two commands
+    /// opening a new or JSON state at once do it once.
     pub fn open(path: &Path, business_file: &str) -> Result<Store, String> {
         let _open = lock::acquire(
             &lock::path(path, "open"),
@@ -116,7 +117,16 @@ impl Store {
             &|| false,
             &mut |_| {},
         )
-        .map_err(|e| format!("cannot open the state {}: {e:?}", path.display()))?;
+        .map_err(|e| match e {
+            lock::LockError::Busy(Some(h)) => {
+                format!("the state {} is being opened by {h} for over 60 s", path.display())
+            }
+            lock::LockError::Io(m) => m,
+            _ => format!(
+                "the state {} cannot be opened: its open lock stays busy",
+                path.display()
+            ),
+        })?;
         match import::kind(path)? {
             import::Kind::Missing => create_private(path)?,
             import::Kind::V1Json => return import::import(path, business_file),
@@ -416,4 +426,76 @@ fn sync_dir(path: &Path) -> Result<(), String> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("incwo-store-unit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    const V1: &str = include_str!("../../tests/fixtures/v1-checkpoint.json");
+
+    #[test]
+    fn saved_parts_come_back_as_the_checkpoint_per_business_file() {
+        let d = dir("parts");
+        let path = d.join("s.db");
+        let parts = CheckpointParts::split(V1).unwrap();
+        let mut store = Store::open(&path, "111").unwrap();
+        assert_eq!(store.checkpoint("111").unwrap(), None);
+        let mut start = parts.clone();
+        start.outcomes.clear();
+        start.entries.truncate(2);
+        store.begin_run("111", &start).unwrap();
+        let rest = CheckpointParts {
+            progress: parts.progress.clone(),
+            outcomes: parts.outcomes.clone(),
+            entries: parts.entries[2..].to_vec(),
+        };
+        store.save("111", &rest, true).unwrap();
+        store.begin_run("222", &start).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&store.checkpoint("111").unwrap().unwrap()).unwrap();
+        assert_eq!(back, serde_json::from_str::<serde_json::Value>(V1).unwrap());
+        assert_eq!(store.business_files().unwrap(), ["111", "222"]);
+        assert_eq!(store.entries("222").unwrap().len(), 2);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn other_files_are_refused_with_the_path() {
+        let d = dir("other");
+        let text = d.join("notes.txt");
+        std::fs::write(&text, "hello").unwrap();
+        let e = Store::open(&text, "1").err().unwrap();
+        assert!(
+            e.contains("neither an incwo state store") && e.contains("notes.txt"),
+            "{e}"
+        );
+        let other = d.join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let e = Store::open(&other, "1").err().unwrap();
+        assert!(e.contains("not an incwo state store"), "{e}");
+        let newer = d.join("newer.db");
+        drop(Store::open(&newer, "1").unwrap());
+        Connection::open(&newer)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let e = Store::open(&newer, "1").err().unwrap();
+        assert!(e.contains("schema 99") && e.contains("newer incwo"), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -83,6 +83,8 @@ pub fn migrate(conn: &mut Connection, path: &std::path::Path) -> Result<(), Stri
         tx.execute_batch(sql).map_err(fail)?;
         tx.pragma_update(None, "user_version", n as i64 + 1).map_err(fail)?;
     }
-    tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(fail)?;
+    if app != APPLICATION_ID {
+        tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(fail)?;
+    }
     tx.commit().map_err(fail)
 }
