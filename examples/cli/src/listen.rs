@@ -545,7 +545,10 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         if poll_due {
             last_poll = host::now_ms();
             let cursor = match store.poll_cursor(&business_file)? {
-                Some(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
+                Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                    eprintln!("incwo: the stored polling cursor is unreadable ({e}); polling starts over");
+                    Value::Null
+                }),
                 None => Value::Null,
             };
             match ctx.poll(&agent, &cursor, args.page_budget) {
