@@ -23,73 +23,20 @@
 //! - **Version-1 JSON checkpoints** found at `--state` are imported once
 //!   ([`import`]); `incwo state export` prints that format again.
 
+mod args;
+mod files;
 pub mod import;
 pub mod lock;
 mod schema;
+
+pub use args::StateArgs;
+use files::{create_private, make_private, sibling, sync_dir};
 
 use incwo_core::flow::ledger::Entry;
 use incwo_core::flow::{CheckpointParts, Outcome};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// The state flags `incwo sync` and `incwo listen` share.
-#[derive(clap::Args, Debug, Clone)]
-pub struct StateArgs {
-    /// State store (SQLite, mode 0600): the ledger, the run's progress and the
-    /// polling cursor of each business file. A version-1 JSON checkpoint found
-    /// here is imported once (its backup is kept beside it).
-    #[arg(long)]
-    pub state: PathBuf,
-    /// How long to wait, in ms, while another `incwo sync` or `incwo listen`
-    /// writes this business file's state (0: stop at once). Still busy after
-    /// it: exit 75, naming the holder.
-    #[arg(long, default_value_t = 30_000)]
-    pub lock_wait_ms: u64,
-}
-
-impl StateArgs {
-    /// Takes the lock `role` (`writer`, `listen`) of `business_file` for
-    /// `command`, waiting up to `--lock-wait-ms` (telling stderr once when it
-    /// has to wait). A busy lock becomes the message naming its holder.
-    pub fn lock(
-        &self,
-        role: &str,
-        business_file: &str,
-        command: &str,
-        interrupted: &dyn Fn() -> bool,
-    ) -> Result<lock::Guard, (lock::LockError, String)> {
-        let path = lock::path(&self.state, &lock::name(role, business_file));
-        let wait = Duration::from_millis(self.lock_wait_ms);
-        let what = format!(
-            "the state {} of business file {business_file} ({role} lock)",
-            self.state.display()
-        );
-        let result = lock::acquire(&path, &lock::Holder::me(command), wait, interrupted, &mut |holder| {
-            if wait > Duration::ZERO {
-                match holder {
-                    Some(h) => eprintln!("incwo: waiting up to {} ms for {what}, held by {h}", self.lock_wait_ms),
-                    None => eprintln!("incwo: waiting up to {} ms for {what}", self.lock_wait_ms),
-                }
-            }
-        });
-        result.map_err(|e| {
-            let message = match &e {
-                lock::LockError::Busy(Some(h)) => format!(
-                    "{what} is in use by {h}; waited {} ms. Let it finish (or stop it), or wait longer with --lock-wait-ms",
-                    self.lock_wait_ms
-                ),
-                lock::LockError::Busy(None) => format!(
-                    "{what} is in use by another process (no holder record yet); waited {} ms",
-                    self.lock_wait_ms
-                ),
-                lock::LockError::Interrupted => format!("interrupted while waiting for {what}"),
-                lock::LockError::Io(m) => m.clone(),
-            };
-            (e, message)
-        })
-    }
-}
 
 /// An open state store.
 pub struct Store {
@@ -366,65 +313,6 @@ fn put_entry(conn: &Connection, business_file: &str, entry: &Entry) -> rusqlite:
         serde_json::to_string(entry).unwrap_or_default(),
         now_ms(),
     ])?;
-    Ok(())
-}
-
-/// `path` with `suffix` appended to its file name (`state.db-wal`).
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// Creates an empty file readable by its owner only, and makes its
-/// directory entry durable.
-fn create_private(path: &Path) -> Result<(), String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(file) => file
-            .sync_all()
-            .map_err(|e| format!("cannot create the state store {}: {e}", path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(e) => return Err(format!("cannot create the state store {}: {e}", path.display())),
-    }
-    sync_dir(path)
-}
-
-/// Sets mode 0600 on a file that exists (the store and SQLite's files).
-fn make_private(path: &Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        match std::fs::metadata(path) {
-            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                    .map_err(|e| format!("cannot make {} private (mode 0600): {e}", path.display()))?;
-            }
-            _ => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
-/// Fsyncs the directory holding `path`, so a created or renamed entry survives a power cut.
-fn sync_dir(path: &Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| format!("cannot sync the directory {}: {e}", dir.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
     Ok(())
 }
 
