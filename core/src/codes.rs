@@ -209,12 +209,15 @@ const PROCEDURES: &str = r#"## Procedures
 
 ### Restoring from a checkpoint
 
-The `--state` file is the checkpoint: the ledger (idempotency key → incwo id,
-payload hash, state) and the batch progress, rewritten atomically after every
-action and before every request.
+The `--state` path is the state store (SQLite): per business file, the
+ledger (idempotency key → incwo id, payload hash, state) and the batch
+progress, saved incrementally before every request and after every action.
+`incwo state export --state PATH` prints it as a version-1 JSON checkpoint:
+keep that as the backup after every run.
 
-1. Stop the sync. Keep the damaged file aside; copy the last good backup to the
-   `--state` path (back it up after every run; it is small JSON).
+1. Stop the sync. Keep the damaged store aside (with its `-wal` file); copy
+   the last good JSON backup to a new `--state` path: the next run imports
+   it once (and keeps the JSON beside it as `<state>.v1-backup.json`).
 2. Rerun the same `incwo sync` command **with `--lookup-before-create`**: it
    resumes at the saved cursor; a create that was in flight (`pending` in the
    ledger) is reconciled by its marker before it is sent again.
@@ -224,8 +227,12 @@ action and before every request.
    holds (`replay_total{reason="reconciled"}`), not recreated (customers and
    products always are). Without the flag, documents written after the
    backup would be created again. With no backup at all, start from an empty
-   state file with the flag. A checkpoint from another connector version is refused with
+   state with the flag. A checkpoint from another connector version is refused with
    `usage.checkpoint_version`.
+
+A run that finds the state busy (another `incwo sync` or `incwo listen` on
+the same business file, exit status 75) names the holder: let it finish, or
+stop it, then rerun; a killed holder's lock is already gone.
 
 ### Reading the five metrics
 

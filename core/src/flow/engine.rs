@@ -1217,6 +1217,7 @@ fn finish(flow: &mut Flow, outcome: Outcome, now: u64) {
         None,
     ));
     flow.state.outcomes[index] = Some(outcome);
+    flow.state.changed_outcomes.insert(index);
     flow.state.cursor = index + 1;
     flow.engine.run = None;
 }

@@ -57,6 +57,7 @@
 pub mod batch;
 mod engine;
 pub mod ledger;
+mod parts;
 pub mod queues;
 pub mod script;
 pub mod transitions;
@@ -75,6 +76,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use engine::plan;
+pub use parts::CheckpointParts;
 
 /// The checkpoint format this core writes and reads.
 pub const CHECKPOINT_VERSION: u32 = 1;
@@ -286,6 +288,43 @@ struct Checkpoint {
     seed: u64,
     #[serde(default)]
     stopped: Option<ErrorInfo>,
+    /// Indexes whose outcome was set since the host last took them
+    /// ([`Flow::take_changes`]).
+    #[serde(skip)]
+    changed_outcomes: std::collections::BTreeSet<usize>,
+}
+
+impl Checkpoint {
+    /// Reads a checkpoint's text, checking its version first.
+    fn read(checkpoint: &str) -> Result<Checkpoint, UsageError> {
+        let value: serde_json::Value = serde_json::from_str(checkpoint).map_err(|e| UsageError::malformed_json(&e))?;
+        match value.get("checkpointVersion").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(CHECKPOINT_VERSION) => {}
+            Some(v) => {
+                return Err(UsageError::new(
+                    "usage.checkpoint_version",
+                    format!(
+                        "checkpoint version {v} is not readable by this core (it reads version {CHECKPOINT_VERSION})"
+                    ),
+                    "resume with the connector version that wrote it, or start over with its ledger exported",
+                ))
+            }
+            None => {
+                return Err(UsageError::new(
+                    "usage.bad_checkpoint",
+                    "this is not a flow checkpoint (no checkpointVersion)",
+                    "pass the text returned by checkpoint()",
+                ))
+            }
+        }
+        serde_json::from_value(value).map_err(|e| {
+            UsageError::new(
+                "usage.bad_checkpoint",
+                format!("the checkpoint cannot be read: {e}"),
+                "pass the text returned by checkpoint(), unedited",
+            )
+        })
+    }
 }
 
 /// A batch flow. See the module documentation for the host loop.
@@ -335,6 +374,7 @@ impl Flow {
             next_request_id: 1,
             seed,
             stopped: None,
+            changed_outcomes: Default::default(),
         };
         Flow {
             config,
@@ -360,33 +400,7 @@ impl Flow {
         options: FlowOptions,
         now: u64,
     ) -> Result<Flow, UsageError> {
-        let value: serde_json::Value = serde_json::from_str(checkpoint).map_err(|e| UsageError::malformed_json(&e))?;
-        match value.get("checkpointVersion").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(CHECKPOINT_VERSION) => {}
-            Some(v) => {
-                return Err(UsageError::new(
-                    "usage.checkpoint_version",
-                    format!(
-                        "checkpoint version {v} is not readable by this core (it reads version {CHECKPOINT_VERSION})"
-                    ),
-                    "resume with the connector version that wrote it, or start over with its ledger exported",
-                ))
-            }
-            None => {
-                return Err(UsageError::new(
-                    "usage.bad_checkpoint",
-                    "this is not a flow checkpoint (no checkpointVersion)",
-                    "pass the text returned by checkpoint()",
-                ))
-            }
-        }
-        let state: Checkpoint = serde_json::from_value(value).map_err(|e| {
-            UsageError::new(
-                "usage.bad_checkpoint",
-                format!("the checkpoint cannot be read: {e}"),
-                "pass the text returned by checkpoint(), unedited",
-            )
-        })?;
+        let state = Checkpoint::read(checkpoint)?;
         let mut flow = Self::with_ledger(items, profile, config, options, state.ledger.clone(), now, state.seed);
         let unfinished = state.cursor < state.outcomes.len();
         if unfinished && state.digest == flow.state.digest && state.outcomes.len() == flow.items.len() {
@@ -431,6 +445,25 @@ impl Flow {
     /// Ledger entries changed since the last call (for shared ledgers).
     pub fn take_changed_entries(&mut self) -> Vec<ledger::Entry> {
         self.state.ledger.take_changed()
+    }
+
+    /// What changed since the last call, for stores that save a checkpoint
+    /// piece by piece instead of rewriting it whole: the progress (always;
+    /// small whatever the history), the outcomes set and the ledger entries
+    /// changed since then. Applied in order over the parts of the checkpoint
+    /// the run started from, they rebuild [`Flow::checkpoint`] exactly
+    /// ([`CheckpointParts::join`]). Shares its change tracking with
+    /// [`Flow::take_changed_entries`]: a host uses one or the other.
+    pub fn take_changes(&mut self) -> CheckpointParts {
+        let changed = std::mem::take(&mut self.state.changed_outcomes);
+        CheckpointParts {
+            progress: self.progress(),
+            outcomes: changed
+                .into_iter()
+                .filter_map(|i| Some((i, self.state.outcomes.get(i)?.clone()?)))
+                .collect(),
+            entries: self.state.ledger.take_changed(),
+        }
     }
 
     /// The flow's metrics (Prometheus text via `render_prometheus`).

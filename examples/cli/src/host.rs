@@ -1,5 +1,5 @@
 //! The CLI as a real host: drives a [`Flow`] over blocking HTTP (ureq),
-//! saving the checkpoint before every request and after every action.
+//! saving its state before every request and after every action.
 
 use incwo_core::errors::{TransportFailure, TransportKind, TransportPhase};
 use incwo_core::flow::{Action, Flow};
@@ -120,15 +120,18 @@ pub enum Stop {
 }
 
 /// Drives `flow` until `Done`, or until `should_stop()` says so after an
-/// action. `save` receives the checkpoint before every send and after every
-/// action; `on_action` sees every action (progress). `crash_at` simulates a
-/// crash at that action (1-based count): a request is sent and its answer
-/// dropped, anything else is dropped before it is handled.
+/// action. `save(flow, durable)` is called before every send (`durable`:
+/// what it saves must be on disk before the request leaves), after every
+/// other action (`false`) and at `Done` (`true`); it saves the flow's state
+/// (whole, or [`Flow::take_changes`]). `on_action` sees every action
+/// (progress). `crash_at` simulates a crash at that action (1-based count):
+/// a request is sent and its answer dropped, anything else is dropped
+/// before it is handled.
 pub fn drive(
     flow: &mut Flow,
     transport: &Transport,
     log: &mut RunLog,
-    save: &mut dyn FnMut(&str) -> Result<(), String>,
+    save: &mut dyn FnMut(&mut Flow, bool) -> Result<(), String>,
     on_action: &mut dyn FnMut(&Action),
     should_stop: &mut dyn FnMut(usize) -> bool,
     crash_at: Option<usize>,
@@ -140,7 +143,7 @@ pub fn drive(
         on_action(&action);
         if crash_at == Some(log.actions + 1) {
             if let Action::Send { request, .. } = &action {
-                save(&flow.checkpoint())?;
+                save(flow, true)?;
                 *log.requests.entry(request.method().as_str().to_string()).or_default() += 1;
                 let _ = transport.send(request);
             }
@@ -148,7 +151,7 @@ pub fn drive(
         }
         match &action {
             Action::Send { request_id, request } => {
-                save(&flow.checkpoint())?;
+                save(flow, true)?;
                 *log.requests.entry(request.method().as_str().to_string()).or_default() += 1;
                 let answer = transport.send(request);
                 let started = Instant::now();
@@ -171,12 +174,12 @@ pub fn drive(
             }
             Action::RecordDone { .. } => {}
             Action::Done { .. } => {
-                save(&flow.checkpoint())?;
+                save(flow, true)?;
                 log.actions += 1;
                 return Ok(Stop::Done);
             }
         }
-        save(&flow.checkpoint())?;
+        save(flow, false)?;
         log.actions += 1;
         if should_stop(log.actions) {
             return Ok(Stop::Interrupted);
@@ -184,9 +187,18 @@ pub fn drive(
     }
 }
 
-/// Writes a file atomically: a temporary file next to it, then a rename.
+/// Writes a file atomically: a temporary file next to it (named after this
+/// process, so two writers never share it), fsynced, then a rename.
 pub fn write_atomic(path: &std::path::Path, text: &str) -> Result<(), String> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    use std::io::Write;
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = std::path::PathBuf::from(name);
+    std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        })
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
 }

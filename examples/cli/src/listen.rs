@@ -2,10 +2,14 @@
 //! and queues what to re-read, a worker that re-reads and compares through
 //! the core's JSON calls (`inbound.webhook`, `inbound.fetch`,
 //! `inbound.detect`, `inbound.poll`), and `incwo listen`, which runs both
-//! (plus optional polling) against a state file shared with `incwo sync`.
+//! (plus optional polling) against the state store shared with `incwo sync`
+//! (one listener per business file; the writer lock only while comparing
+//! and saving).
 
 use crate::account::AccountArgs;
 use crate::host;
+use crate::store::{lock, StateArgs, Store};
+use incwo_core::flow::ledger::Entry;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -241,8 +245,24 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
         .build()
 }
 
-/// What inbound calls share: connection, profile, options, and the ledger
-/// (a flow checkpoint, or none yet).
+/// Targets to retry later, each with why.
+pub type Failed = Vec<(Value, String)>;
+
+/// The ledger the inbound comparisons read and update.
+pub enum LedgerView {
+    /// A whole flow checkpoint kept in memory (`incwo demo`), or none yet.
+    Checkpoint(Option<String>),
+    /// Ledger entries read from the state store (`incwo listen`), by key,
+    /// and the keys the comparisons changed since the store last took them.
+    Entries {
+        /// Every entry of the business file, by idempotency key.
+        entries: std::collections::BTreeMap<String, Value>,
+        /// Keys changed since [`Context::take_changed`].
+        changed: std::collections::BTreeSet<String>,
+    },
+}
+
+/// What inbound calls share: connection, profile, options, and the ledger.
 pub struct Context {
     /// The connection config JSON (with credentials).
     pub config: Value,
@@ -250,8 +270,8 @@ pub struct Context {
     pub profile: Option<String>,
     /// `{"tenant", "company"}`.
     pub options: Value,
-    /// The flow checkpoint holding the ledger.
-    pub checkpoint: Option<String>,
+    /// The ledger compared and updated.
+    pub ledger: LedgerView,
 }
 
 impl Context {
@@ -262,23 +282,56 @@ impl Context {
         if let Some(p) = &self.profile {
             extra["profile"] = json!(p);
         }
-        match &self.checkpoint {
-            Some(c) => extra["checkpoint"] = json!(c),
-            None => extra["entries"] = json!([]),
+        match &self.ledger {
+            LedgerView::Checkpoint(Some(c)) => extra["checkpoint"] = json!(c),
+            LedgerView::Checkpoint(None) => extra["entries"] = json!([]),
+            LedgerView::Entries { entries, .. } => extra["entries"] = Value::Array(entries.values().cloned().collect()),
         }
         extra
     }
 
     fn keep(&mut self, result: &Value) {
-        if let Some(c) = result["checkpoint"].as_str() {
-            self.checkpoint = Some(c.to_string());
+        match &mut self.ledger {
+            LedgerView::Checkpoint(checkpoint) => {
+                if let Some(c) = result["checkpoint"].as_str() {
+                    *checkpoint = Some(c.to_string());
+                }
+            }
+            LedgerView::Entries { entries, changed } => {
+                for entry in result["entries"].as_array().into_iter().flatten() {
+                    if let Some(key) = entry["key"].as_str() {
+                        changed.insert(key.to_string());
+                        entries.insert(key.to_string(), entry.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The entries the comparisons changed since the last call (store form only).
+    pub fn take_changed(&mut self) -> Vec<Value> {
+        match &mut self.ledger {
+            LedgerView::Checkpoint(_) => Vec::new(),
+            LedgerView::Entries { entries, changed } => std::mem::take(changed)
+                .into_iter()
+                .filter_map(|k| entries.get(&k).cloned())
+                .collect(),
         }
     }
 
     /// Re-reads each target and compares it; returns the `{queue, event}`
     /// publications and the targets to retry later (with why).
     pub fn process(&mut self, agent: &ureq::Agent, targets: &[Value]) -> (Vec<Value>, Vec<(Value, String)>) {
-        let mut events = Vec::new();
+        let (read, mut failed) = self.fetch(agent, targets);
+        let (events, more) = self.detect(read);
+        failed.extend(more);
+        (events, failed)
+    }
+
+    /// Re-reads each target (no ledger needed): `(target, response)` pairs
+    /// and the targets that failed (with why).
+    pub fn fetch(&self, agent: &ureq::Agent, targets: &[Value]) -> (Vec<(Value, Value)>, Failed) {
+        let mut read = Vec::new();
         let mut failed = Vec::new();
         for target in targets {
             let fetch = incwo_core::api::call("inbound.fetch", &self.args(json!({ "target": target })));
@@ -286,16 +339,34 @@ impl Context {
                 failed.push((target.clone(), format!("inbound.fetch: {}", fetch["error"]["message"])));
                 continue;
             };
-            let Some(response) = send(agent, request) else {
-                failed.push((target.clone(), "re-reading failed in transport".into()));
-                continue;
-            };
-            let result = incwo_core::api::call(
-                "inbound.detect",
-                &self.args(json!({"target": target, "response": response, "source": "webhook"})),
-            );
+            match send(agent, request) {
+                Some(response) => read.push((target.clone(), response)),
+                None => failed.push((target.clone(), "re-reading failed in transport".into())),
+            }
+        }
+        (read, failed)
+    }
+
+    /// Compares what was re-read with the ledger (updating it); returns the
+    /// publications and the targets to retry later (with why).
+    pub fn detect(&mut self, read: Vec<(Value, Value)>) -> (Vec<Value>, Failed) {
+        let mut events = Vec::new();
+        let mut failed = Vec::new();
+        for (target, response) in read {
+            let mut args = self.args(json!({"target": target, "response": response, "source": "webhook"}));
+            if let LedgerView::Entries { entries, .. } = &self.ledger {
+                // The comparison reads the document's own entry and the
+                // products' (line quantities by SKU): only those are handed
+                // over, not the whole ledger per target.
+                args["entries"] = entries
+                    .values()
+                    .filter(|e| e["incwoId"] == target["id"] || e["domain"] == "product")
+                    .cloned()
+                    .collect();
+            }
+            let result = incwo_core::api::call("inbound.detect", &args);
             if let Some(e) = result.get("error") {
-                failed.push((target.clone(), format!("inbound.detect: {}", e["message"])));
+                failed.push((target, format!("inbound.detect: {}", e["message"])));
                 continue;
             }
             self.keep(&result);
@@ -345,9 +416,10 @@ impl Context {
 pub struct ListenArgs {
     #[command(flatten)]
     account: AccountArgs,
-    /// The checkpoint file `incwo sync` writes (its ledger is compared and updated).
-    #[arg(long)]
-    state: PathBuf,
+    /// The state store `incwo sync` writes (its ledger is compared and
+    /// updated, and the polling cursor kept), under the same writer lock.
+    #[command(flatten)]
+    state: StateArgs,
     /// Mapping profile (JSON); the shipped default when absent.
     #[arg(long)]
     profile: Option<PathBuf>,
@@ -369,9 +441,6 @@ pub struct ListenArgs {
     /// Pages read per polling run.
     #[arg(long, default_value_t = 10)]
     page_budget: u32,
-    /// Poll state file (the cursor), rewritten atomically.
-    #[arg(long)]
-    poll_state: Option<PathBuf>,
 }
 
 /// Runs `incwo listen`: prints each change event as one JSON line on stdout.
@@ -397,8 +466,28 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         config,
         profile: crate::input::profile(args.profile.as_deref())?,
         options: json!({"company": args.company}),
-        checkpoint: None,
+        ledger: LedgerView::Checkpoint(None),
     };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let interrupted = || stop.load(Ordering::SeqCst);
+    let business_file = account.business_file.clone();
+    // One listener per state and business file for its whole life; the
+    // writer lock (shared with `incwo sync`) only while it reads and writes.
+    let _listener = match args.state.lock("listen", &business_file, "incwo listen", &interrupted) {
+        Ok(guard) => guard,
+        Err((lock::LockError::Busy(_), message)) => {
+            eprintln!("incwo: {message}");
+            return Ok(ExitCode::from(lock::EXIT_BUSY));
+        }
+        Err((lock::LockError::Interrupted, _)) => return Ok(ExitCode::from(130)),
+        Err((_, message)) => return Err(message),
+    };
+    // Opening (and a version-1 import) is serialised by the store itself.
+    let mut store = Store::open(&args.state.state, &business_file)?;
     let endpoint = if args.listen == "off" {
         None
     } else {
@@ -410,19 +499,7 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         );
         Some(e)
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
-    }
     let agent = agent(Duration::from_millis(account.timeout_ms));
-    let mut poll_state = match &args.poll_state {
-        Some(p) => std::fs::read_to_string(p)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null),
-        None => Value::Null,
-    };
     let mut retry: Vec<Value> = Vec::new();
     let mut last_poll = 0u64;
     while !stop.load(Ordering::SeqCst) {
@@ -435,11 +512,31 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
             std::thread::sleep(Duration::from_millis(200));
             continue;
         }
-        // The ledger is re-read right before and written right after, so
-        // `incwo sync` runs in between keep their entries.
-        ctx.checkpoint = std::fs::read_to_string(&args.state).ok();
+        // Re-reads need no ledger: they go out before the writer lock is
+        // taken, which is then held only to compare and save.
+        let (read, failed) = ctx.fetch(&agent, &targets);
+        let _writer = match args.state.lock("writer", &business_file, "incwo listen", &interrupted) {
+            Ok(guard) => guard,
+            Err((_, message)) => {
+                eprintln!("incwo: {message}; {} targets kept for the next round", targets.len());
+                retry = targets;
+                continue;
+            }
+        };
         let mut events = Vec::new();
-        let (found, failed) = ctx.process(&agent, &targets);
+        for (target, why) in failed {
+            eprintln!("incwo: {target}: {why}; retried at the next round");
+            retry.push(target);
+        }
+        ctx.ledger = LedgerView::Entries {
+            entries: store
+                .entries(&business_file)?
+                .into_iter()
+                .map(|e| (e.key.clone(), serde_json::to_value(e).unwrap_or_default()))
+                .collect(),
+            changed: Default::default(),
+        };
+        let (found, failed) = ctx.detect(read);
         events.extend(found);
         for (target, why) in failed {
             eprintln!("incwo: {target}: {why}; retried at the next round");
@@ -447,20 +544,28 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         }
         if poll_due {
             last_poll = host::now_ms();
-            match ctx.poll(&agent, &poll_state, args.page_budget) {
+            let cursor = match store.poll_cursor(&business_file)? {
+                Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                    eprintln!("incwo: the stored polling cursor is unreadable ({e}); polling starts over");
+                    Value::Null
+                }),
+                None => Value::Null,
+            };
+            match ctx.poll(&agent, &cursor, args.page_budget) {
                 Ok((e, state)) => {
                     events.extend(e);
-                    poll_state = state;
+                    store.set_poll_cursor(&business_file, &state.to_string())?;
                 }
                 Err(e) => eprintln!("incwo: {e}"),
             }
-            if let Some(p) = &args.poll_state {
-                host::write_atomic(p, &poll_state.to_string())?;
-            }
         }
-        if let Some(c) = &ctx.checkpoint {
-            host::write_atomic(&args.state, c)?;
-        }
+        let changed: Vec<Entry> = ctx
+            .take_changed()
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("a ledger entry the core returned cannot be read: {e}"))?;
+        store.put_entries(&business_file, &changed)?;
         let mut out = std::io::stdout().lock();
         for e in events {
             let _ = writeln!(out, "{e}");

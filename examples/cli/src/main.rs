@@ -20,6 +20,8 @@ mod inspect;
 mod listen;
 mod postman;
 mod scenario;
+mod state;
+mod store;
 mod sync;
 
 #[derive(Parser)]
@@ -117,6 +119,9 @@ enum Command {
     },
     /// Sync a JSON Lines batch into incwo over HTTP; rerunning resumes and creates nothing twice.
     Sync(sync::SyncArgs),
+    /// The state store of `sync` and `listen` (export: print it as a version-1 JSON checkpoint).
+    #[command(subcommand)]
+    State(state::StateCommand),
     /// Bring changes made in incwo back: a webhook endpoint (answers at once, re-reads
     /// later) and optional polling; prints each change event as a JSON line.
     Listen(listen::ListenArgs),
@@ -256,6 +261,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Sync(args) => return sync::run(args),
         Command::Listen(args) => return listen::run(args),
+        Command::State(command) => return state::run(command),
         Command::Doctor(args) => return doctor::run(args),
         Command::Profile(command) => return discover::run(command),
         Command::Runbook => {

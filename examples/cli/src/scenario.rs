@@ -150,8 +150,8 @@ fn run_inner(path: &Path, access: &SimAccess<'_>, result: &mut ScenarioResult) -
             &mut flow,
             &transport,
             &mut log,
-            &mut |c| {
-                saved = Some(c.to_string());
+            &mut |flow, _| {
+                saved = Some(flow.checkpoint());
                 Ok(())
             },
             &mut |_| {},
@@ -165,8 +165,8 @@ fn run_inner(path: &Path, access: &SimAccess<'_>, result: &mut ScenarioResult) -
                 &mut flow,
                 &transport,
                 &mut log,
-                &mut |c| {
-                    saved = Some(c.to_string());
+                &mut |flow, _| {
+                    saved = Some(flow.checkpoint());
                     Ok(())
                 },
                 &mut |_| {},
@@ -399,7 +399,7 @@ impl Inbound {
             config: self.config.clone(),
             profile: self.profile.clone(),
             options: self.options.clone(),
-            checkpoint: checkpoint.clone(),
+            ledger: crate::listen::LedgerView::Checkpoint(checkpoint.clone()),
         }
     }
 
@@ -515,7 +515,9 @@ impl Inbound {
             }
             other => return Err(format!("{label}: unknown inbound mode {other:?} (webhook or poll)")),
         };
-        *checkpoint = ctx.checkpoint.clone();
+        if let crate::listen::LedgerView::Checkpoint(c) = ctx.ledger {
+            *checkpoint = c;
+        }
         Ok(events
             .into_iter()
             .map(|p| {

@@ -1,8 +1,11 @@
-//! `incwo sync`: the flow loop over real HTTP, with a persistent checkpoint.
+//! `incwo sync`: the flow loop over real HTTP, its state in the state store
+//! (exclusive per business file, saved incrementally, durable before each send).
 
 use crate::account::AccountArgs;
 use crate::host::{self, RunLog, Stop, Transport};
 use crate::input;
+use crate::store::{lock, StateArgs, Store};
+use incwo_core::flow::ledger::Ledger;
 use incwo_core::flow::{batch, Action, Flow, FlowOptions, Outcome};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -22,9 +25,8 @@ pub struct SyncArgs {
     /// Mapping profile (JSON); the shipped default when absent.
     #[arg(long)]
     profile: Option<PathBuf>,
-    /// Checkpoint file: the ledger and progress, rewritten atomically after every action.
-    #[arg(long)]
-    state: PathBuf,
+    #[command(flatten)]
+    state: StateArgs,
     /// Company segment of queue names.
     #[arg(long, default_value = "default")]
     company: String,
@@ -47,31 +49,53 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         lookup_before_create: args.lookup_before_create,
         ..FlowOptions::default()
     };
-    let mut flow = match std::fs::read_to_string(&args.state) {
-        Ok(checkpoint) => {
-            Flow::resume(&checkpoint, items, profile, config, options, host::now_ms()).map_err(|e| e.to_string())?
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Flow::start(items, profile, config, options, host::now_ms(), host::now_ms())
-        }
-        Err(e) => return Err(format!("cannot read the state file {}: {e}", args.state.display())),
-    };
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
+    let business_file = args.account.business_file.clone();
+    let command = format!("incwo sync {}", args.file);
+    let _writer = match args
+        .state
+        .lock("writer", &business_file, &command, &|| stop.load(Ordering::SeqCst))
+    {
+        Ok(guard) => guard,
+        Err((lock::LockError::Busy(_), message)) => {
+            eprintln!("incwo: {message}");
+            return Ok(ExitCode::from(lock::EXIT_BUSY));
+        }
+        Err((lock::LockError::Interrupted, _)) => return Ok(ExitCode::from(130)),
+        Err((_, message)) => return Err(message),
+    };
+    let mut store = Store::open(&args.state.state, &business_file)?;
+    let mut flow = match store.checkpoint(&business_file)? {
+        Some(checkpoint) => {
+            Flow::resume(&checkpoint, items, profile, config, options, host::now_ms()).map_err(|e| e.to_string())?
+        }
+        None => {
+            let ledger = Ledger::from_entries(store.entries(&business_file)?);
+            Flow::with_ledger(items, profile, config, options, ledger, host::now_ms(), host::now_ms())
+        }
+    };
+    let mut start = flow.take_changes();
+    start.outcomes = flow
+        .outcomes()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| Some((i, o.clone()?)))
+        .collect();
+    store.begin_run(&business_file, &start)?;
     let transport = Transport::new(Duration::from_millis(args.account.timeout_ms));
     let mut log = RunLog::default();
     let terminal = std::io::stderr().is_terminal();
     let mut done = flow.outcomes().iter().filter(|o| o.is_some()).count();
     let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
-    let state_path = args.state.clone();
     let result = host::drive(
         &mut flow,
         &transport,
         &mut log,
-        &mut |checkpoint| host::write_atomic(&state_path, checkpoint),
+        &mut |flow, durable| store.save(&business_file, &flow.take_changes(), durable),
         &mut |action| {
             if let Action::RecordDone { outcome, .. } = action {
                 done += 1;
@@ -103,7 +127,7 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
     if result == Stop::Interrupted {
         eprintln!(
             "incwo: stopped after the current action; state saved in {}; rerun the same command to resume",
-            args.state.display()
+            args.state.state.display()
         );
         return Ok(ExitCode::from(130));
     }

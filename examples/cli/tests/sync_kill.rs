@@ -81,7 +81,7 @@ fn killed_syncs_resume_without_duplicates() {
     let dir = std::env::temp_dir().join(format!("incwo-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let batch_file = dir.join("batch.jsonl");
-    let state = dir.join("state.json");
+    let state = dir.join("state.db");
     std::fs::write(&batch_file, batch()).unwrap();
     let faults = serde_json::json!([
         {"method": "POST", "fault": {"kind": "drop_after_commit"}, "probability": 0.05, "seed": 11, "times": 1000},
@@ -99,8 +99,12 @@ fn killed_syncs_resume_without_duplicates() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
-        let checkpoint: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&state).unwrap_or_default()).unwrap_or_default();
+        // The state store prints its checkpoint as version-1 JSON.
+        let export = incwo()
+            .args(["state", "export", "--state", state.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let checkpoint: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap_or_default();
         cursors.push(checkpoint["cursor"].as_u64().unwrap_or(0));
     }
     assert!(
@@ -146,7 +150,7 @@ fn a_lost_state_file_and_lookup_before_create_create_nothing_twice() {
     let dir = std::env::temp_dir().join(format!("incwo-lost-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let batch_file = dir.join("batch.jsonl");
-    let state = dir.join("state.json");
+    let state = dir.join("state.db");
     std::fs::write(&batch_file, batch()).unwrap();
     let counts = || -> serde_json::Value {
         let s: serde_json::Value = ureq::get(&format!("{}/_sim/state", sim.1))
@@ -165,6 +169,7 @@ fn a_lost_state_file_and_lookup_before_create_create_nothing_twice() {
 
     // The state file is lost; the same batch is synced again with the flag.
     std::fs::remove_file(&state).unwrap();
+    let _ = std::fs::remove_dir_all(dir.join("state.db.locks"));
     let out = sync(&sim.1, &batch_file, &state)
         .arg("--lookup-before-create")
         .output()
