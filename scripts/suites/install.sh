@@ -71,8 +71,9 @@ install_php() (
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
   fi
   local target="${CARGO_TARGET_DIR:-$ROOT/target}"
-  cargo build --quiet --release -p incwo-ffi
-  cargo build --quiet -p incwo-sim
+  # The scaleout suite's release build, same packages (same features): no
+  # second release build when it ran before this suite.
+  cargo build --quiet --release -p incwo-ffi -p incwo-sim
 
   work=$(mktemp -d)
   trap '[ -z "$sim_pid" ] || kill "$sim_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -121,7 +122,7 @@ install_php() (
     { echo "the package's preload.php did not preload the scope: $out" >&2; return 1; }
   echo "preload.php: $out"
 
-  "$target/debug/incwo-sim" --port 0 >"$work/sim.out" 2>/dev/null &
+  "$target/release/incwo-sim" --port 0 >"$work/sim.out" 2>/dev/null &
   sim_pid=$!
   for _ in $(seq 1 100); do grep -q '^listening on ' "$work/sim.out" && break; sleep 0.05; done
   server=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$work/sim.out" | head -1)
