@@ -14,14 +14,15 @@
 // directive declares it (needed when PHP-FPM's master runs as root: PHP then
 // preloads in a child process, where it refuses FFI::load); otherwise this
 // script loads the package's preload header with `FFI_LIB` set to the
-// library Core would load (Core::libraryPath()). Either way the header's
-// release must be the library's, or PHP does not start.
+// library Core would load (Core::libraryPath(): $INCWO_FFI_LIBRARY, the one
+// the installed package carries, or the workspace's build). Either way the
+// header's release must be the library's, or PHP does not start.
 declare(strict_types=1);
 
 use Incwo\Connector\Core;
 use Incwo\Connector\Exception\UsageException;
 
-foreach (['Exception/IncwoException', 'Exception/BusinessException', 'Exception/ContractException', 'Exception/TechnicalException', 'Exception/UsageException', 'Json', 'Flow', 'Core'] as $class) {
+foreach (['Exception/IncwoException', 'Exception/BusinessException', 'Exception/ContractException', 'Exception/TechnicalException', 'Exception/UsageException', 'Json', 'Flow', 'NativeLibrary', 'Core'] as $class) {
     require_once __DIR__ . "/src/{$class}.php";
 }
 

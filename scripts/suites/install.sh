@@ -8,6 +8,8 @@
 #   into a fresh project offline, then the README's node example as ES module
 #   against incwo-sim, a CommonJS require, the declarations under
 #   `tsc --strict`, and a Worker on the web build in workerd (tests/install/npm).
+# - PHP: the composer package archive carrying libincwo_ffi, installed offline
+#   into a fresh Symfony app, its bundle's commands run (install_php).
 
 # The workspace version (Cargo.toml's [workspace.package]).
 install_workspace_version() {
@@ -76,9 +78,117 @@ install_npm() {
   )
   rm -rf "$dir"
 }
+# Debian packages of install_php: PHP, composer (its artifact repository
+# needs ext-zip), the Symfony and PSR packages the fresh app loads.
+INSTALL_PHP_APT_PACKAGES=(
+  php8.2-cli php8.2-mbstring php8.2-zip composer jq curl binutils
+  php-psr-log php-symfony-framework-bundle php-symfony-console php-symfony-config
+  php-symfony-dependency-injection php-symfony-http-client php-symfony-http-foundation
+  php-symfony-http-kernel php-symfony-messenger php-symfony-yaml
+)
+
+# The PHP package as a user installs it: bindings/php/package.sh builds the
+# composer archive (PHP sources, headers, the release libincwo_ffi for this
+# platform); a fresh Symfony app (tests/install/symfony-app, copied to a temp
+# dir) requires it from an artifact repository with Packagist disabled,
+# Symfony and PSR `provide`d from Debian's packages (versions from dpkg), and
+# `composer install` runs with the network disabled. Then, with no INCWO_FFI_*
+# variable: Core finds the package's library, INCWO_FFI_LIBRARY still
+# overrides it, the package's preload.php and preload header preload the
+# scope (README's php.ini lines, as root), `bin/console`
+# lists the bundle's incwo: commands, and `incwo:sync` syncs the example batch
+# into incwo-sim (then again: every record skipped, no request).
+install_php() (
+  set -euo pipefail
+  step "install: PHP, composer package archive into a fresh Symfony app (offline)"
+  local missing=() p work app version sim_pid="" server out
+  for p in "${INSTALL_PHP_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+  local target="${CARGO_TARGET_DIR:-$ROOT/target}"
+  # The scaleout suite's release build, same packages (same features): no
+  # second release build when it ran before this suite.
+  cargo build --quiet --release -p incwo-ffi -p incwo-sim
+
+  work=$(mktemp -d)
+  trap '[ -z "$sim_pid" ] || kill "$sim_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+  "$ROOT/bindings/php/package.sh" "$target/release/libincwo_ffi.so" "$work/artifacts" >"$work/archive"
+  echo "archive: $(basename "$(cat "$work/archive")"), $(du -k "$(cat "$work/archive")" | cut -f1) KiB"
+  version=$(install_workspace_version)
+
+  # The fresh app: the artifact repository, and a `provide` for each Symfony
+  # or PSR package incwo/connector requires, at the version Debian installed.
+  app="$work/app"
+  cp -R "$ROOT/tests/install/symfony-app" "$app"
+  local provide='{}' name deb debver
+  for name in $(jq -r '.require | keys[] | select(startswith("symfony/") or startswith("psr/"))' "$ROOT/bindings/php/composer.json"); do
+    deb="php-${name/\//-}"
+    debver=$(dpkg-query -W -f='${Version}' "$deb" 2>/dev/null) ||
+      { echo "$name: Debian's $deb is not installed" >&2; return 1; }
+    debver=${debver#*:}
+    provide=$(jq -c --arg n "$name" --arg v "${debver%%[+~-]*}" '. + {($n): $v}' <<<"$provide")
+  done
+  jq --arg v "$version" --arg dir "$work/artifacts" --argjson provide "$provide" \
+    '.require["incwo/connector"] = $v | .repositories = [{type: "artifact", url: $dir}, {"packagist.org": false}] | .provide = $provide' \
+    "$app/composer.json" >"$work/composer.json"
+  mv "$work/composer.json" "$app/composer.json"
+  echo "provided by Debian: $(jq -c . <<<"$provide")"
+  (cd "$app" && env -u INCWO_FFI_LIBRARY COMPOSER_HOME="$work/composer-home" COMPOSER_CACHE_DIR="$work/composer-cache" \
+    COMPOSER_DISABLE_NETWORK=1 COMPOSER_ALLOW_SUPERUSER=1 composer install --no-interaction --no-progress --quiet)
+  local installed="$app/vendor/incwo/connector"
+  local library="$installed/lib/$(php -r 'require $argv[1]; echo Incwo\Connector\NativeLibrary::currentPlatform();' "$installed/src/NativeLibrary.php")/libincwo_ffi.so"
+  [ -f "$library" ] || { echo "the installed package has no $library" >&2; return 1; }
+
+  # No INCWO_FFI_* nor CARGO_TARGET_DIR from here: the package finds its own.
+  local -a php=(env -u INCWO_FFI_LIBRARY -u INCWO_FFI_HEADER -u INCWO_FFI_PRELOAD_HEADER -u CARGO_TARGET_DIR php)
+  out=$(cd "$app" && "${php[@]}" -d ffi.enable=1 -r 'require "vendor/autoload.php";
+    echo json_encode(["library" => Incwo\Connector\Core::libraryPath(), "version" => (new Incwo\Connector\Core())->version()]);')
+  jq -e --arg l "$library" --arg v "$version" '.library == $l and .version == $v' <<<"$out" >/dev/null ||
+    { echo "Core did not load the package's library $library ($version): $out" >&2; return 1; }
+  echo "Core: $out"
+  out=$(cd "$app" && INCWO_FFI_LIBRARY=/opt/elsewhere/libincwo_ffi.so php -r 'require "vendor/autoload.php"; echo Incwo\Connector\Core::libraryPath();')
+  [ "$out" = /opt/elsewhere/libincwo_ffi.so ] || { echo "INCWO_FFI_LIBRARY does not override the package's library: $out" >&2; return 1; }
+  # The README's php.ini lines for a master running as root (PHP then
+  # refuses FFI::load in preload.php): ffi.preload, the library on the loader's path.
+  out=$(cd "$app" && LD_LIBRARY_PATH="$(dirname "$library")" "${php[@]}" -d ffi.enable=preload -d opcache.enable_cli=1 \
+    -d opcache.preload="$installed/preload.php" -d opcache.preload_user=root -d ffi.preload="$installed/include/incwo.preload.h" -r 'require "vendor/autoload.php";
+    echo json_encode(["scope" => Incwo\Connector\Core::preloadedScope() !== null, "version" => (new Incwo\Connector\Core())->version()]);')
+  jq -e --arg v "$version" '.scope and .version == $v' <<<"$out" >/dev/null ||
+    { echo "the package's preload.php did not preload the scope: $out" >&2; return 1; }
+  echo "preload.php: $out"
+
+  "$target/release/incwo-sim" --port 0 >"$work/sim.out" 2>/dev/null &
+  sim_pid=$!
+  for _ in $(seq 1 100); do grep -q '^listening on ' "$work/sim.out" && break; sleep 0.05; done
+  server=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$work/sim.out" | head -1)
+  [ -n "$server" ] || { echo "incwo-sim did not start" >&2; return 1; }
+  local -a console=(env INCWO_SERVER="$server" INCWO_BUSINESS_FILE_ID=123456 INCWO_LOGIN=api@example.fr INCWO_PASSWORD=secret
+    "${php[@]}" -d ffi.enable=1 bin/console --no-ansi)
+  (cd "$app" && "${console[@]}" list incwo --format=json) >"$work/list.json"
+  jq -e '[.commands[].name] | index("incwo:sync") != null' "$work/list.json" >/dev/null ||
+    { echo "bin/console lists no incwo:sync" >&2; head -c 2000 "$work/list.json" >&2; return 1; }
+  echo "bin/console: $(jq -r '[.commands[].name | select(startswith("incwo:"))] | join(" ")' "$work/list.json")"
+
+  local -a sync=("${console[@]}" incwo:sync "$ROOT/examples/data/batch.jsonl")
+  out=$(cd "$app" && "${sync[@]}" 2>&1) || { echo "$out" >&2; return 1; }
+  grep -Eq '^incwo sync: 5 records, 5 synced, 0 skipped, 0 quarantined, 0 deferred; [1-9][0-9]* requests$' <<<"$out" ||
+    { echo "incwo:sync did not sync the batch: $out" >&2; return 1; }
+  echo "$out" | grep '^incwo sync:'
+  curl -fsS "$server/_sim/state" | jq -e '.counts.proposal_sheets == 2 and .counts.bill_sheets == 1 and (.duplicates | length) == 0' >/dev/null ||
+    { echo "incwo-sim does not hold the batch: $(curl -fsS "$server/_sim/state" | jq -c .counts)" >&2; return 1; }
+  out=$(cd "$app" && "${sync[@]}" 2>&1) || { echo "$out" >&2; return 1; }
+  grep -Eq '^incwo sync: 5 records, 0 synced, 5 skipped, 0 quarantined, 0 deferred; 0 requests$' <<<"$out" ||
+    { echo "incwo:sync again did not skip every record: $out" >&2; return 1; }
+  echo "again: $(grep '^incwo sync:' <<<"$out")"
+)
 
 suite_install() {
   install_check_versions
   install_check_crate
   install_npm
+  install_php
 }

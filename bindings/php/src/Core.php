@@ -37,7 +37,7 @@ final class Core
      *
      * @param string|null $profile     mapping profile JSON text (null: the default profile)
      * @param string|null $libraryPath path of libincwo_ffi.so (null: the preloaded scope, else {@see libraryPath()})
-     * @param string|null $headerPath  path of incwo.h (null: the preloaded scope, else $INCWO_FFI_HEADER, then bindings/c/include/incwo.h)
+     * @param string|null $headerPath  path of incwo.h (null: the preloaded scope, else $INCWO_FFI_HEADER, then the package's include/incwo.h or bindings/c/include/incwo.h)
      */
     public function __construct(
         private readonly ?string $profile = null,
@@ -144,7 +144,7 @@ final class Core
                 $path = self::preloadHeaderPath();
                 $head = @file_get_contents($path, false, null, 0, 1024);
                 if ($head === false) {
-                    throw new UsageException(['class' => 'usage', 'code' => 'ffi.header_not_found', 'message' => "cannot read the preload header {$path}", 'hint' => 'set INCWO_FFI_PRELOAD_HEADER or keep bindings/c/include/incwo.preload.h beside incwo.h']);
+                    throw new UsageException(['class' => 'usage', 'code' => 'ffi.header_not_found', 'message' => "cannot read the preload header {$path}", 'hint' => 'set INCWO_FFI_PRELOAD_HEADER or keep incwo.preload.h beside incwo.h (the package\'s include/, or bindings/c/include in the repository)']);
                 }
                 self::checkVersion($ffi, $head, $path, 'the preloaded scope ' . self::FFI_SCOPE);
             }
@@ -175,15 +175,21 @@ final class Core
     }
 
     /**
-     * The path of libincwo_ffi: $INCWO_FFI_LIBRARY, then the workspace's
-     * target/ (release, then debug), else the bare file name (the dynamic
-     * loader's search path).
+     * The path of libincwo_ffi: $INCWO_FFI_LIBRARY, then the library an
+     * installed package carries for this platform ({@see NativeLibrary};
+     * `ffi.unsupported_platform` when it carries none for this one), then, in
+     * a checkout of the repository, the workspace's target/ (release, then
+     * debug), else the bare file name (the dynamic loader's search path).
      */
     public static function libraryPath(): string
     {
         $env = getenv('INCWO_FFI_LIBRARY');
         if (is_string($env) && $env !== '') {
             return $env;
+        }
+        $packaged = NativeLibrary::packaged(dirname(__DIR__));
+        if ($packaged !== null) {
+            return $packaged;
         }
         $target = getenv('CARGO_TARGET_DIR') ?: dirname(__DIR__, 3) . '/target';
         $name = PHP_OS_FAMILY === 'Darwin' ? 'libincwo_ffi.dylib' : 'libincwo_ffi.so';
@@ -199,20 +205,28 @@ final class Core
     /**
      * The preload header (`FFI_SCOPE`/`FFI_LIB` defines, then the
      * declarations): $INCWO_FFI_PRELOAD_HEADER, else incwo.preload.h beside
-     * the package's incwo.h.
+     * the package's incwo.h ({@see headerDir()}).
      */
     public static function preloadHeaderPath(): string
     {
         $env = getenv('INCWO_FFI_PRELOAD_HEADER');
 
-        return is_string($env) && $env !== '' ? $env : dirname(__DIR__, 2) . '/c/include/incwo.preload.h';
+        return is_string($env) && $env !== '' ? $env : self::headerDir() . '/incwo.preload.h';
     }
 
     private static function defaultHeaderPath(): string
     {
         $env = getenv('INCWO_FFI_HEADER');
 
-        return is_string($env) && $env !== '' ? $env : dirname(__DIR__, 2) . '/c/include/incwo.h';
+        return is_string($env) && $env !== '' ? $env : self::headerDir() . '/incwo.h';
+    }
+
+    /** The headers' directory: the installed package's include/, else the repository's bindings/c/include. */
+    private static function headerDir(): string
+    {
+        $packaged = dirname(__DIR__) . '/include';
+
+        return is_file("{$packaged}/incwo.h") ? $packaged : dirname(__DIR__, 2) . '/c/include';
     }
 
     /**
