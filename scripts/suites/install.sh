@@ -82,9 +82,6 @@ install_npm() {
   rm -rf "$dir"
 }
 
-# The manylinux baseline the wheel claims: glibc 2.17 (CentOS 7 and later).
-INSTALL_PY_MANYLINUX="manylinux_2_17"
-
 # PATH without any folder holding cargo or rustc: what a pip-only user has.
 install_path_without_rust() {
   local dir kept=()
@@ -116,7 +113,7 @@ install_python_sdist() {
 }
 
 install_python() {
-  step "install: Python wheel ($INSTALL_PY_MANYLINUX x86_64, release, maturin --zig), auditwheel, sdist"
+  step "install: Python wheel ($PYTHON_MANYLINUX x86_64, release, maturin --zig), auditwheel, sdist"
   python_interpreter
   python_build_venv
   cargo build --quiet -p incwo-sim
@@ -124,20 +121,18 @@ install_python() {
   version=$(install_workspace_version)
   rm -rf "$dist"
   started=$(date +%s)
-  # maturin finds zig through the venv's python (`python -m ziglang`).
-  (cd "$ROOT/bindings/python" && PATH="$PYTHON_BUILD_VENV/bin:$PATH" \
-    maturin build --quiet --release --zig --compatibility "$INSTALL_PY_MANYLINUX" --out "$dist")
+  python_release_wheel "$dist"
   echo "release wheel built in $(( $(date +%s) - started )) s"
   local wheel
-  wheel=$(ls "$dist"/incwo_connector-"$version"-py3-none-*"$INSTALL_PY_MANYLINUX"_x86_64*.whl) || {
-    echo "no wheel tagged $INSTALL_PY_MANYLINUX x86_64 for $version in $dist: $(ls "$dist")" >&2
+  wheel=$(ls "$dist"/incwo_connector-"$version"-py3-none-*"$PYTHON_MANYLINUX"_x86_64*.whl) || {
+    echo "no wheel tagged $PYTHON_MANYLINUX x86_64 for $version in $dist: $(ls "$dist")" >&2
     return 1
   }
   local report tag
   report=$("$PYTHON_BUILD_VENV/bin/auditwheel" show "$wheel" | tr -s '\n ' '  ')
   tag=$(sed -n 's/.*consistent with the following platform tag: "\([^"]*\)".*/\1/p' <<<"$report")
-  if [ "$tag" != "${INSTALL_PY_MANYLINUX}_x86_64" ]; then
-    echo "auditwheel says $(basename "$wheel") is ${tag:-of no manylinux tag}, not ${INSTALL_PY_MANYLINUX}_x86_64:" >&2
+  if [ "$tag" != "${PYTHON_MANYLINUX}_x86_64" ]; then
+    echo "auditwheel says $(basename "$wheel") is ${tag:-of no manylinux tag}, not ${PYTHON_MANYLINUX}_x86_64:" >&2
     echo "$report" >&2
     return 1
   fi

@@ -4,9 +4,11 @@
 # scenario end to end against incwo-sim, the connector, stores and CLI.
 #
 # Venvs live under target/python/ (git-ignored). INCWO_PY_PROFILE selects
-# the cargo profile of the wheel (default dev: it reuses the workspace's
-# debug build; release gives the shipped LTO build). The helpers below are
-# shared with the install suite (scripts/suites/install.sh).
+# the wheel under test: dev (the default) reuses the workspace's debug
+# build; release tests the shipped wheel, the very build the install suite
+# makes and checks (python_release_wheel: LTO, manylinux_2_17), so running
+# both suites builds it once. The helpers below are shared with the install
+# suite (scripts/suites/install.sh).
 
 PYTHON_DIR="$ROOT/target/python"
 PYTHON_BUILD_VENV="$PYTHON_DIR/build-venv"
@@ -42,6 +44,17 @@ python_build_venv() {
   fi
 }
 
+# The manylinux baseline of the shipped wheel: glibc 2.17 (CentOS 7 and later).
+PYTHON_MANYLINUX="manylinux_2_17"
+
+# The shipped wheel into $1: release (LTO), linked by zig against glibc
+# 2.17's symbols so that it is tagged ${PYTHON_MANYLINUX}_x86_64. maturin
+# finds zig through the build venv's python (`python -m ziglang`).
+python_release_wheel() {
+  (cd "$ROOT/bindings/python" && PATH="$PYTHON_BUILD_VENV/bin:$PATH" \
+    maturin build --quiet --release --zig --compatibility "$PYTHON_MANYLINUX" --out "$1")
+}
+
 # A fresh venv at $1 (removed first), made by the system's python3.
 python_fresh_venv() {
   rm -rf "$1"
@@ -62,7 +75,11 @@ suite_python() {
 
   step "python: maturin build ($profile)"
   rm -rf "$wheels"
-  (cd "$ROOT/bindings/python" && "$build_venv/bin/maturin" build --quiet --profile "$profile" --out "$wheels")
+  if [ "$profile" = release ]; then
+    python_release_wheel "$wheels"
+  else
+    (cd "$ROOT/bindings/python" && "$build_venv/bin/maturin" build --quiet --profile "$profile" --out "$wheels")
+  fi
   local wheel
   wheel=$(ls "$wheels"/incwo_connector-*.whl)
 
