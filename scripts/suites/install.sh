@@ -7,9 +7,14 @@
 #   js suite, which runs before this one; built here when absent), installed
 #   into a fresh project offline, then the README's node example as ES module
 #   against incwo-sim, a CommonJS require, the declarations under
-#   `tsc --strict`, and a Worker on the web build in workerd (tests/install/npm).
+#   `tsc --strict`, and a Worker on the web build in workerd (tests/install/npm);
 # - PHP: the composer package archive carrying libincwo_ffi, installed offline
-#   into a fresh Symfony app, its bundle's commands run (install_php).
+#   into a fresh Symfony app, its bundle's commands run (install_php);
+# - the Python package: a release wheel for manylinux_2_17 x86_64 (maturin
+#   --zig) whose tag auditwheel confirms, an sdist that carries the workspace
+#   crates it builds from, the wheel installed into a fresh venv by pip alone
+#   (no cargo on PATH), then the README's example against incwo-sim
+#   (tests/install/python). Reuses the python suite's venv helpers.
 
 # The workspace version (Cargo.toml's [workspace.package]).
 install_workspace_version() {
@@ -186,9 +191,106 @@ install_php() (
   echo "again: $(grep '^incwo sync:' <<<"$out")"
 )
 
+# PATH without any folder holding cargo or rustc: what a pip-only user has.
+install_path_without_rust() {
+  local dir kept=()
+  IFS=: read -ra dirs <<<"$PATH"
+  for dir in "${dirs[@]}"; do
+    [ -e "$dir/cargo" ] || [ -e "$dir/rustc" ] || kept+=("$dir")
+  done
+  (IFS=:; echo "${kept[*]}")
+}
+
+# The sdist must carry what it builds from: the workspace manifest and lock,
+# the incwo-uniffi and incwo-core crates, the Python sources; cargo resolves
+# its workspace offline.
+install_python_sdist() {
+  local sdist=$1 dir
+  dir=$(mktemp -d)
+  tar -xzf "$sdist" -C "$dir"
+  local top
+  top=$(ls -d "$dir"/incwo_connector-*)
+  local need
+  for need in pyproject.toml Cargo.toml Cargo.lock core/Cargo.toml core/src/lib.rs \
+    bindings/python/Cargo.toml bindings/python/src/lib.rs \
+    python/incwo_connector/__init__.py; do
+    [ -f "$top/$need" ] || { echo "sdist $sdist lacks $need" >&2; rm -rf "$dir"; return 1; }
+  done
+  cargo metadata --offline --format-version 1 --manifest-path "$top/bindings/python/Cargo.toml" >/dev/null
+  echo "sdist $(basename "$sdist"): workspace, incwo-core, incwo-uniffi and the Python sources; cargo resolves it offline"
+  rm -rf "$dir"
+}
+
+install_python() {
+  step "install: Python wheel ($PYTHON_MANYLINUX x86_64, release, maturin --zig), auditwheel, sdist"
+  python_interpreter
+  python_build_venv
+  cargo build --quiet -p incwo-sim
+  local dist="$PYTHON_DIR/dist" version started
+  version=$(install_workspace_version)
+  rm -rf "$dist"
+  started=$(date +%s)
+  python_release_wheel "$dist"
+  echo "release wheel built in $(( $(date +%s) - started )) s"
+  local wheel
+  wheel=$(ls "$dist"/incwo_connector-"$version"-py3-none-*"$PYTHON_MANYLINUX"_x86_64*.whl) || {
+    echo "no wheel tagged $PYTHON_MANYLINUX x86_64 for $version in $dist: $(ls "$dist")" >&2
+    return 1
+  }
+  local report tag
+  report=$("$PYTHON_BUILD_VENV/bin/auditwheel" show "$wheel" | tr -s '\n ' '  ')
+  tag=$(sed -n 's/.*consistent with the following platform tag: "\([^"]*\)".*/\1/p' <<<"$report")
+  if [ "$tag" != "${PYTHON_MANYLINUX}_x86_64" ]; then
+    echo "auditwheel says $(basename "$wheel") is ${tag:-of no manylinux tag}, not ${PYTHON_MANYLINUX}_x86_64:" >&2
+    echo "$report" >&2
+    return 1
+  fi
+  echo "auditwheel: $(basename "$wheel") is $tag"
+
+  (cd "$ROOT/bindings/python" && "$PYTHON_BUILD_VENV/bin/maturin" sdist --out "$dist" >/dev/null 2>&1)
+  install_python_sdist "$(ls "$dist"/incwo_connector-"$version".tar.gz)"
+
+  step "install: the wheel in a fresh venv by pip alone (no cargo), the README's example against incwo-sim"
+  local nocargo venv="$PYTHON_DIR/install-venv" work
+  nocargo=$(install_path_without_rust)
+  if PATH="$nocargo" command -v cargo >/dev/null; then
+    echo "cargo is still on the PATH meant to have none: $nocargo" >&2
+    return 1
+  fi
+  work=$(mktemp -d)
+  "$ROOT/target/debug/incwo-sim" --port 0 >"$work/sim.log" &
+  local sim_pid=$! url="" _ rc=0
+  for _ in $(seq 1 50); do
+    url=$(head -n 1 "$work/sim.log" 2>/dev/null | sed -n 's/^listening on //p')
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    kill "$sim_pid" 2>/dev/null || true
+    echo "the simulator did not start: $(cat "$work/sim.log")" >&2
+    return 1
+  fi
+  # In the background and waited for, so that errexit holds inside and the
+  # simulator is stopped whatever the outcome.
+  (
+    export PATH="$nocargo"
+    cd "$work"
+    python_fresh_venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "$wheel"
+    INCWO_REPO_ROOT="$ROOT" INCWO_EXPECTED_VERSION="$version" \
+      "$venv/bin/python" "$ROOT/tests/install/python/check_example.py" "$url" "$work"
+  ) &
+  wait $! || rc=$?
+  kill "$sim_pid" 2>/dev/null || true
+  wait "$sim_pid" 2>/dev/null || true
+  rm -rf "$work"
+  return "$rc"
+}
+
 suite_install() {
   install_check_versions
   install_check_crate
   install_npm
   install_php
+  install_python
 }
