@@ -4,10 +4,10 @@
 # scenario end to end against incwo-sim, the connector, stores and CLI.
 #
 # Venvs live under target/python/ (git-ignored). INCWO_PY_PROFILE selects
-# the wheel under test: dev (the default) reuses the workspace's debug
-# build; release tests the shipped wheel, the very build the install suite
+# the wheel under test: dev (the default at a desk) reuses the workspace's
+# debug build; release tests the shipped wheel, the very build the install suite
 # makes and checks (python_release_wheel: LTO, manylinux_2_17), so running
-# both suites builds it once. The helpers below are shared with the install
+# both suites builds it once; it is the default when CI=true. The helpers below are shared with the install
 # suite (scripts/suites/install.sh).
 
 PYTHON_DIR="$ROOT/target/python"
@@ -65,7 +65,11 @@ suite_python() {
   local dir="$PYTHON_DIR" build_venv="$PYTHON_BUILD_VENV"
   local test_venv="$dir/test-venv" wheels="$dir/wheels"
   local pytest_version="9.0.2"
-  local profile="${INCWO_PY_PROFILE:-dev}"
+  # Under CI the suite tests the shipped wheel, which the install suite then
+  # reuses (one release build per run); at a desk the quicker dev wheel.
+  local default=dev
+  [ "${CI:-}" = true ] && default=release
+  local profile="${INCWO_PY_PROFILE:-$default}"
 
   python_interpreter
   python_build_venv
