@@ -169,9 +169,9 @@ final class Connector
         ?int $crashAt = null,
         ?StateSession $state = null,
     ): bool {
-        $save = function (bool $progress = true) use ($flow, $checkpointKey, $state): void {
+        $save = function (bool $progress = true, bool $final = true) use ($flow, $checkpointKey, $state): void {
             if ($state !== null) {
-                $state->save($flow, $progress);
+                $state->save($flow, $progress, $final);
             } elseif ($checkpointKey !== null && $this->checkpoints !== null) {
                 $this->checkpoints->save($checkpointKey, $flow->checkpoint());
             }
@@ -184,7 +184,7 @@ final class Connector
             $type = (string) ($action['action'] ?? '');
             if ($crashAt !== null && $log->actions + 1 === $crashAt) {
                 if ($type === 'send') {
-                    $save(false);
+                    $save(false, false);
                     $this->count($log, $action['request']);
                     $this->send($action['request']);
                 }
@@ -193,7 +193,7 @@ final class Connector
             }
             switch ($type) {
                 case 'send':
-                    $save(false);
+                    $save(false, false);
                     $this->count($log, $action['request']);
                     $answer = $this->send($action['request']);
                     if (isset($answer['failure'])) {
@@ -239,7 +239,7 @@ final class Connector
                 default:
                     throw new Exception\UsageException(['class' => 'usage', 'code' => 'usage.unknown_action', 'message' => "unknown action {$type}"]);
             }
-            $save($type === 'recordDone');
+            $save($type === 'recordDone', false);
             $log->actions++;
         }
     }

@@ -19,7 +19,7 @@ use Symfony\Component\HttpClient\HttpClient;
 
 [, $simUrl, $storeSpec, $batchFile, $key] = $argv;
 $store = match (true) {
-    str_starts_with($storeSpec, 'file:') => new FileCheckpointStore(substr($storeSpec, 5), 120.0),
+    str_starts_with($storeSpec, 'file:') => new FileCheckpointStore(substr($storeSpec, 5), 600.0),
     str_starts_with($storeSpec, 'mysql:') => new PdoCheckpointStore(new PDO($storeSpec, 'root', '')),
     default => new PdoCheckpointStore(new PDO($storeSpec)),
 };

@@ -25,10 +25,11 @@ final class FileStateSession implements StateSession
         return $text === null ? [] : ['checkpoint' => $text];
     }
 
-    public function save(Flow $flow, bool $progress): void
+    /** Writes the whole file when the ledger changed or progress is asked for (a file has no cheaper partial write). */
+    public function save(Flow $flow, bool $progress, bool $final = false): void
     {
         $changed = json_decode($flow->takeChangedEntries(), false, 512, JSON_THROW_ON_ERROR);
-        if ($progress || ($changed->entries ?? []) !== []) {
+        if (($changed->entries ?? []) !== [] || $progress || $final) {
             AtomicFile::write($this->path, $flow->checkpoint());
         }
     }

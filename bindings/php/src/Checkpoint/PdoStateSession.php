@@ -20,6 +20,8 @@ final class PdoStateSession implements StateSession
 
     private ?string $savedProgress = null;
 
+    private float $progressSavedAt = 0.0;
+
     private readonly string $writer;
 
     public function __construct(private readonly PdoCheckpointStore $store, private readonly string $key)
@@ -54,19 +56,22 @@ final class PdoStateSession implements StateSession
         return $entries === [] ? [] : ['ledger' => '[' . implode(',', $entries) . ']'];
     }
 
-    public function save(Flow $flow, bool $progress): void
+    public function save(Flow $flow, bool $progress, bool $final = false): void
     {
         $changed = json_decode($flow->takeChangedEntries(), false, 512, JSON_THROW_ON_ERROR);
         $entries = $changed->entries ?? [];
         if ($entries !== []) {
             $this->versions = $this->store->writeEntries($entries, $this->versions, $this->writer) + $this->versions;
         }
-        if ($progress) {
+        $now = microtime(true);
+        if ($final || ($progress && $now - $this->progressSavedAt >= 1.0)) {
+            // The checkpoint's text holds every entry: split it at most once a second.
             [$text] = CheckpointParts::split($flow->checkpoint());
             if ($text !== $this->savedProgress) {
                 $this->store->saveProgress($this->key, $text);
                 $this->savedProgress = $text;
             }
+            $this->progressSavedAt = $now;
         }
     }
 

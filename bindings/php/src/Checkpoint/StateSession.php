@@ -22,12 +22,15 @@ interface StateSession
 
     /**
      * Makes durable the ledger entries the flow changed since the last call
-     * (before a request leaves: the `pending` entry of a create), and with
-     * `$progress` the flow's progress too.
+     * (before a request leaves: the `pending` entry of a create); with
+     * `$progress` the flow's progress too, at most once a second unless
+     * `$final` (the run stops: done, or a wait it does not sleep through).
+     * Progress only saves work on a resume: the ledger alone keeps a replay
+     * from creating anything twice.
      *
      * @throws StateConflictException when another writer changed an entry this run is about to write
      */
-    public function save(Flow $flow, bool $progress): void;
+    public function save(Flow $flow, bool $progress, bool $final = false): void;
 
     /** Ends the run: releases the lock a file store holds (idempotent). */
     public function close(): void;
