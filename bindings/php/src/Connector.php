@@ -19,8 +19,9 @@ use Symfony\Contracts\HttpClient\HttpClientInterface;
  * transport failure; Wait → sleep (or hand over to a wait policy, e.g. a
  * Messenger requeue); Publish → the publisher. With a {@see StateStore}
  * (the file and PDO stores) a run opens its key's state, writes the ledger
- * entries its flow changed before every send and after every action, and
- * its progress when a record ends; a plain {@see CheckpointStore} gets the
+ * entries its flow changed before every send and after every other action
+ * (what an answer changed goes with the next action), and its progress when
+ * a record ends; a plain {@see CheckpointStore} gets the
  * whole checkpoint before every send and after every action.
  */
 final class Connector
@@ -157,7 +158,8 @@ final class Connector
      * @param (callable(int, string, int): bool)|null $onWait
      * @param (callable(string, array<string, mixed>): void)|null $publish
      * @param StateSession|null $state a run's state (instead of `$checkpointKey`): changed entries saved before
-     *                                 every send and after every action, progress when a record ends
+     *                                 every send and after every other action (what an answer changed goes
+     *                                 with the next action), progress when a record ends
      */
     public function drive(
         Flow $flow,
@@ -239,7 +241,11 @@ final class Connector
                 default:
                     throw new Exception\UsageException(['class' => 'usage', 'code' => 'usage.unknown_action', 'message' => "unknown action {$type}"]);
             }
-            $save($type === 'recordDone', false);
+            if ($state === null || $type !== 'send') {
+                // A state session writes what an answer changed with the next
+                // action: before the next send, or after the next other action.
+                $save($type === 'recordDone', false);
+            }
             $log->actions++;
         }
     }

@@ -41,7 +41,7 @@ final class CheckpointParts
     public static function join(string $progress, array $entries): string
     {
         $value = json_decode($progress, false, 512, JSON_THROW_ON_ERROR);
-        if (!$value instanceof \stdClass) {
+        if (!$value instanceof \stdClass || ($entries === [] && !isset($value->ledger))) {
             return $progress;
         }
         $map = new \stdClass();

@@ -25,12 +25,18 @@ final class FileStateSession implements StateSession
         return $text === null ? [] : ['checkpoint' => $text];
     }
 
-    /** Writes the whole file when the ledger changed or progress is asked for (a file has no cheaper partial write). */
+    private bool $written = false;
+
+    /**
+     * Writes the whole file (a file has no cheaper partial write) at the
+     * run's first save, then when the ledger changed or progress is asked for.
+     */
     public function save(Flow $flow, bool $progress, bool $final = false): void
     {
         $changed = json_decode($flow->takeChangedEntries(), false, 512, JSON_THROW_ON_ERROR);
-        if (($changed->entries ?? []) !== [] || $progress || $final) {
+        if (!$this->written || ($changed->entries ?? []) !== [] || $progress || $final) {
             AtomicFile::write($this->path, $flow->checkpoint());
+            $this->written = true;
         }
     }
 

@@ -14,8 +14,9 @@ A checkpoint store makes a run resumable: the next ``sync`` of the same
 batch continues where a crash left it, and a replay sends nothing twice.
 With a :class:`~incwo_connector.stores.StateStore` (the file and SQLite
 stores) ``sync`` opens the state for the run (a file store's lock), saves
-the ledger entries the flow changed before every send and after every
-action, and the progress when a record ends; when another writer of a
+the ledger entries the flow changed before every send and after every other
+action (what an answer changed goes with the next action), and the progress
+when a record ends; when another writer of a
 shared store refused a write (:class:`StateConflictError`, nothing sent for
 it), the run starts again from the store.
 """
@@ -267,7 +268,10 @@ class Connector(_Base):
                         time.sleep(delay / 1000)
                 else:
                     self._handle_other(run, action)
-                self._save(session, state, action.is_record_done() or action.is_done(), action.is_done())
+                if state is None or not action.is_send():
+                    # A state session writes what an answer changed with the
+                    # next action: before the next send, or after any other.
+                    self._save(session, state, action.is_record_done() or action.is_done(), action.is_done())
                 run.actions += 1
                 if action.is_done():
                     return run.result(session)
@@ -334,7 +338,10 @@ class AsyncConnector(_Base):
                         await asyncio.sleep(delay / 1000)
                 else:
                     self._handle_other(run, action)
-                self._save(session, state, action.is_record_done() or action.is_done(), action.is_done())
+                if state is None or not action.is_send():
+                    # A state session writes what an answer changed with the
+                    # next action: before the next send, or after any other.
+                    self._save(session, state, action.is_record_done() or action.is_done(), action.is_done())
                 run.actions += 1
                 if action.is_done():
                     return run.result(session)

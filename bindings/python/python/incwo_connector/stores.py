@@ -179,16 +179,18 @@ class _FileSession:
     def __init__(self, store: FileCheckpointStore, lock: FileLock) -> None:
         self._store = store
         self._lock = lock
+        self._written = False
 
     def start_from(self) -> Dict[str, str]:
         text = self._store.load()
         return {} if text is None else {"checkpoint": text}
 
     def save(self, flow: Any, progress: bool, final: bool = False) -> None:
-        """Writes the whole file when the ledger changed or progress is asked
-        for (a file has no cheaper partial write)."""
-        if _changed(flow) or progress or final:
+        """Writes the whole file (a file has no cheaper partial write) at the
+        run's first save, then when the ledger changed or progress is asked for."""
+        if _changed(flow) or progress or final or not self._written:
             self._store._write(flow.checkpoint())
+            self._written = True
 
     def close(self) -> None:
         self._lock.release()
@@ -218,7 +220,7 @@ def join_checkpoint(progress: str, entries: Dict[str, str]) -> str:
         value = json.loads(progress)
     except ValueError:
         return progress
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or (not entries and "ledger" not in value):
         return progress
     ledger = value.setdefault("ledger", {})
     ledger["entries"] = {k: json.loads(v) for k, v in entries.items()}
