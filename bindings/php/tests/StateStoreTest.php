@@ -78,6 +78,25 @@ final class StateStoreTest extends TestCase
         self::assertSame('done', $store->loadEntries()['k1']['state']);
     }
 
+    public function testARunStartsOnlyWhenNoOtherLiveProcessMayBeSendingAPendingCreate(): void
+    {
+        $store = new PdoCheckpointStore(new \PDO('sqlite:' . self::scratch() . '/s.sqlite'), 'incwo_checkpoints', 0.4);
+        $host = (string) gethostname();
+        $store->writeEntries([self::entry('mine', 'C1', 'pending')], [], $host . ':' . getmypid());
+        $store->writeEntries([self::entry('crashed', 'C2', 'pending')], [], $host . ':' . self::deadPid());
+        $started = microtime(true);
+        $ledger = json_decode($store->open('k')->startArgs()['ledger'], true);
+        self::assertLessThan(0.3, microtime(true) - $started, 'its own and a dead process\'s pending entries are reconciled at once');
+        self::assertSame(['C1', 'C2'], array_column($ledger, 'externalId'));
+
+        // pid 1 is alive: its pending create may be in flight, until the lease ends.
+        $store->writeEntries([self::entry('live', 'C3', 'pending')], [], $host . ':1');
+        $started = microtime(true);
+        $ledger = json_decode($store->open('k')->startArgs()['ledger'], true);
+        self::assertGreaterThanOrEqual(0.4, microtime(true) - $started, 'it waited for the live writer');
+        self::assertSame(['C1', 'C2', 'C3'], array_column($ledger, 'externalId'), 'older than the lease: abandoned, reconciled by this run');
+    }
+
     public function testLegacyRowsAreImportedOnceAndProgressIsKeptWithoutItsLedger(): void
     {
         $pdo = new \PDO('sqlite:' . self::scratch() . '/s.sqlite');
@@ -116,6 +135,15 @@ final class StateStoreTest extends TestCase
     private static function entry(string $key, string $customer, string $state): \stdClass
     {
         return (object) ['key' => $key, 'domain' => 'customer', 'externalId' => $customer, 'step' => 'upsert', 'mapperVersion' => 1, 'state' => $state, 'hash' => 'h', 'verified' => false, 'published' => false, 'updatedAt' => 1];
+    }
+
+    /** A pid no process has. */
+    private static function deadPid(): int
+    {
+        for ($pid = 999_999; is_dir("/proc/{$pid}"); $pid--) {
+        }
+
+        return $pid;
     }
 
     private static function scratch(): string

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -46,6 +47,31 @@ def test_a_stale_entry_write_is_refused_not_overwritten(tmp_path: Path) -> None:
     assert list(rows) == ["k1"] and rows["k1"][1] == "done", "the refused transaction left nothing"
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def dead_pid() -> int:
+    pid = 999_999
+    while os.path.isdir(f"/proc/{pid}"):
+        pid -= 1
+    return pid
+
+
+def test_a_run_starts_only_when_no_other_live_process_may_be_sending_a_pending_create(tmp_path: Path) -> None:
+    store = ic.SqliteCheckpointStore(tmp_path / "s.sqlite", pending_lease=0.4)
+    host = socket.gethostname()
+    store._write_entries([entry("mine", "C1", "pending")], {}, f"{host}:{os.getpid()}")
+    store._write_entries([entry("crashed", "C2", "pending")], {}, f"{host}:{dead_pid()}")
+    started = time.monotonic()
+    ledger = json.loads(store.open().start_from()["ledger"])
+    assert time.monotonic() - started < 0.3, "its own and a dead process's pending entries are reconciled at once"
+    assert sorted(e["externalId"] for e in ledger) == ["C1", "C2"]
+
+    # pid 1 is alive: its pending create may be in flight, until the lease ends.
+    store._write_entries([entry("live", "C3", "pending")], {}, f"{host}:1")
+    started = time.monotonic()
+    ledger = json.loads(store.open().start_from()["ledger"])
+    assert time.monotonic() - started >= 0.4, "it waited for the live writer"
+    assert sorted(e["externalId"] for e in ledger) == ["C1", "C2", "C3"], "older than the lease: abandoned, reconciled by this run"
 
 
 def test_legacy_rows_are_imported_once_and_progress_is_kept_without_its_ledger(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ final class PdoStateSession implements StateSession
     /**
      * Reads every entry, again while another writer's `pending` entry is
      * younger than the store's lease (its create may be in flight: starting
-     * from it would reconcile too early and create the document twice).
+     * from it would reconcile too early and create the document twice); if
+     * that lasts longer than the lease, starts without such entries.
      */
     public function startArgs(): array
     {
@@ -41,7 +42,13 @@ final class PdoStateSession implements StateSession
             $rows = $this->store->loadEntries();
             $fresh = (int) floor((microtime(true) - $this->store->pendingLeaseSeconds()) * 1000);
             $inFlight = array_filter($rows, fn (array $row): bool => $row['state'] === 'pending' && $row['updatedAt'] >= $fresh && self::mayBeSending($row['writer']));
-            if ($inFlight === [] || microtime(true) >= $deadline) {
+            if ($inFlight === []) {
+                break;
+            }
+            if (microtime(true) >= $deadline) {
+                // Still busy: start without those entries. Reaching one of
+                // them, this run's insert conflicts and it starts again.
+                $rows = array_diff_key($rows, $inFlight);
                 break;
             }
             usleep(20_000);

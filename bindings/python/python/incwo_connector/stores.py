@@ -437,13 +437,19 @@ class _SqliteSession:
     def start_from(self) -> Dict[str, str]:
         """Reads every entry, again while another process's ``pending``
         entry is younger than the lease (its create may be in flight:
-        starting from it would reconcile too early and create twice)."""
+        starting from it would reconcile too early and create twice); if that
+        lasts longer than the lease, starts without such entries."""
         deadline = time.monotonic() + self._store.pending_lease
         while True:
             rows = self._store._entries()
             fresh = _now() - int(self._store.pending_lease * 1000)
-            busy = any(r[1] == "pending" and r[4] >= fresh and _may_be_sending(r[3]) for r in rows.values())
-            if not busy or time.monotonic() >= deadline:
+            busy = {k for k, r in rows.items() if r[1] == "pending" and r[4] >= fresh and _may_be_sending(r[3])}
+            if not busy:
+                break
+            if time.monotonic() >= deadline:
+                # Still busy: start without those entries. Reaching one of
+                # them, this run's insert conflicts and it starts again.
+                rows = {k: r for k, r in rows.items() if k not in busy}
                 break
             time.sleep(0.02)
         self._versions = {k: r[2] for k, r in rows.items()}
