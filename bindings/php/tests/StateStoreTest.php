@@ -15,7 +15,7 @@ final class StateStoreTest extends TestCase
 {
     public function testASecondWriterOfAFileWaitsThenFailsNamingTheHolder(): void
     {
-        $dir = self::scratch();
+        $dir = $this->scratch();
         $first = (new FileCheckpointStore($dir))->open('business-1');
         $started = microtime(true);
         try {
@@ -34,7 +34,7 @@ final class StateStoreTest extends TestCase
 
     public function testAFileIsReplacedWholeAndPrivateWithNoTemporaryFileLeft(): void
     {
-        $dir = self::scratch();
+        $dir = $this->scratch();
         $store = new FileCheckpointStore($dir);
         $store->save('k', '{"a":1}');
         $store->save('k', '{"a":2}');
@@ -49,7 +49,7 @@ final class StateStoreTest extends TestCase
 
     public function testAStaleEntryWriteIsRefusedNotOverwritten(): void
     {
-        $store = new PdoCheckpointStore(new \PDO('sqlite:' . self::scratch() . '/s.sqlite'));
+        $store = new PdoCheckpointStore(new \PDO('sqlite:' . $this->scratch() . '/s.sqlite'));
         $store->createTable();
         $entry = self::entry('k1', 'C1', 'pending');
         self::assertSame(['k1' => 1], $store->writeEntries([$entry], [], 'host:1'));
@@ -68,7 +68,7 @@ final class StateStoreTest extends TestCase
 
     public function testARefusedWriteLeavesNothingOfItsTransaction(): void
     {
-        $store = new PdoCheckpointStore(new \PDO('sqlite:' . self::scratch() . '/s.sqlite'));
+        $store = new PdoCheckpointStore(new \PDO('sqlite:' . $this->scratch() . '/s.sqlite'));
         $store->writeEntries([self::entry('k1', 'C1', 'done')], [], 'host:1');
         try {
             $store->writeEntries([self::entry('k0', 'C0', 'done'), self::entry('k1', 'C1', 'pending')], [], 'host:2');
@@ -80,7 +80,7 @@ final class StateStoreTest extends TestCase
 
     public function testARunStartsOnlyWhenNoOtherLiveProcessMayBeSendingAPendingCreate(): void
     {
-        $store = new PdoCheckpointStore(new \PDO('sqlite:' . self::scratch() . '/s.sqlite'), 'incwo_checkpoints', 0.4);
+        $store = new PdoCheckpointStore(new \PDO('sqlite:' . $this->scratch() . '/s.sqlite'), 'incwo_checkpoints', 0.4);
         $host = (string) gethostname();
         $store->writeEntries([self::entry('mine', 'C1', 'pending')], [], $host . ':' . getmypid());
         $store->writeEntries([self::entry('crashed', 'C2', 'pending')], [], $host . ':' . self::deadPid());
@@ -99,7 +99,7 @@ final class StateStoreTest extends TestCase
 
     public function testLegacyRowsAreImportedOnceAndProgressIsKeptWithoutItsLedger(): void
     {
-        $pdo = new \PDO('sqlite:' . self::scratch() . '/s.sqlite');
+        $pdo = new \PDO('sqlite:' . $this->scratch() . '/s.sqlite');
         $pdo->exec('CREATE TABLE incwo_checkpoints (checkpoint_key VARCHAR(255) PRIMARY KEY, checkpoint TEXT NOT NULL, updated_at BIGINT NOT NULL)');
         $checkpoint = json_encode(['checkpointVersion' => 1, 'cursor' => 2, 'outcomes' => [null, null], 'ledger' => ['entries' => ['k1' => self::entry('k1', 'C1', 'done'), 'k2' => self::entry('k2', 'C2', 'done')]]], JSON_THROW_ON_ERROR);
         $pdo->prepare('INSERT INTO incwo_checkpoints VALUES (?, ?, 1)')->execute(['batch', $checkpoint]);
@@ -146,10 +146,22 @@ final class StateStoreTest extends TestCase
         return $pid;
     }
 
-    private static function scratch(): string
+    /** @var list<string> scratch directories of the current test */
+    private array $scratch = [];
+
+    protected function tearDown(): void
+    {
+        foreach ($this->scratch as $dir) {
+            exec('rm -rf ' . escapeshellarg($dir));
+        }
+        $this->scratch = [];
+    }
+
+    private function scratch(): string
     {
         $dir = sys_get_temp_dir() . '/incwo-state-store-' . getmypid() . '-' . bin2hex(random_bytes(4));
         mkdir($dir, 0o700, true);
+        $this->scratch[] = $dir;
 
         return $dir;
     }

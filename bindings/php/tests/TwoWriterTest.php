@@ -22,14 +22,14 @@ final class TwoWriterTest extends TestCase
 
     public function testTwoProcessesOnOneFileStoreTakeTurnsAndLoseNothing(): void
     {
-        $dir = self::scratch('file');
+        $dir = $this->scratch('file');
         $this->runTwoWriters('file:' . $dir, new FileCheckpointStore($dir));
         self::assertSame('0600', substr(sprintf('%o', fileperms((string) glob("{$dir}/*.json")[0])), -4), 'the state file is private');
     }
 
     public function testTwoProcessesOnOneSqliteStoreRunTogetherAndLoseNothing(): void
     {
-        $path = self::scratch('sqlite') . '/state.sqlite';
+        $path = $this->scratch('sqlite') . '/state.sqlite';
         $this->runTwoWriters('sqlite:' . $path, new PdoCheckpointStore(new \PDO('sqlite:' . $path)));
     }
 
@@ -58,7 +58,7 @@ final class TwoWriterTest extends TestCase
     private function runTwoWriters(string $storeSpec, StateStore&\Incwo\Connector\Checkpoint\CheckpointStore $store): array
     {
         $sim = new Simulator();
-        $dir = self::scratch('batches');
+        $dir = $this->scratch('batches');
         $batches = [[1, 300], [201, 500]];
         $processes = [];
         foreach ($batches as $i => [$from, $to]) {
@@ -72,11 +72,14 @@ final class TwoWriterTest extends TestCase
                 $pipes[$i],
             );
         }
-        $workers = [];
+        $ended = [];
         foreach ($processes as $i => $process) {
             $out = (string) stream_get_contents($pipes[$i][1]);
             $err = (string) stream_get_contents($pipes[$i][2]);
-            $status = proc_close($process);
+            $ended[$i] = [proc_close($process), $out, $err];
+        }
+        $workers = [];
+        foreach ($ended as $i => [$status, $out, $err]) {
             self::assertSame(0, $status, "worker {$i} failed: {$out} {$err}");
             $workers[$i] = json_decode(trim($out), true, 512, JSON_THROW_ON_ERROR);
             self::assertSame(0, $workers[$i]['summary']['quarantined'], "worker {$i}: {$out}");
@@ -120,10 +123,22 @@ final class TwoWriterTest extends TestCase
         return implode("\n", $lines) . "\n";
     }
 
-    private static function scratch(string $name): string
+    /** @var list<string> scratch directories of the current test */
+    private array $scratch = [];
+
+    protected function tearDown(): void
+    {
+        foreach ($this->scratch as $dir) {
+            exec('rm -rf ' . escapeshellarg($dir));
+        }
+        $this->scratch = [];
+    }
+
+    private function scratch(string $name): string
     {
         $dir = sys_get_temp_dir() . "/incwo-two-writers-{$name}-" . getmypid() . '-' . bin2hex(random_bytes(3));
         mkdir($dir, 0o700, true);
+        $this->scratch[] = $dir;
 
         return $dir;
     }

@@ -54,9 +54,9 @@ def run_two_writers(sim: Sim, tmp_path: Path, spec: str, store: Any) -> List[Dic
         subprocess.Popen([sys.executable, str(WORKER), sim.base, spec, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for path in files
     ]
+    ended = [(process, *process.communicate(timeout=900)) for process in processes]
     reports = []
-    for i, process in enumerate(processes):
-        out, err = process.communicate(timeout=300)
+    for i, (process, out, err) in enumerate(ended):
         assert process.returncode == 0, f"worker {i} failed: {out} {err}"
         report = json.loads(out.strip().splitlines()[-1])
         assert report["summary"]["quarantined"] == 0 and report["summary"]["finished"] == 600, report

@@ -17,7 +17,7 @@ import incwo_connector as ic
 def main() -> int:
     sim_url, spec, batch = sys.argv[1:4]
     if spec.startswith("file:"):
-        store: ic.CheckpointStore = ic.FileCheckpointStore(spec[len("file:") :], lock_wait=120.0)
+        store: ic.CheckpointStore = ic.FileCheckpointStore(spec[len("file:") :], lock_wait=600.0)
     else:
         store = ic.SqliteCheckpointStore(spec[len("sqlite:") :], name="business-123456")
     connector = ic.Connector(sim_url, "123456", login="api@example.fr", password="secret", store=store, timeout=10.0)
