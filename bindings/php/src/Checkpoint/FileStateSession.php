@@ -14,6 +14,8 @@ use Incwo\Connector\Flow;
  */
 final class FileStateSession implements StateSession
 {
+    private bool $written = false;
+
     public function __construct(private readonly FileCheckpointStore $store, private readonly string $path, private readonly FileLock $lock)
     {
     }
@@ -24,8 +26,6 @@ final class FileStateSession implements StateSession
 
         return $text === null ? [] : ['checkpoint' => $text];
     }
-
-    private bool $written = false;
 
     /**
      * Writes the whole file (a file has no cheaper partial write) at the
