@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace Incwo\Connector\Tests;
 
+use Incwo\Connector\Checkpoint\CheckpointStore;
 use Incwo\Connector\Checkpoint\FileCheckpointStore;
 use Incwo\Connector\Checkpoint\PdoCheckpointStore;
 use Incwo\Connector\Checkpoint\StateStore;
@@ -55,7 +56,7 @@ final class TwoWriterTest extends TestCase
      *
      * @return list<array<string, mixed>>
      */
-    private function runTwoWriters(string $storeSpec, StateStore&\Incwo\Connector\Checkpoint\CheckpointStore $store): array
+    private function runTwoWriters(string $storeSpec, StateStore&CheckpointStore $store): array
     {
         $sim = new Simulator();
         $dir = $this->scratch('batches');
