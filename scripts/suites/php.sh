@@ -5,9 +5,13 @@
 # golden vectors also run through PHP's FFI under valgrind's memcheck. The
 # example app also runs under PHP-FPM with PHP's default ffi.enable=preload
 # (preload.php), reached through cgi-fcgi.
+# mariadb-server and php8.2-mysql serve the two-writer test of the PDO store
+# on MariaDB: the test starts its own server (temporary data directory, Unix
+# socket, no TCP port; `--user=root` when run as root, as in CI containers).
 PHP_CBINDGEN_VERSION=0.29.4
 PHP_APT_PACKAGES=(
-  php8.2-cli php8.2-curl php8.2-sqlite3 php8.2-xml php8.2-mbstring phpunit composer valgrind curl
+  php8.2-cli php8.2-curl php8.2-sqlite3 php8.2-mysql php8.2-xml php8.2-mbstring phpunit composer valgrind curl
+  mariadb-server
   php-psr-log php-symfony-http-client php-symfony-console php-symfony-http-kernel
   php-symfony-dependency-injection php-symfony-config php-symfony-framework-bundle
   php-symfony-messenger php-symfony-yaml php-symfony-routing

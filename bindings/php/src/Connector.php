@@ -5,6 +5,9 @@ declare(strict_types=1);
 namespace Incwo\Connector;
 
 use Incwo\Connector\Checkpoint\CheckpointStore;
+use Incwo\Connector\Checkpoint\StateConflictException;
+use Incwo\Connector\Checkpoint\StateSession;
+use Incwo\Connector\Checkpoint\StateStore;
 use Psr\Log\LoggerInterface;
 use Psr\Log\NullLogger;
 use Symfony\Contracts\HttpClient\Exception\TransportExceptionInterface;
@@ -14,8 +17,12 @@ use Symfony\Contracts\HttpClient\HttpClientInterface;
  * Drives the core's flow loop (DESIGN section 7) over any Symfony
  * HttpClientInterface: Send → HTTP (fresh connection, timeout) → answer or
  * transport failure; Wait → sleep (or hand over to a wait policy, e.g. a
- * Messenger requeue); Publish → the publisher; checkpoints saved before
- * every send and after every action.
+ * Messenger requeue); Publish → the publisher. With a {@see StateStore}
+ * (the file and PDO stores) a run opens its key's state, writes the ledger
+ * entries its flow changed before every send and after every other action
+ * (what an answer changed goes with the next action), and its progress when
+ * a record ends; a plain {@see CheckpointStore} gets the
+ * whole checkpoint before every send and after every action.
  */
 final class Connector
 {
@@ -88,8 +95,14 @@ final class Connector
     }
 
     /**
-     * Syncs a batch to the end: resumes from the store's checkpoint of
+     * Syncs a batch to the end: resumes from the store's state of
      * `$checkpointKey` when there is one, drives the loop, returns the log.
+     *
+     * On a {@see StateStore}, the run holds the key's state until it
+     * returns (a file store's lock). When another writer of a shared store
+     * changed an entry this run was about to write ({@see StateConflictException}:
+     * nothing was sent for it), the run starts again from the store, at most
+     * `$maxRestarts` times.
      *
      * @param list<array{kind: string, record: mixed}>|string $records
      * @param (callable(array<string, mixed>): void)|null    $onAction  sees every action (progress)
@@ -103,13 +116,37 @@ final class Connector
         ?callable $onWait = null,
         ?callable $publish = null,
         int $seed = 0,
+        int $maxRestarts = 1000,
     ): SyncResult {
-        $checkpoint = $checkpointKey !== null ? $this->checkpoints?->load($checkpointKey) : null;
-        $flow = $this->start($records, $checkpoint, $seed);
         $log = new RunLog();
-        $this->drive($flow, $log, $checkpointKey, $onAction, $onWait, $publish);
+        if ($checkpointKey === null || !$this->checkpoints instanceof StateStore) {
+            $checkpoint = $checkpointKey !== null ? $this->checkpoints?->load($checkpointKey) : null;
+            $flow = $this->start($records, $checkpoint, $seed);
+            $this->drive($flow, $log, $checkpointKey, $onAction, $onWait, $publish);
 
-        return new SyncResult($log, $flow->summary(), $flow->metrics());
+            return new SyncResult($log, $flow->summary(), $flow->metrics());
+        }
+        $session = $this->checkpoints->open($checkpointKey);
+        try {
+            for ($restarts = 0; ; $restarts++) {
+                $from = $session->startArgs();
+                $flow = $this->start($records, $from['checkpoint'] ?? null, $seed, $from['ledger'] ?? null);
+                try {
+                    $this->drive($flow, $log, null, $onAction, $onWait, $publish, null, $session);
+
+                    return new SyncResult($log, $flow->summary(), $flow->metrics());
+                } catch (StateConflictException $conflict) {
+                    $flow->free();
+                    if ($restarts >= $maxRestarts) {
+                        throw $conflict;
+                    }
+                    $log->restarts++;
+                    $this->logger->info('incwo: {domain} {externalId} was written by another run; starting again from the store', ['domain' => $conflict->domain, 'externalId' => $conflict->externalId, 'key' => $conflict->entryKey]);
+                }
+            }
+        } finally {
+            $session->close();
+        }
     }
 
     /**
@@ -120,6 +157,9 @@ final class Connector
      * @param (callable(array<string, mixed>): void)|null $onAction
      * @param (callable(int, string, int): bool)|null $onWait
      * @param (callable(string, array<string, mixed>): void)|null $publish
+     * @param StateSession|null $state a run's state (instead of `$checkpointKey`): changed entries saved before
+     *                                 every send and after every other action (what an answer changed goes
+     *                                 with the next action), progress when a record ends
      */
     public function drive(
         Flow $flow,
@@ -129,9 +169,12 @@ final class Connector
         ?callable $onWait = null,
         ?callable $publish = null,
         ?int $crashAt = null,
+        ?StateSession $state = null,
     ): bool {
-        $save = function () use ($flow, $checkpointKey): void {
-            if ($checkpointKey !== null && $this->checkpoints !== null) {
+        $save = function (bool $progress = true, bool $final = true) use ($flow, $checkpointKey, $state): void {
+            if ($state !== null) {
+                $state->save($flow, $progress, $final);
+            } elseif ($checkpointKey !== null && $this->checkpoints !== null) {
                 $this->checkpoints->save($checkpointKey, $flow->checkpoint());
             }
         };
@@ -143,7 +186,7 @@ final class Connector
             $type = (string) ($action['action'] ?? '');
             if ($crashAt !== null && $log->actions + 1 === $crashAt) {
                 if ($type === 'send') {
-                    $save();
+                    $save(false, false);
                     $this->count($log, $action['request']);
                     $this->send($action['request']);
                 }
@@ -152,7 +195,7 @@ final class Connector
             }
             switch ($type) {
                 case 'send':
-                    $save();
+                    $save(false, false);
                     $this->count($log, $action['request']);
                     $answer = $this->send($action['request']);
                     if (isset($answer['failure'])) {
@@ -198,7 +241,11 @@ final class Connector
                 default:
                     throw new Exception\UsageException(['class' => 'usage', 'code' => 'usage.unknown_action', 'message' => "unknown action {$type}"]);
             }
-            $save();
+            if ($state === null || $type !== 'send') {
+                // A state session writes what an answer changed with the next
+                // action: before the next send, or after the next other action.
+                $save($type === 'recordDone', false);
+            }
             $log->actions++;
         }
     }

@@ -19,6 +19,9 @@ final class RunLog
     /** Actions handled. */
     public int $actions = 0;
 
+    /** Times the run started again from a shared store after another writer's entry refused its write. */
+    public int $restarts = 0;
+
     /** @var array<string, mixed>|null the Done summary, once the batch is over */
     public ?array $summary = null;
 

@@ -103,6 +103,13 @@ impl FlowSession {
         guarded(|| Ok(self.session()?.checkpoint()))
     }
 
+    /// `{"entries": [...]}` as JSON text: the ledger entries changed since the
+    /// last call (a create's `pending` entry is there before its send is
+    /// returned), for stores that write entries one by one.
+    pub fn take_changed_entries(&self) -> Result<String, IncwoError> {
+        guarded(|| Ok(self.session()?.take_changed_entries().to_string()))
+    }
+
     /// The flow's metrics in Prometheus text format.
     pub fn metrics(&self) -> Result<String, IncwoError> {
         guarded(|| Ok(self.session()?.metrics()))

@@ -165,7 +165,8 @@ def test_file_store_replaces_atomically(tmp_path: Path) -> None:
     store.save('{"a":1}')
     store.save('{"a":2}')
     assert store.load() == '{"a":2}'
-    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["state.json"]
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["state.json", "state.json.lock"], "no temporary file left"
+    assert (tmp_path / "sub" / "state.json").stat().st_mode & 0o777 == 0o600
     store.clear()
     assert store.load() is None
     store.clear()
@@ -180,7 +181,7 @@ def test_sqlite_store_keeps_one_row_per_name(tmp_path: Path) -> None:
     b.save("other")
     assert (a.load(), b.load()) == ("two", "other")
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT COUNT(*) FROM incwo_checkpoints").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM incwo_checkpoints_progress").fetchone()[0] == 2
     a.clear()
     assert a.load() is None and b.load() == "other"
     with pytest.raises(ValueError):

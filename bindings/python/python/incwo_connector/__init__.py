@@ -48,7 +48,18 @@ from .core import (
 )
 from .inbound import WEBHOOK_PATH, Inbound, WebhookEndpoint
 from .errors import BusinessError, ContractError, IncwoError, InternalError, TechnicalError, UsageError
-from .stores import CheckpointStore, FileCheckpointStore, MemoryCheckpointStore, SqliteCheckpointStore, open_store
+from .stores import (
+    CheckpointStore,
+    FileCheckpointStore,
+    MemoryCheckpointStore,
+    SqliteCheckpointStore,
+    StateConflictError,
+    StateSession,
+    StateStore,
+    StoreError,
+    StoreLockedError,
+    open_store,
+)
 
 __version__ = _native.version()
 
@@ -85,6 +96,11 @@ __all__ = [
     "Request",
     "Response",
     "SqliteCheckpointStore",
+    "StateConflictError",
+    "StateSession",
+    "StateStore",
+    "StoreError",
+    "StoreLockedError",
     "Summary",
     "SyncResult",
     "TechnicalError",

@@ -4,14 +4,21 @@
 The core decides everything (what to send, when to retry, when to
 reconcile, how a record ends); the connector only moves bytes and time::
 
-    poll → Send    → save checkpoint, HTTP, on_response / on_transport_error
+    poll → Send    → save state, HTTP, on_response / on_transport_error
          → Wait    → sleep until `until`
          → Publish → on_publish(queue, event)
          → RecordDone / Done
-    save checkpoint after every action
+    save state after every action
 
 A checkpoint store makes a run resumable: the next ``sync`` of the same
 batch continues where a crash left it, and a replay sends nothing twice.
+With a :class:`~incwo_connector.stores.StateStore` (the file and SQLite
+stores) ``sync`` opens the state for the run (a file store's lock), saves
+the ledger entries the flow changed before every send and after every other
+action (what an answer changed goes with the next action), and the progress
+when a record ends; when another writer of a
+shared store refused a write (:class:`StateConflictError`, nothing sent for
+it), the run starts again from the store.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import httpx
 from . import _native, transport
 from . import errors as _errors  # noqa: F401  (names the exception classes)
 from .core import Profile, profile_text
-from .stores import CheckpointStore, MemoryCheckpointStore
+from .stores import CheckpointStore, MemoryCheckpointStore, StateConflictError, StateSession
 
 __all__ = ["Connector", "AsyncConnector", "SyncResult", "Records", "now_ms"]
 
@@ -59,6 +66,8 @@ class SyncResult:
     checkpoint: str = ""
     #: Actions handled.
     actions: int = 0
+    #: Times the run started again from a shared store after another writer's entry refused its write.
+    restarts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -107,6 +116,7 @@ class _Base:
         on_publish: Optional[Callable[[str, Dict[str, Any]], Any]] = None,
         on_record: Optional[Callable[[Any], Any]] = None,
         on_action: Optional[Callable[[Any], Any]] = None,
+        max_restarts: int = 1000,
     ) -> None:
         cfg: Dict[str, Any] = {
             "server": server,
@@ -129,6 +139,8 @@ class _Base:
         self.on_publish = on_publish
         self.on_record = on_record
         self.on_action = on_action
+        #: How many times a run starts again after a :class:`StateConflictError`.
+        self.max_restarts = max_restarts
 
     def __repr__(self) -> str:  # never the credentials
         return f"{type(self).__name__}(server={self._config.get('server')!r}, business_file_id={self._config.get('businessFileId')!r})"
@@ -161,6 +173,25 @@ class _Base:
         args = self.start_args(records, self.store.load())
         return _native.FlowSession.start(json.dumps(args, ensure_ascii=False))
 
+    def _open_state(self) -> Optional[StateSession]:
+        opener = getattr(self.store, "open", None)
+        return opener() if callable(opener) else None
+
+    def _start_from(self, records: Records, state: StateSession) -> _native.FlowSession:
+        args = self.start_args(records)
+        args.update(state.start_from())
+        return _native.FlowSession.start(json.dumps(args, ensure_ascii=False))
+
+    def _save(self, session: _native.FlowSession, state: Optional[StateSession], progress: bool, final: bool) -> None:
+        if state is not None:
+            state.save(session, progress, final)
+        else:
+            self.store.save(session.checkpoint())
+
+    def _give_up(self, restarts: int, conflict: StateConflictError) -> None:
+        if restarts >= self.max_restarts:
+            raise conflict
+
     def _note_send(self, run: _Run, action: Any) -> None:
         method = action.request.method
         run.requests[method] = run.requests.get(method, 0) + 1
@@ -192,10 +223,25 @@ class Connector(_Base):
 
     def sync(self, records: Records) -> SyncResult:
         """Runs the batch to its end and returns what happened."""
-        return self.run(self.start(records))
+        state = self._open_state()
+        if state is None:
+            return self.run(self.start(records))
+        try:
+            restarts = 0
+            while True:
+                try:
+                    result = self.run(self._start_from(records, state), state)
+                    result.restarts = restarts
+                    return result
+                except StateConflictError as conflict:
+                    self._give_up(restarts, conflict)
+                    restarts += 1
+        finally:
+            state.close()
 
-    def run(self, session: _native.FlowSession) -> SyncResult:
-        """Drives a started flow until ``Done``."""
+    def run(self, session: _native.FlowSession, state: Optional[StateSession] = None) -> SyncResult:
+        """Drives a started flow until ``Done`` (saving to ``state`` when
+        given, else the store's whole checkpoint)."""
         own = self._client is None
         client = transport.new_client(self.timeout) if own else self._client
         assert client is not None
@@ -206,7 +252,7 @@ class Connector(_Base):
                 if self.on_action is not None:
                     self.on_action(action)
                 if action.is_send():
-                    self.store.save(session.checkpoint())
+                    self._save(session, state, False, False)
                     self._note_send(run, action)
                     try:
                         response = client.send(transport.build_request(client, action.request))
@@ -222,7 +268,10 @@ class Connector(_Base):
                         time.sleep(delay / 1000)
                 else:
                     self._handle_other(run, action)
-                self.store.save(session.checkpoint())
+                if state is None or not action.is_send():
+                    # A state session writes what an answer changed with the
+                    # next action: before the next send, or after any other.
+                    self._save(session, state, action.is_record_done() or action.is_done(), action.is_done())
                 run.actions += 1
                 if action.is_done():
                     return run.result(session)
@@ -242,11 +291,27 @@ class AsyncConnector(_Base):
         self._client = client
 
     async def sync(self, records: Records) -> SyncResult:
-        """Runs the batch to its end and returns what happened."""
-        return await self.run(self.start(records))
+        """Runs the batch to its end and returns what happened (opening a
+        file store's lock blocks the event loop while it waits)."""
+        state = self._open_state()
+        if state is None:
+            return await self.run(self.start(records))
+        try:
+            restarts = 0
+            while True:
+                try:
+                    result = await self.run(self._start_from(records, state), state)
+                    result.restarts = restarts
+                    return result
+                except StateConflictError as conflict:
+                    self._give_up(restarts, conflict)
+                    restarts += 1
+        finally:
+            state.close()
 
-    async def run(self, session: _native.FlowSession) -> SyncResult:
-        """Drives a started flow until ``Done``."""
+    async def run(self, session: _native.FlowSession, state: Optional[StateSession] = None) -> SyncResult:
+        """Drives a started flow until ``Done`` (saving to ``state`` when
+        given, else the store's whole checkpoint)."""
         own = self._client is None
         client = transport.new_async_client(self.timeout) if own else self._client
         assert client is not None
@@ -257,7 +322,7 @@ class AsyncConnector(_Base):
                 if self.on_action is not None:
                     self.on_action(action)
                 if action.is_send():
-                    self.store.save(session.checkpoint())
+                    self._save(session, state, False, False)
                     self._note_send(run, action)
                     try:
                         response = await client.send(transport.build_request(client, action.request))
@@ -273,7 +338,10 @@ class AsyncConnector(_Base):
                         await asyncio.sleep(delay / 1000)
                 else:
                     self._handle_other(run, action)
-                self.store.save(session.checkpoint())
+                if state is None or not action.is_send():
+                    # A state session writes what an answer changed with the
+                    # next action: before the next send, or after any other.
+                    self._save(session, state, action.is_record_done() or action.is_done(), action.is_done())
                 run.actions += 1
                 if action.is_done():
                     return run.result(session)
