@@ -232,10 +232,12 @@ pub fn send(agent: &ureq::Agent, request: &Value) -> Option<Value> {
     Some(json!({"status": status, "bodyBase64": incwo_core::http::encode::base64_encode(&bytes)}))
 }
 
-/// An agent like the flow's transport: fresh connection, fixed timeout.
-pub fn agent(timeout: Duration) -> ureq::Agent {
+/// An agent like the flow's transport: fresh connection, fixed timeout,
+/// the account's TLS trust (`--ca-file`).
+pub fn agent(timeout: Duration, tls: std::sync::Arc<ureq::rustls::ClientConfig>) -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout(timeout)
+        .tls_config(tls)
         .max_idle_connections(0)
         .redirects(0)
         .build()
@@ -415,7 +417,7 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let agent = agent(Duration::from_millis(account.timeout_ms));
+    let agent = agent(Duration::from_millis(account.timeout_ms), account.tls()?);
     let mut poll_state = match &args.poll_state {
         Some(p) => std::fs::read_to_string(p)
             .ok()

@@ -21,6 +21,7 @@ mod listen;
 mod postman;
 mod scenario;
 mod sync;
+mod tls;
 
 #[derive(Parser)]
 #[command(

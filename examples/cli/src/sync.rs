@@ -1,7 +1,7 @@
 //! `incwo sync`: the flow loop over real HTTP, with a persistent checkpoint.
 
 use crate::account::AccountArgs;
-use crate::host::{self, RunLog, Stop, Transport};
+use crate::host::{self, RunLog, Stop};
 use crate::input;
 use incwo_core::flow::{batch, Action, Flow, FlowOptions, Outcome};
 use std::collections::BTreeMap;
@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Arguments of `incwo sync`.
 #[derive(clap::Args, Debug)]
@@ -61,7 +60,7 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let transport = Transport::new(Duration::from_millis(args.account.timeout_ms));
+    let transport = args.account.transport()?;
     let mut log = RunLog::default();
     let terminal = std::io::stderr().is_terminal();
     let mut done = flow.outcomes().iter().filter(|o| o.is_some()).count();
