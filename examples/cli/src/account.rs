@@ -1,6 +1,10 @@
 //! The account flags shared by the commands that talk to incwo.
 
+use crate::host::Transport;
 use incwo_core::http::{Auth, ConnectionConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Where and how to reach the account: the flags every command that talks to
 /// incwo shares (`sync`, `listen`, `doctor`, `profile discover`).
@@ -24,6 +28,10 @@ pub struct AccountArgs {
     /// Allow a plain-http server that is not on loopback.
     #[arg(long)]
     pub allow_insecure_http: bool,
+    /// Also trust the CA certificates of this PEM file for https (besides the
+    /// public web CAs), e.g. the simulator's DIR/ca.pem or a company proxy's CA.
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl AccountArgs {
@@ -40,6 +48,17 @@ impl AccountArgs {
     /// HTTP Basic credentials.
     pub fn auth(&self) -> Result<Auth, String> {
         Ok(Auth::basic(self.login.clone(), self.password()?))
+    }
+
+    /// The TLS client configuration: the public web CAs plus `--ca-file`;
+    /// the error names the file and what is wrong with it.
+    pub fn tls(&self) -> Result<Arc<ureq::rustls::ClientConfig>, String> {
+        crate::tls::client_config(self.ca_file.as_deref())
+    }
+
+    /// The transport for these flags (timeout, TLS trust).
+    pub fn transport(&self) -> Result<Transport, String> {
+        Ok(Transport::new(Duration::from_millis(self.timeout_ms), self.tls()?))
     }
 
     /// The connection settings the core checks (https unless loopback or

@@ -11,7 +11,6 @@ use incwo_core::http::{Method, Request, Response};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 /// `incwo profile …` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -83,7 +82,7 @@ pub fn run(command: ProfileCommand) -> Result<ExitCode, String> {
 fn discover(args: DiscoverArgs) -> Result<ExitCode, String> {
     let a = &args.account;
     let config = a.config()?;
-    let transport = Transport::new(Duration::from_millis(a.timeout_ms));
+    let transport = a.transport()?;
     let mut obs = Observations::new();
     for resource in DISCOVERY_RESOURCES {
         let mut page = 1u32;

@@ -4,14 +4,12 @@
 
 use crate::account::AccountArgs;
 use crate::discover::{correlation_id, explain_status};
-use crate::host::Transport;
 use incwo_core::discover::{account_listing_request, parse_business_files, BusinessFile};
 use incwo_core::errors::{TransportFailure, TransportKind};
 use incwo_core::http::{BaseUrl, ConnectionConfig, Method, Response};
 use incwo_core::views::{parse_resource, Resource};
 use serde::Serialize;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Arguments of `incwo doctor`.
 #[derive(clap::Args, Debug)]
@@ -132,7 +130,9 @@ fn transport_fix(failure: &TransportFailure) -> (String, String) {
         ),
         TransportKind::Tls => (
             "TLS failed".into(),
-            "check the system clock, CA certificates and any TLS-intercepting proxy".into(),
+            "check the system clock, CA certificates and any TLS-intercepting proxy; a server whose \
+             certificate a private CA signed needs --ca-file with that CA"
+                .into(),
         ),
         TransportKind::Reset => (
             "the connection was closed without an answer".into(),
@@ -164,7 +164,7 @@ pub fn checks(args: &AccountArgs) -> Result<Vec<Check>, String> {
             return Ok(out);
         }
     };
-    let transport = Transport::new(Duration::from_millis(args.timeout_ms));
+    let transport = args.transport()?;
     let listing = account_listing_request(&args.server, auth, &correlation_id()).map_err(|e| e.to_string())?;
     let listing_answer = transport.send(&listing);
     let remaining = [

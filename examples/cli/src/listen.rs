@@ -236,10 +236,12 @@ pub fn send(agent: &ureq::Agent, request: &Value) -> Option<Value> {
     Some(json!({"status": status, "bodyBase64": incwo_core::http::encode::base64_encode(&bytes)}))
 }
 
-/// An agent like the flow's transport: fresh connection, fixed timeout.
-pub fn agent(timeout: Duration) -> ureq::Agent {
+/// An agent like the flow's transport: fresh connection, fixed timeout,
+/// the account's TLS trust (`--ca-file`).
+pub fn agent(timeout: Duration, tls: std::sync::Arc<ureq::rustls::ClientConfig>) -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout(timeout)
+        .tls_config(tls)
         .max_idle_connections(0)
         .redirects(0)
         .build()
@@ -499,7 +501,7 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         );
         Some(e)
     };
-    let agent = agent(Duration::from_millis(account.timeout_ms));
+    let agent = agent(Duration::from_millis(account.timeout_ms), account.tls()?);
     let mut retry: Vec<Value> = Vec::new();
     let mut last_poll = 0u64;
     while !stop.load(Ordering::SeqCst) {

@@ -102,7 +102,7 @@ fn run_inner(path: &Path, access: &SimAccess<'_>, result: &mut ScenarioResult) -
         false,
     )
     .map_err(|e| e.to_string())?;
-    let transport = Transport::new(Duration::from_secs(2));
+    let transport = Transport::new(Duration::from_secs(2), crate::tls::client_config(None)?);
     access.sim.reset();
     let mut inbound = Inbound::setup(&scenario, access, &profile, &options)?;
     let mut checkpoint: Option<String> = None;
@@ -363,7 +363,7 @@ impl Inbound {
         options: &FlowOptions,
     ) -> Result<Inbound, String> {
         let spec = &scenario["inbound"];
-        let agent = crate::listen::agent(Duration::from_secs(5));
+        let agent = crate::listen::agent(Duration::from_secs(5), crate::tls::client_config(None)?);
         let secret = spec["secret"].as_str().map(str::to_string);
         let endpoint = if spec["webhooks"] == true {
             let settings = json!({

@@ -2,7 +2,7 @@
 //! (exclusive per business file, saved incrementally, durable before each send).
 
 use crate::account::AccountArgs;
-use crate::host::{self, RunLog, Stop, Transport};
+use crate::host::{self, RunLog, Stop};
 use crate::input;
 use crate::store::{lock, StateArgs, Store};
 use incwo_core::flow::ledger::Ledger;
@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Arguments of `incwo sync`.
 #[derive(clap::Args, Debug)]
@@ -86,7 +85,7 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         .filter_map(|(i, o)| Some((i, o.clone()?)))
         .collect();
     store.begin_run(&business_file, &start)?;
-    let transport = Transport::new(Duration::from_millis(args.account.timeout_ms));
+    let transport = args.account.transport()?;
     let mut log = RunLog::default();
     let terminal = std::io::stderr().is_terminal();
     let mut done = flow.outcomes().iter().filter(|o| o.is_some()).count();
