@@ -124,6 +124,22 @@ fn post(port: u16, path: &str, body: &str) -> (u16, String) {
     request(port, &head, body.as_bytes())
 }
 
+/// A connection that holds a slot: one the server did not answer "busy" (the
+/// slot of the request just served may not be released yet).
+fn holding_connection(port: u16) -> TcpStream {
+    for _ in 0..50 {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        s.set_nonblocking(true).unwrap();
+        let answered = s.peek(&mut [0u8; 1]).is_ok();
+        s.set_nonblocking(false).unwrap();
+        if !answered {
+            return s;
+        }
+    }
+    panic!("every new connection was answered busy");
+}
+
 const PING: &str = r#"{"zname":"bill_sheets","zid":500001}"#;
 
 #[test]
@@ -207,8 +223,7 @@ fn with_a_secret_bodies_are_capped_connections_bounded_failures_throttled_and_lo
     std::thread::sleep(Duration::from_millis(150));
     assert_eq!(post(port, &good, PING).0, 202);
     // With all 64 slots held, the next connection is answered 503 at once.
-    idle.push(TcpStream::connect(("127.0.0.1", port)).unwrap());
-    std::thread::sleep(Duration::from_millis(150));
+    idle.push(holding_connection(port));
     let (status, answer) = post(port, &good, PING);
     assert_eq!(status, 503, "{answer}");
     assert!(answer.contains("Retry-After: 1"), "{answer}");
