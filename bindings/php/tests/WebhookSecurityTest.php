@@ -4,6 +4,9 @@ declare(strict_types=1);
 
 namespace Incwo\Connector\Tests;
 
+use Incwo\Connector\Bundle\Log\RedactionProcessor;
+use Incwo\Connector\Bundle\Log\Redactor;
+use Incwo\Connector\Core;
 use Incwo\Connector\Tests\App\CapturingLogger;
 use Incwo\Connector\Tests\App\TestKernel;
 use PHPUnit\Framework\TestCase;
@@ -186,5 +189,37 @@ final class WebhookSecurityTest extends TestCase
         self::assertCount(1, $refusedGet, $text);
         self::assertStringContainsString('/incwo/webhook/[redacted]', array_values($refusedGet)[0]['message']);
         self::assertStringNotContainsString(self::SECRET, $text);
+    }
+
+    public function testTheMonologProcessorRedactsArrayAndObjectRecords(): void
+    {
+        $processor = new RedactionProcessor(new Redactor(static fn (): Core => new Core(null)));
+        $record = $processor([
+            'message' => 'POST /incwo/webhook/' . self::SECRET . ' with Authorization: Basic dXNlcjpwYXNz',
+            'context' => ['request_uri' => '/incwo/webhook?zid=1&token=' . self::SECRET, 'route_parameters' => ['secret' => self::SECRET, '_route' => 'r'], 'n' => 3, 'body' => '{"password":"hunter2"}', 'e' => new \RuntimeException('GET /incwo/webhook/' . self::SECRET)],
+            'level' => 200,
+        ]);
+        self::assertSame('POST /incwo/webhook/[redacted] with Authorization: Basic [redacted]', $record['message']);
+        self::assertSame('/incwo/webhook?zid=1&token=[redacted]', $record['context']['request_uri']);
+        self::assertSame(['secret' => '[redacted]', '_route' => 'r'], $record['context']['route_parameters']);
+        self::assertSame(3, $record['context']['n']);
+        self::assertSame('{"password":"[redacted]"}', $record['context']['body']);
+        self::assertStringContainsString('RuntimeException: GET /incwo/webhook/[redacted] at ', $record['context']['e']);
+        self::assertSame(200, $record['level']);
+
+        // Monolog 3's immutable LogRecord: a copy through with().
+        $object = new class('see /incwo/webhook/' . self::SECRET, ['password' => 'x']) {
+            public function __construct(public readonly string $message, public readonly array $context)
+            {
+            }
+
+            public function with(string $message, array $context): self
+            {
+                return new self($message, $context);
+            }
+        };
+        $redacted = $processor($object);
+        self::assertSame('see /incwo/webhook/[redacted]', $redacted->message);
+        self::assertSame(['password' => '[redacted]'], $redacted->context);
     }
 }
