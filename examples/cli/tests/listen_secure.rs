@@ -39,10 +39,28 @@ fn listen_args(state: &std::path::Path, bind: &str) -> Vec<String> {
     .collect()
 }
 
-fn temp_state(name: &str) -> std::path::PathBuf {
+/// A state file in a temporary folder removed when the test ends.
+struct TempState(std::path::PathBuf);
+
+impl std::ops::Deref for TempState {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempState {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn temp_state(name: &str) -> TempState {
     let dir = std::env::temp_dir().join(format!("incwo-listen-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join("state.json")
+    TempState(dir.join("state.json"))
 }
 
 /// A running `incwo listen`: its port and the stderr lines so far.
