@@ -356,49 +356,14 @@ pub fn is_sensitive_key(key: &str) -> bool {
 }
 
 /// Removes credentials, e-mail addresses and phone numbers from free text:
-/// the token after `Basic`/`Bearer` and values of `password=`-like pairs
-/// become `[redacted]`, e-mails `[email]`, phone numbers `[phone]`.
+/// the token after `Basic`/`Bearer`, the values of sensitive keys
+/// (`password=x`, `password: x`, `"password":"x"`, `?a=1&token=x`) and the
+/// webhook secret segment (`/incwo/webhook/<secret>`) become `[redacted]`,
+/// e-mails `[email]`, phone numbers `[phone]`.
 /// Heuristic and deliberately eager: it may hide a harmless number, never
 /// the other way round on the forms it knows (dates and decimals are kept).
 pub fn redact(text: &str) -> String {
     redact_phones(&redact_emails(&redact_credentials(text)))
-}
-
-fn redact_credentials(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut hide_next = false;
-    for piece in text.split_inclusive(char::is_whitespace) {
-        let token = piece.trim_end();
-        let space = &piece[token.len()..];
-        if token.is_empty() {
-            out.push_str(piece);
-            continue;
-        }
-        if hide_next {
-            out.push_str("[redacted]");
-            out.push_str(space);
-            hide_next = false;
-            continue;
-        }
-        let lower = token.to_ascii_lowercase();
-        let bare = lower.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        if bare == "basic" || bare == "bearer" {
-            hide_next = true;
-            out.push_str(piece);
-        } else if let Some((key, _)) = token
-            .split_once(['=', ':'])
-            .filter(|(k, v)| !v.is_empty() && is_sensitive_key(k) && !k.contains('@'))
-        {
-            let sep = &token[key.len()..key.len() + 1];
-            out.push_str(key);
-            out.push_str(sep);
-            out.push_str("[redacted]");
-            out.push_str(space);
-        } else {
-            out.push_str(piece);
-        }
-    }
-    out
 }
 
 fn redact_emails(text: &str) -> String {
@@ -618,6 +583,8 @@ pub fn log_event_json(event: &Value) -> Value {
     }
 }
 
+mod credentials;
+use credentials::redact_credentials;
 mod exposition;
 pub use exposition::{accumulate_json, ExpositionError};
 

@@ -34,6 +34,8 @@ final class BundleTest extends TestCase
         self::$varDir = sys_get_temp_dir() . '/incwo-php-bundle-' . getmypid();
         putenv('INCWO_PASSWORD=secret');
         $_ENV['INCWO_PASSWORD'] = $_SERVER['INCWO_PASSWORD'] = 'secret';
+        putenv('INCWO_WEBHOOK_SECRET=whsec-bundle-test');
+        $_ENV['INCWO_WEBHOOK_SECRET'] = $_SERVER['INCWO_WEBHOOK_SECRET'] = 'whsec-bundle-test';
         self::$kernel = new TestKernel(self::$sim->baseUrl, self::$varDir);
         self::$kernel->boot();
     }
@@ -42,6 +44,8 @@ final class BundleTest extends TestCase
     {
         self::$kernel?->shutdown();
         self::$sim?->stop();
+        putenv('INCWO_WEBHOOK_SECRET');
+        unset($_ENV['INCWO_WEBHOOK_SECRET'], $_SERVER['INCWO_WEBHOOK_SECRET']);
         exec('rm -rf ' . escapeshellarg(self::$varDir));
     }
 
@@ -150,7 +154,7 @@ final class BundleTest extends TestCase
 
     public function testTheWebhookEndpointAnswersAtOnceAndRefusesWhatIsNotAPing(): void
     {
-        $post = static fn (string $body) => self::$kernel->handle(Request::create('/incwo/webhook', 'POST', [], [], [], ['CONTENT_TYPE' => 'application/json', 'REMOTE_ADDR' => '127.0.0.1'], $body));
+        $post = static fn (string $body) => self::$kernel->handle(Request::create('/incwo/webhook/whsec-bundle-test', 'POST', [], [], [], ['CONTENT_TYPE' => 'application/json', 'REMOTE_ADDR' => '127.0.0.1'], $body));
         // An unknown object: accepted (202), re-read (404 in incwo), nothing changes.
         $response = $post('{"zname": "proposal_sheets", "zid": 999999, "status": "accepted"}');
         self::assertSame(202, $response->getStatusCode(), (string) $response->getContent());

@@ -20,13 +20,14 @@ final class Simulator
 
     private HttpClientInterface $http;
 
-    public function __construct()
+    /** @param list<string> $options more incwo-sim options (e.g. `--password`, `P`) */
+    public function __construct(array $options = [])
     {
         $binary = getenv('INCWO_SIM_BIN') ?: (getenv('CARGO_TARGET_DIR') ?: Support::root() . '/target') . '/debug/incwo-sim';
         if (!is_executable($binary)) {
             throw new \RuntimeException("incwo-sim not found at {$binary}: cargo build -p incwo-sim");
         }
-        $process = proc_open([$binary, '--port', '0'], [1 => ['pipe', 'w'], 2 => ['file', '/dev/null', 'a']], $pipes);
+        $process = proc_open([$binary, '--port', '0', ...$options], [1 => ['pipe', 'w'], 2 => ['file', '/dev/null', 'a']], $pipes);
         if (!is_resource($process)) {
             throw new \RuntimeException('cannot start incwo-sim');
         }

@@ -14,6 +14,10 @@ use super::InboundError;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
+/// The path of the webhook endpoint every host serves; the secret, when
+/// carried in the path, is the segment after it (and is redacted from logs).
+pub const WEBHOOK_PATH: &str = "/incwo/webhook";
+
 /// Largest webhook body read (incwo's pings are a few dozen bytes).
 pub const MAX_WEBHOOK_BODY: usize = 64 * 1024;
 

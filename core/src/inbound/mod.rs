@@ -22,12 +22,13 @@
 //! connector's own writes are never echoed back.
 //!
 //! The JSON calls (`inbound.webhook`, `inbound.fetch`, `inbound.detect`,
-//! `inbound.poll`) are documented in `docs/INBOUND.md`.
+//! `inbound.poll`, `inbound.throttle`) are documented in `docs/INBOUND.md`.
 
 pub mod detect;
 pub mod intake;
 pub mod poll;
 pub mod snapshot;
+pub mod throttle;
 
 use crate::adapters::Adapter;
 use crate::flow::ledger::{Domain, Entry, Ledger};

@@ -11,201 +11,14 @@ use crate::host;
 use crate::store::{lock, StateArgs, Store};
 use incwo_core::flow::ledger::Entry;
 use serde_json::{json, Value};
-use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Path prefix of the webhook endpoint; the secret, if any, follows it.
-pub const WEBHOOK_PATH: &str = "/incwo/webhook";
-
-/// Largest request head read.
-const MAX_HEAD: usize = 16 * 1024;
-/// Largest body read (the core refuses anything over 64 KiB anyway).
-const MAX_BODY: usize = 64 * 1024 + 1;
-
-/// The webhook endpoint: a loopback HTTP listener on its own thread.
-pub struct Endpoint {
-    port: u16,
-    queue: Arc<Mutex<VecDeque<Value>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Endpoint {
-    /// Listens on `bind` (`127.0.0.1:0` for any free port). `settings` are
-    /// the core's intake settings (`secret`, `allowNetworks`, `businessFileId`).
-    pub fn start(bind: &str, settings: Value) -> Result<Endpoint, String> {
-        let listener = TcpListener::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let queue = Arc::new(Mutex::new(VecDeque::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (q, s) = (queue.clone(), stop.clone());
-        let thread = std::thread::Builder::new()
-            .name("incwo-webhooks".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if s.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    if let Ok(stream) = stream {
-                        serve(stream, &settings, &q);
-                    }
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        Ok(Endpoint {
-            port,
-            queue,
-            stop,
-            thread: Some(thread),
-        })
-    }
-
-    /// The URL to register in incwo (the secret is a path segment).
-    pub fn url(&self, secret: Option<&str>) -> String {
-        match secret {
-            Some(s) => format!("http://127.0.0.1:{}{WEBHOOK_PATH}/{s}", self.port),
-            None => format!("http://127.0.0.1:{}{WEBHOOK_PATH}", self.port),
-        }
-    }
-
-    /// Takes the targets queued so far (the host's message queue).
-    pub fn take(&self) -> Vec<Value> {
-        lock(&self.queue).drain(..).collect()
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Reads one request, asks the core, answers at once; queues the target.
-fn serve(mut stream: TcpStream, settings: &Value, queue: &Mutex<VecDeque<Value>>) {
-    let peer: Option<SocketAddr> = stream.peer_addr().ok();
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let (status, body) = match read_request(&mut stream) {
-        Err(status) => (status, json!({"error": "unreadable request"})),
-        Ok((method, target, content_type, body)) => {
-            let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
-            let secret = path
-                .strip_prefix(WEBHOOK_PATH)
-                .map(|rest| rest.trim_start_matches('/').to_string())
-                .filter(|s| !s.is_empty())
-                .or_else(|| {
-                    query
-                        .split('&')
-                        .find_map(|kv| kv.strip_prefix("token=").map(str::to_string))
-                });
-            if !path.starts_with(WEBHOOK_PATH) {
-                (404, json!({"error": "not found"}))
-            } else if method != "POST" {
-                (405, json!({"error": "POST only"}))
-            } else {
-                let result = incwo_core::api::call(
-                    "inbound.webhook",
-                    &json!({
-                        "bodyBase64": incwo_core::http::encode::base64_encode(&body),
-                        "contentType": content_type,
-                        "remoteAddr": peer.map(|p| p.to_string()),
-                        "presentedSecret": secret,
-                        "settings": settings,
-                    }),
-                );
-                let status = result["status"]
-                    .as_u64()
-                    .and_then(|s| u16::try_from(s).ok())
-                    .unwrap_or(500);
-                if let Some(target) = result.get("target") {
-                    lock(queue).push_back(target.clone());
-                }
-                let answer = match &result["error"] {
-                    Value::Null => json!({"accepted": true}),
-                    e => json!({"error": e["code"], "message": e["message"]}),
-                };
-                (status, answer)
-            }
-        }
-    };
-    let text = body.to_string();
-    let reason = match status {
-        202 => "Accepted",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        413 => "Payload Too Large",
-        _ => "Error",
-    };
-    let _ = stream.write_all(
-        format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        )
-        .as_bytes(),
-    );
-}
-
-type Parsed = (String, String, Option<String>, Vec<u8>);
-
-fn read_request(stream: &mut TcpStream) -> Result<Parsed, u16> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(431);
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return Err(400),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split_whitespace();
-    let (method, target) = (
-        first.next().unwrap_or("").to_string(),
-        first.next().unwrap_or("").to_string(),
-    );
-    let mut length = 0usize;
-    let mut content_type = None;
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':') {
-            match name.trim().to_ascii_lowercase().as_str() {
-                "content-length" => length = value.trim().parse().map_err(|_| 400u16)?,
-                "content-type" => content_type = Some(value.trim().to_string()),
-                _ => {}
-            }
-        }
-    }
-    let mut body = buf[head_end + 4..].to_vec();
-    let want = length.min(MAX_BODY);
-    while body.len() < want {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-        }
-    }
-    body.truncate(want);
-    Ok((method, target, content_type, body))
-}
+pub use crate::intake_server::Endpoint;
 
 /// Sends a request the core built (its JSON form) over a fresh connection;
 /// returns the response JSON for the core, or `None` on a transport failure.
@@ -432,8 +245,13 @@ pub struct ListenArgs {
     #[arg(long, default_value = "127.0.0.1:8088")]
     listen: String,
     /// Name of the environment variable holding the webhook secret (the URL's last segment).
+    /// Required to listen, unless --insecure-no-webhook-secret.
     #[arg(long)]
     secret_env: Option<String>,
+    /// Accept webhooks without a secret: anyone who reaches the port can make the
+    /// connector re-read documents. Loopback addresses only; for local trials.
+    #[arg(long)]
+    insecure_no_webhook_secret: bool,
     /// Allowed source networks (repeat; e.g. 185.16.44.0/24). Empty: any.
     #[arg(long)]
     allow: Vec<String>,
@@ -445,14 +263,31 @@ pub struct ListenArgs {
     page_budget: u32,
 }
 
+/// The webhook secret from `--secret-env`; without one, listening for
+/// webhooks needs `--insecure-no-webhook-secret` (checked on loopback by
+/// [`Endpoint::start_insecure_no_secret`]).
+fn webhook_secret(args: &ListenArgs) -> Result<Option<String>, String> {
+    match &args.secret_env {
+        Some(name) => match std::env::var(name) {
+            Ok(s) if !s.trim().is_empty() => Ok(Some(s)),
+            Ok(_) => Err(format!("environment variable {name} (the webhook secret) is empty")),
+            Err(_) => Err(format!(
+                "environment variable {name} is not set; export the webhook secret in it"
+            )),
+        },
+        None if args.listen == "off" || args.insecure_no_webhook_secret => Ok(None),
+        None => Err(format!(
+            "refusing to listen for webhooks on {} without a secret: anyone reaching the port could              make the connector re-read documents. Export a long random secret and pass              --secret-env NAME (register the URL with it in incwo), or pass --listen off to poll only;              for a local trial on loopback, --insecure-no-webhook-secret",
+            args.listen
+        )),
+    }
+}
+
 /// Runs `incwo listen`: prints each change event as one JSON line on stdout.
 pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
     let account = &args.account;
     let password = account.password()?;
-    let secret = match &args.secret_env {
-        Some(name) => Some(std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))?),
-        None => None,
-    };
+    let secret = webhook_secret(&args)?;
     let config = json!({"server": account.server, "businessFileId": account.business_file,
         "auth": {"type": "basic", "login": account.login, "password": password},
         "allowInsecureHttp": account.allow_insecure_http});
@@ -494,7 +329,14 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         None
     } else {
         let settings = json!({"secret": secret, "allowNetworks": args.allow, "businessFileId": account.business_file});
-        let e = Endpoint::start(&args.listen, settings)?;
+        let e = if secret.is_none() {
+            crate::intake_server::log(
+                "webhooks are accepted WITHOUT a secret (--insecure-no-webhook-secret), on loopback only",
+            );
+            Endpoint::start_insecure_no_secret(&args.listen, settings)?
+        } else {
+            Endpoint::start(&args.listen, settings)?
+        };
         eprintln!(
             "webhook endpoint: {} (register it in incwo's Webhooks app)",
             e.url(secret.as_ref().map(|_| "<secret>"))

@@ -17,6 +17,7 @@ mod doctor;
 mod host;
 mod input;
 mod inspect;
+mod intake_server;
 mod listen;
 mod postman;
 mod scenario;

@@ -55,6 +55,8 @@ final class TestKernel extends Kernel
                 'routing' => [AbstractSyncMessage::class => 'incwo', ConfirmationEvent::class => 'events'],
             ],
         ]);
+        // The application's logger: the bundle decorates it with its redaction.
+        $container->services()->set('logger', CapturingLogger::class);
         $container->extension('incwo_connector', [
             'server' => $this->server,
             'business_file_id' => '123456',

@@ -75,13 +75,14 @@ final class IncwoConnectorExtension extends Extension
             ->setPublic(true)
             ->addTag('controller.service_arguments');
 
+        \Incwo\Connector\Bundle\Inbound\Services::registerRedaction($container);
         if (interface_exists(MessageBusInterface::class)) {
             foreach (Messenger\AbstractSyncHandler::HANDLERS as $handler => $message) {
                 $container->register($handler, $handler)
                     ->setAutowired(true)
                     ->addTag('messenger.message_handler', ['handles' => $message]);
             }
-            \Incwo\Connector\Bundle\Inbound\Services::register($container, $connection, $options);
+            \Incwo\Connector\Bundle\Inbound\Services::register($container, $connection, $options, $config['checkpoint_dir']);
         }
 
         if ($config['scale_out']['enabled']) {
