@@ -85,8 +85,8 @@ suite_js() {
   js_sim
   step "js: TypeScript declarations (tsc --noEmit)"
   (cd "$ROOT/wasm" && node_modules/.bin/tsc -p test/tsconfig.json)
-  step "js: node --test (vectors, scenarios, package API)"
-  (cd "$ROOT/wasm" && node --test --test-concurrency=1 test/vectors.test.mjs test/api.test.mjs test/scenarios.test.mjs)
+  step "js: node --test (vectors, scenarios, package API, transport failures)"
+  (cd "$ROOT/wasm" && node --test --test-concurrency=1 test/vectors.test.mjs test/api.test.mjs test/transport.test.mjs test/scenarios.test.mjs)
   step "js: node --test (a panic inside the core: typed error, trapped instance refused)"
   (cd "$ROOT/wasm" && node --test test/panic.test.mjs)
   step "js: edge example in workerd (miniflare)"
