@@ -9,6 +9,9 @@ use std::process::ExitCode;
 /// `incwo sim`: serves the simulator until the process is stopped.
 pub fn run_sim(port: u16, config: incwo_sim::SimConfig) -> Result<ExitCode, String> {
     let (business_file, login) = (config.business_file_id, config.login.clone());
+    // In TLS mode the CA is written here, before the address is announced.
+    let server = incwo_sim::Server::new(config)?;
+    let scheme = server.scheme();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -19,11 +22,14 @@ pub fn run_sim(port: u16, config: incwo_sim::SimConfig) -> Result<ExitCode, Stri
             .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on http://127.0.0.1:{port}");
+        let _ = writeln!(out, "listening on {scheme}://127.0.0.1:{port}");
         let _ = writeln!(out, "business file {business_file}, login {login} (password not shown)");
+        if let Some(ca) = server.ca_file() {
+            let _ = writeln!(out, "test CA (trust it) at {}", ca.display());
+        }
         let _ = out.flush();
         drop(out);
-        incwo_sim::serve(listener, config).await;
+        server.serve(listener, std::future::pending()).await;
         Ok::<(), String>(())
     })?;
     Ok(ExitCode::SUCCESS)

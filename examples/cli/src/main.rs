@@ -101,6 +101,10 @@ enum Command {
         /// Answer API calls with 403, as an account whose API access is off.
         #[arg(long)]
         api_access_off: bool,
+        /// Serve HTTPS with a test CA generated at startup and written to DIR/ca.pem
+        /// (trust it, e.g. `--ca-file DIR/ca.pem`); enables the tls_* fault kinds.
+        #[arg(long, value_name = "DIR")]
+        tls_dir: Option<PathBuf>,
     },
     /// Print the request the core would send for a record (Authorization redacted).
     Request(inspect::RequestArgs),
@@ -241,12 +245,14 @@ fn run(command: Command) -> Result<ExitCode, String> {
             password,
             profile,
             api_access_off,
+            tls_dir,
         } => {
             let mut config = incwo_sim::SimConfig {
                 business_file_id: business_file,
                 login,
                 password,
                 api_access: !api_access_off,
+                tls_dir,
                 ..Default::default()
             };
             if let Some(text) = input::profile(profile.as_deref())? {

@@ -12,11 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use chrono::{NaiveDateTime, Utc};
+use futures_util::StreamExt;
 use serde_json::{json, Map, Value as Json};
 
-use crate::faults::{DropMode, Fault, Faults};
+use crate::faults::{DropMode, Fault, Faults, HandshakeRefusal};
 use crate::schema::Resource;
-use crate::server::ConnCtl;
+use crate::server::{Abort, ConnCtl};
 use crate::store::{Store, WriteError};
 use crate::xml::{self, DECLARATION};
 use crate::SimConfig;
@@ -60,11 +61,12 @@ impl App {
     pub(crate) fn new(config: SimConfig) -> App {
         let seed = config.seed;
         let store = initial_store(&config);
+        let tls = config.tls_dir.is_some();
         App(Arc::new(Mutex::new(Sim {
             config,
             seed,
             store,
-            faults: Faults::new(seed),
+            faults: Faults::new(seed, tls),
             counters: Counters::default(),
             webhooks: crate::webhooks::Webhooks::default(),
         })))
@@ -93,11 +95,17 @@ impl App {
             other => vec![other],
         };
         // Validate all first, so a bad array adds nothing.
-        let mut probe = Faults::new(0);
+        let mut probe = Faults::new(0, sim.config.tls_dir.is_some());
         for (i, r) in rules.iter().enumerate() {
             probe.add(r).map_err(|e| format!("rule {i}: {e}"))?;
         }
         rules.into_iter().map(|r| sim.faults.add(r)).collect()
+    }
+
+    /// Whether the TLS handshake of a new connection is refused (handshake
+    /// fault rules).
+    pub(crate) fn decide_handshake(&self) -> Option<HandshakeRefusal> {
+        self.lock().faults.decide_handshake()
     }
 
     /// Removes every fault rule.
@@ -235,7 +243,7 @@ impl Sim {
             self.seed = s;
         }
         self.store = initial_store(&self.config);
-        self.faults = Faults::new(self.seed);
+        self.faults = Faults::new(self.seed, self.config.tls_dir.is_some());
         self.counters = Counters::default();
         self.webhooks.reset();
     }
@@ -505,14 +513,37 @@ fn fault_response(status: u16, retry_after: Option<u64>, body: &Option<String>) 
 
 /// Makes the connection task close the socket without a response, then
 /// never completes (the future is dropped with the connection).
-async fn drop_connection(conn: Option<&ConnCtl>, mode: DropMode) -> Response {
+async fn drop_connection(conn: Option<&ConnCtl>, how: impl Into<Abort>) -> Response {
     match conn {
         Some(c) => {
-            c.abort(mode);
+            c.abort(how.into());
             std::future::pending::<Response>().await
         }
         None => (StatusCode::INTERNAL_SERVER_ERROR, "connection control missing").into_response(),
     }
+}
+
+/// The response's head (with its full `Content-Length`) and the first half
+/// of its body; once that is out, the connection closes without a TLS
+/// close_notify.
+async fn cut_mid_body(conn: Option<ConnCtl>, response: Response) -> Response {
+    let Some(conn) = conn else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "connection control missing").into_response();
+    };
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let half = bytes.slice(..bytes.len() / 2);
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(half)]);
+    let then_cut = futures_util::stream::once(async move {
+        // The body is pending meanwhile, so hyper flushes what it has.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        conn.abort(Abort::Close);
+        std::future::pending::<Result<Bytes, std::io::Error>>().await
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(first.chain(then_cut)))
 }
 
 /// The incwo API: every path that is not an admin route.
@@ -568,6 +599,9 @@ async fn api(State(app): State<App>, req: Request) -> Response {
     app.flush_webhooks();
     match decision.fault {
         Some(Fault::DropAfterCommit { mode }) => drop_connection(conn.as_ref(), mode).await,
+        Some(Fault::TlsResetAfterCommit) => drop_connection(conn.as_ref(), Abort::Reset).await,
+        Some(Fault::TlsCloseNotifyBeforeResponse) => drop_connection(conn.as_ref(), Abort::CloseNotify).await,
+        Some(Fault::TlsCutMidBody) => cut_mid_body(conn, response).await,
         Some(Fault::Timeout { ms, commit: true }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             response

@@ -5,6 +5,10 @@
 //! absent), each time with probability `probability` (1 when absent) drawn
 //! from the rule's own seeded generator. All matching rules count the
 //! request; latency rules add up, and the first other rule that fires wins.
+//!
+//! A `tls_handshake_refused` rule is the exception: it strikes TLS
+//! handshakes, before any request exists, so it counts connections
+//! ([`Faults::decide_handshake`]) and never sees requests.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +23,15 @@ pub enum DropMode {
     Reset,
     /// Plain close: the client sees an unexpected end of stream.
     Close,
+}
+
+/// How a refused TLS handshake ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeRefusal {
+    /// A fatal `handshake_failure` alert after the ClientHello, then close.
+    Alert,
+    /// The TCP connection reset (`SO_LINGER` 0) after the ClientHello.
+    Reset,
 }
 
 /// One injected fault.
@@ -66,6 +79,21 @@ pub enum Fault {
         /// Reset or plain close.
         mode: DropMode,
     },
+    /// TLS mode only: the TLS handshake of a new connection fails; no
+    /// request is read.
+    TlsHandshakeRefused {
+        /// Alert or reset.
+        mode: HandshakeRefusal,
+    },
+    /// TLS mode only: the request is committed, then the TCP connection is
+    /// reset, without a TLS close_notify and without any response byte.
+    TlsResetAfterCommit,
+    /// TLS mode only: the request is committed, then the server sends a TLS
+    /// close_notify and closes, without any response byte.
+    TlsCloseNotifyBeforeResponse,
+    /// TLS mode only: the request is committed, the response head and half
+    /// its body are sent, then the connection is closed without close_notify.
+    TlsCutMidBody,
 }
 
 impl Fault {
@@ -78,7 +106,22 @@ impl Fault {
             Fault::RateLimit { .. } => "rate_limit",
             Fault::DropBeforeCommit { .. } => "drop_before_commit",
             Fault::DropAfterCommit { .. } => "drop_after_commit",
+            Fault::TlsHandshakeRefused { .. } => "tls_handshake_refused",
+            Fault::TlsResetAfterCommit => "tls_reset_after_commit",
+            Fault::TlsCloseNotifyBeforeResponse => "tls_close_notify_before_response",
+            Fault::TlsCutMidBody => "tls_cut_mid_body",
         }
+    }
+
+    /// Whether the fault only exists over TLS.
+    fn needs_tls(&self) -> bool {
+        matches!(
+            self,
+            Fault::TlsHandshakeRefused { .. }
+                | Fault::TlsResetAfterCommit
+                | Fault::TlsCloseNotifyBeforeResponse
+                | Fault::TlsCutMidBody
+        )
     }
 }
 
@@ -116,6 +159,26 @@ struct Rule {
     fired: u64,
 }
 
+impl Rule {
+    /// Counts one matching event and says whether the rule fires on it.
+    fn fires(&mut self) -> bool {
+        if self.seen <= self.skip || self.times.is_some_and(|t| self.fired >= t) {
+            return false;
+        }
+        if let Some(p) = self.probability {
+            if self.rng.unit() >= p {
+                return false;
+            }
+        }
+        self.fired += 1;
+        true
+    }
+
+    fn strikes_handshakes(&self) -> bool {
+        matches!(self.fault, Fault::TlsHandshakeRefused { .. })
+    }
+}
+
 /// What to do with one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decision {
@@ -131,6 +194,7 @@ pub struct Faults {
     rules: Vec<Rule>,
     next_id: u64,
     seed: u64,
+    tls: bool,
     fired: BTreeMap<&'static str, u64>,
 }
 
@@ -189,10 +253,10 @@ fn parse_fault(v: &Json) -> Result<Fault, String> {
         "fault",
     )?;
     let kind = opt_str(o, "kind")?.ok_or("`fault.kind` is required")?;
-    let mode = match opt_str(o, "mode")? {
-        None | Some("reset") => DropMode::Reset,
-        Some("close") => DropMode::Close,
-        Some(m) => return Err(format!("unknown drop mode `{m}` (reset | close)")),
+    let mode = || match opt_str(o, "mode")? {
+        None | Some("reset") => Ok(DropMode::Reset),
+        Some("close") => Ok(DropMode::Close),
+        Some(m) => Err(format!("unknown drop mode `{m}` (reset | close)")),
     };
     let ms = opt_u64(o, "ms")?;
     let fault = match kind {
@@ -219,11 +283,23 @@ fn parse_fault(v: &Json) -> Result<Fault, String> {
         "rate_limit" | "429" => Fault::RateLimit {
             retry_after: opt_u64(o, "retry_after")?.unwrap_or(1),
         },
-        "drop_before_commit" | "drop" => Fault::DropBeforeCommit { mode },
-        "drop_after_commit" => Fault::DropAfterCommit { mode },
+        "drop_before_commit" | "drop" => Fault::DropBeforeCommit { mode: mode()? },
+        "drop_after_commit" => Fault::DropAfterCommit { mode: mode()? },
+        "tls_handshake_refused" => Fault::TlsHandshakeRefused {
+            mode: match opt_str(o, "mode")? {
+                None | Some("alert") => HandshakeRefusal::Alert,
+                Some("reset") => HandshakeRefusal::Reset,
+                Some(m) => return Err(format!("unknown handshake refusal mode `{m}` (alert | reset)")),
+            },
+        },
+        "tls_reset_after_commit" => Fault::TlsResetAfterCommit,
+        "tls_close_notify_before_response" => Fault::TlsCloseNotifyBeforeResponse,
+        "tls_cut_mid_body" => Fault::TlsCutMidBody,
         other => {
             return Err(format!(
-                "unknown fault kind `{other}` (latency | timeout | http_error | rate_limit | drop_before_commit | drop_after_commit)"
+                "unknown fault kind `{other}` (latency | timeout | http_error | rate_limit | drop_before_commit | \
+                 drop_after_commit | tls_handshake_refused | tls_reset_after_commit | \
+                 tls_close_notify_before_response | tls_cut_mid_body)"
             ))
         }
     };
@@ -236,10 +312,13 @@ fn mix(seed: u64, n: u64) -> u64 {
 }
 
 impl Faults {
-    /// An empty rule set whose probabilistic rules derive from `seed`.
-    pub fn new(seed: u64) -> Faults {
+    /// An empty rule set whose probabilistic rules derive from `seed`;
+    /// `tls` says whether the simulator serves HTTPS (the `tls_*` faults
+    /// are refused otherwise).
+    pub fn new(seed: u64, tls: bool) -> Faults {
         Faults {
             seed,
+            tls,
             next_id: 1,
             ..Faults::default()
         }
@@ -273,6 +352,19 @@ impl Faults {
             }
         };
         let fault = parse_fault(o.get("fault").ok_or("`fault` is required")?)?;
+        if fault.needs_tls() && !self.tls {
+            return Err(format!(
+                "`{}` needs the simulator in TLS mode (--tls-dir DIR, SimConfig::tls_dir)",
+                fault.kind()
+            ));
+        }
+        if matches!(fault, Fault::TlsHandshakeRefused { .. }) && (method.is_some() || resource.is_some()) {
+            return Err(
+                "`tls_handshake_refused` strikes a TLS handshake, before any request is read: it \
+                        cannot filter on `method` or `resource` (count connections with `skip`)"
+                    .into(),
+            );
+        }
         let probability = match o.get("probability") {
             None | Some(Json::Null) => None,
             Some(p) => {
@@ -312,7 +404,8 @@ impl Faults {
     pub fn decide(&mut self, method: &str, resource: &str) -> Decision {
         let mut d = Decision::default();
         for rule in &mut self.rules {
-            let matches = rule.method.as_deref().map_or(true, |m| m == method)
+            let matches = !rule.strikes_handshakes()
+                && rule.method.as_deref().map_or(true, |m| m == method)
                 && rule.resource.as_deref().map_or(true, |r| r == resource);
             if !matches {
                 continue;
@@ -322,15 +415,9 @@ impl Faults {
             if !is_latency && d.fault.is_some() {
                 continue;
             }
-            if rule.seen <= rule.skip || rule.times.is_some_and(|t| rule.fired >= t) {
+            if !rule.fires() {
                 continue;
             }
-            if let Some(p) = rule.probability {
-                if rule.rng.unit() >= p {
-                    continue;
-                }
-            }
-            rule.fired += 1;
             *self.fired.entry(rule.fault.kind()).or_insert(0) += 1;
             match &rule.fault {
                 Fault::Latency { ms } => d.latency_ms = d.latency_ms.saturating_add(*ms),
@@ -338,6 +425,23 @@ impl Faults {
             }
         }
         d
+    }
+
+    /// Decides whether the TLS handshake of a new connection is refused:
+    /// every handshake rule counts it, the first that fires wins.
+    pub fn decide_handshake(&mut self) -> Option<HandshakeRefusal> {
+        let mut refusal = None;
+        for rule in self.rules.iter_mut().filter(|r| r.strikes_handshakes()) {
+            rule.seen += 1;
+            if refusal.is_some() || !rule.fires() {
+                continue;
+            }
+            *self.fired.entry(rule.fault.kind()).or_insert(0) += 1;
+            if let Fault::TlsHandshakeRefused { mode } = rule.fault {
+                refusal = Some(mode);
+            }
+        }
+        refusal
     }
 
     /// The rules with their counters, as JSON.
@@ -370,7 +474,7 @@ mod tests {
     use super::*;
 
     fn rule(v: Json) -> Faults {
-        let mut f = Faults::new(7);
+        let mut f = Faults::new(7, false);
         f.add(&v).unwrap();
         f
     }
@@ -408,7 +512,7 @@ mod tests {
     #[test]
     fn probability_is_seeded() {
         let run = |seed: u64| {
-            let mut f = Faults::new(seed);
+            let mut f = Faults::new(seed, false);
             f.add(&json!({"fault":{"kind":"http_error"},"probability":0.5}))
                 .unwrap();
             (0..64)
@@ -423,7 +527,7 @@ mod tests {
 
     #[test]
     fn bad_rules() {
-        let mut f = Faults::new(0);
+        let mut f = Faults::new(0, false);
         for bad in [
             json!([]),
             json!({"fault":{"kind":"nope"}}),
@@ -435,8 +539,41 @@ mod tests {
             json!({"fault":{"kind":"drop"},"times":-1}),
             json!({"fault":{"kind":"drop"},"tims":1}),
             json!({"fault":{"kind":"drop","mode":"explode"}}),
+            json!({"fault":{"kind":"tls_cut_mid_body"}}),
         ] {
             assert!(f.add(&bad).is_err(), "{bad}");
         }
+        let e = f.add(&json!({"fault":{"kind":"tls_reset_after_commit"}})).unwrap_err();
+        assert!(e.contains("needs the simulator in TLS mode"), "{e}");
+        let mut tls = Faults::new(0, true);
+        for bad in [
+            json!({"method":"POST","fault":{"kind":"tls_handshake_refused"}}),
+            json!({"resource":"firms","fault":{"kind":"tls_handshake_refused"}}),
+            json!({"fault":{"kind":"tls_handshake_refused","mode":"close"}}),
+        ] {
+            assert!(tls.add(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn handshake_rules_count_connections_not_requests() {
+        let mut f = Faults::new(0, true);
+        f.add(&json!({"fault":{"kind":"tls_handshake_refused","mode":"reset"},"skip":1,"times":1}))
+            .unwrap();
+        f.add(&json!({"method":"POST","fault":{"kind":"tls_cut_mid_body"},"times":1}))
+            .unwrap();
+        // Requests never see the handshake rule.
+        assert_eq!(f.decide("GET", "firms"), Decision::default());
+        assert_eq!(f.decide("POST", "firms").fault, Some(Fault::TlsCutMidBody));
+        // Handshakes never see request rules: skip one, refuse one, then none.
+        assert_eq!(f.decide_handshake(), None);
+        assert_eq!(f.decide_handshake(), Some(HandshakeRefusal::Reset));
+        assert_eq!(f.decide_handshake(), None);
+        let rules = f.rules_json();
+        assert_eq!(rules[0]["seen"], 3);
+        assert_eq!(rules[0]["fired"], 1);
+        assert_eq!(rules[1]["seen"], 1);
+        assert_eq!(f.fired_json()["tls_handshake_refused"], 1);
+        assert_eq!(f.fired_json()["tls_cut_mid_body"], 1);
     }
 }

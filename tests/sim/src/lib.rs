@@ -11,6 +11,12 @@
 //! ```no_run
 //! let sim = incwo_sim::spawn(incwo_sim::SimConfig::default());
 //! println!("incwo API at {}", sim.api_url());
+//! // HTTPS: a test CA is generated and written to DIR/ca.pem.
+//! let tls = incwo_sim::spawn(incwo_sim::SimConfig {
+//!     tls_dir: Some(std::env::temp_dir().join("incwo-sim-tls")),
+//!     ..Default::default()
+//! });
+//! println!("trust {} to reach {}", tls.ca_file().unwrap().display(), tls.api_url());
 //! ```
 
 #![forbid(unsafe_code)]
@@ -21,6 +27,7 @@ mod faults;
 mod schema;
 mod server;
 mod store;
+mod tls;
 mod webhooks;
 mod wire;
 mod xml;
@@ -28,6 +35,8 @@ mod xml;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio::net::TcpListener;
@@ -36,6 +45,7 @@ use tokio::sync::oneshot;
 pub use account::{Account, INVOICE_STATUS_NAMES, ORDER_STATUS_NAMES, QUOTE_STATUS_NAMES};
 pub use app::ADMIN_TOKEN_HEADER;
 pub use schema::MARKERS;
+pub use tls::CA_FILE_NAME;
 
 /// Simulator settings.
 #[derive(Clone)]
@@ -61,6 +71,11 @@ pub struct SimConfig {
     /// true); when off, every API call on it answers 403 (the account
     /// listing still answers).
     pub api_access: bool,
+    /// When set, the simulator serves HTTPS: at startup it generates a test
+    /// CA and a certificate for `127.0.0.1` / `localhost`, and writes the CA
+    /// to `DIR/ca.pem` ([`CA_FILE_NAME`]) for clients to trust. The `tls_*`
+    /// fault kinds need it. `None` (default): plain HTTP.
+    pub tls_dir: Option<PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -74,6 +89,7 @@ impl Default for SimConfig {
             admin_token: None,
             account: Account::default(),
             api_access: true,
+            tls_dir: None,
         }
     }
 }
@@ -89,7 +105,62 @@ impl fmt::Debug for SimConfig {
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
             .field("account", &self.account)
             .field("api_access", &self.api_access)
+            .field("tls_dir", &self.tls_dir)
             .finish()
+    }
+}
+
+/// A simulator ready to serve: its state, and in TLS mode its generated
+/// certificates (the CA already written, so a caller can announce the
+/// address only once clients can trust it).
+pub struct Server {
+    app: app::App,
+    tls: Option<tls::TlsIdentity>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("ca_file", &self.ca_file())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Prepares the simulator; with `config.tls_dir`, generates the CA and
+    /// the server certificate and writes `DIR/ca.pem`. The error names the
+    /// directory or file at fault.
+    pub fn new(config: SimConfig) -> Result<Server, String> {
+        let tls = config.tls_dir.as_deref().map(tls::generate).transpose()?;
+        Ok(Server {
+            app: app::App::new(config),
+            tls,
+        })
+    }
+
+    /// `https` in TLS mode, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The CA certificate clients must trust (TLS mode only).
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|t| t.ca_file.as_path())
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) {
+        let router = app::router(self.app.clone());
+        let app = self.app;
+        let tls = self.tls.map(|identity| server::TlsServe {
+            identity,
+            decide: Arc::new(move || app.decide_handshake()),
+        });
+        server::run(listener, router, tls, shutdown).await;
     }
 }
 
@@ -98,15 +169,21 @@ pub async fn serve(listener: TcpListener, config: SimConfig) {
     serve_with_shutdown(listener, config, std::future::pending()).await;
 }
 
-/// Serves the simulator on `listener` until `shutdown` completes.
+/// Serves the simulator on `listener` until `shutdown` completes. In TLS
+/// mode the CA is written when serving starts; use [`Server::new`] first
+/// to have it before announcing the address.
 pub async fn serve_with_shutdown(listener: TcpListener, config: SimConfig, shutdown: impl Future<Output = ()> + Send) {
-    let app = app::App::new(config);
-    server::run(listener, app::router(app), shutdown).await;
+    match Server::new(config) {
+        Ok(server) => server.serve(listener, shutdown).await,
+        Err(e) => eprintln!("incwo-sim: {e}"),
+    }
 }
 
 /// A simulator running on a background thread; shuts down on drop.
 pub struct SimHandle {
     addr: SocketAddr,
+    scheme: &'static str,
+    ca_file: Option<PathBuf>,
     business_file_id: u64,
     app: app::App,
     shutdown: Option<oneshot::Sender<()>>,
@@ -127,15 +204,21 @@ impl SimHandle {
         self.addr.port()
     }
 
-    /// `http://127.0.0.1:PORT` (the host part, where `/_sim/` lives).
+    /// `http://127.0.0.1:PORT` (`https://` in TLS mode): the host part,
+    /// where `/_sim/` lives.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
-    /// `http://127.0.0.1:PORT/{business_file_id}`: the incwo "server
-    /// address" a connector is configured with.
+    /// `http://127.0.0.1:PORT/{business_file_id}` (`https://` in TLS mode):
+    /// the incwo "server address" a connector is configured with.
     pub fn api_url(&self) -> String {
-        format!("http://{}/{}", self.addr, self.business_file_id)
+        format!("{}://{}/{}", self.scheme, self.addr, self.business_file_id)
+    }
+
+    /// The generated CA certificate (PEM) clients must trust, in TLS mode.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
     }
 
     /// The same JSON as `GET /_sim/state`, without going through HTTP.
@@ -180,24 +263,28 @@ pub fn spawn(config: SimConfig) -> SimHandle {
     }
 }
 
-/// Like [`spawn`], returning the I/O error instead of panicking.
+/// Like [`spawn`], returning the error instead of panicking (an I/O error,
+/// or `InvalidInput` when the TLS material cannot be made or written).
+/// In TLS mode the CA file exists when this returns.
 pub fn try_spawn(config: SimConfig) -> std::io::Result<SimHandle> {
     let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let business_file_id = config.business_file_id;
-    let app = app::App::new(config);
-    let router = app::router(app.clone());
+    let server = Server::new(config).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let (scheme, ca_file) = (server.scheme(), server.ca_file().map(Path::to_path_buf));
+    let app = server.app.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new().name("incwo-sim".into()).spawn(move || {
         runtime.block_on(async move {
             match TcpListener::from_std(std_listener) {
                 Ok(listener) => {
-                    server::run(listener, router, async {
-                        let _ = rx.await;
-                    })
-                    .await;
+                    server
+                        .serve(listener, async {
+                            let _ = rx.await;
+                        })
+                        .await;
                 }
                 Err(e) => eprintln!("incwo-sim: cannot listen: {e}"),
             }
@@ -205,6 +292,8 @@ pub fn try_spawn(config: SimConfig) -> std::io::Result<SimHandle> {
     })?;
     Ok(SimHandle {
         addr,
+        scheme,
+        ca_file,
         business_file_id,
         app,
         shutdown: Some(tx),

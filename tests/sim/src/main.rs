@@ -1,5 +1,6 @@
 //! `incwo-sim` binary: runs the simulator on 127.0.0.1 for non-Rust test
-//! suites. Its first stdout line is `listening on http://127.0.0.1:PORT`.
+//! suites. Its first stdout line is `listening on http://127.0.0.1:PORT`
+//! (`https://` with `--tls-dir`, once `DIR/ca.pem` is written).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,9 +9,12 @@ use incwo_sim::SimConfig;
 
 const USAGE: &str = "usage: incwo-sim [--port N] [--business-file-id N] [--login L] \
 [--password P] [--page-size N] [--seed N] [--admin-token T] [--profile FILE]
-[--api-access on|off] [--business-file-name NAME]
+[--api-access on|off] [--business-file-name NAME] [--tls-dir DIR]
   --port 0 (default) picks a free port; the first line printed is
   `listening on http://127.0.0.1:PORT`.
+  --tls-dir DIR: serve HTTPS with a test CA generated at startup, written to
+  DIR/ca.pem (clients trust it) before the first line, which then reads
+  `listening on https://127.0.0.1:PORT`; enables the tls_* fault kinds.
   --profile FILE: an account with the VAT ids, sheet types, statuses, currency
   and warehouses of that connector mapping profile, seeded with products,
   documents in every status and stock movements that use them.
@@ -58,6 +62,7 @@ fn parse_args() -> Result<(u16, SimConfig), String> {
                 }
             }
             "--business-file-name" => config.account.name = value,
+            "--tls-dir" => config.tls_dir = Some(value.into()),
             "--api-access" => {
                 config.api_access = match value.as_str() {
                     "on" => true,
@@ -87,6 +92,14 @@ async fn main() -> ExitCode {
             };
         }
     };
+    let server = match incwo_sim::Server::new(config.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("incwo-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let scheme = server.scheme();
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -103,14 +116,17 @@ async fn main() -> ExitCode {
     };
     {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = writeln!(out, "listening on {scheme}://{addr}");
         let _ = writeln!(
             out,
-            "incwo API at http://{addr}/{} (login {}), admin API at http://{addr}/_sim/",
+            "incwo API at {scheme}://{addr}/{} (login {}), admin API at {scheme}://{addr}/_sim/",
             config.business_file_id, config.login
         );
+        if let Some(ca) = server.ca_file() {
+            let _ = writeln!(out, "test CA (trust it) at {}", ca.display());
+        }
         let _ = out.flush();
     }
-    incwo_sim::serve(listener, config).await;
+    server.serve(listener, std::future::pending()).await;
     ExitCode::SUCCESS
 }
