@@ -252,7 +252,8 @@ enum IncwoStatus incwo_flow_on_response(struct IncwoFlow *flow,
 
 /*
  A transport failure of request `request_id`: `failure` is
- `{"kind": "timeout"|"reset"|"connect_refused"|"dns"|"tls", "maybeSent": bool}`.
+ `{"kind": "timeout"|"reset"|"connect_refused"|"dns"|"tls", "phase":
+ "connect"|"tls_handshake"|"sent"|"unknown"}` (`phase` absent: `unknown`).
 
  # Safety
  As [`incwo_flow_on_response`].
