@@ -151,7 +151,7 @@ int main(int argc, char **argv) {
   CHECK(out && strstr(out, "\"action\":\"send\""), "poll gives a send");
   incwo_string_free(out);
   out = NULL;
-  expect(incwo_flow_on_transport_error(flow, 1, "{\"kind\": \"connect_refused\", \"maybeSent\": false}", 1700000000001ULL, &out),
+  expect(incwo_flow_on_transport_error(flow, 1, "{\"kind\": \"connect_refused\", \"phase\": \"connect\"}", 1700000000001ULL, &out),
          INCWO_STATUS_OK, &out, "ok", "transport error");
   out = NULL;
   expect(incwo_flow_on_response(flow, 999, "{\"status\": 200}", 1700000000001ULL, &out), INCWO_STATUS_USAGE, &out, "usage",
