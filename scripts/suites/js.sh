@@ -2,9 +2,11 @@
 # node and for the web/workerd, wasm-opt -Oz from the npm package binaryen,
 # TypeScript declarations) into wasm/pkg, then runs the wasm-bindgen-test
 # tests under node, the node --test suite (every golden vector, every
-# scenario file end to end over HTTP against incwo-sim), a TypeScript check
-# of the declarations, and the miniflare (workerd) tests of examples/edge
-# (Durable Objects, secure defaults, 1,350 records from concurrent requests).
+# scenario file end to end over HTTP against incwo-sim, transport failures),
+# the TLS fault matrix over HTTPS (node fetch and workerd's fetch), a
+# TypeScript check of the declarations, and the miniflare (workerd) tests of
+# examples/edge (Durable Objects, secure defaults, 1,350 records from
+# concurrent requests).
 
 # The wasm-bindgen version the lockfile pins (the CLI must match it exactly).
 js_wasm_bindgen_version() {
@@ -86,8 +88,10 @@ suite_js() {
   js_sim
   step "js: TypeScript declarations (tsc --noEmit)"
   (cd "$ROOT/wasm" && node_modules/.bin/tsc -p test/tsconfig.json)
-  step "js: node --test (vectors, scenarios, package API)"
-  (cd "$ROOT/wasm" && node --test --test-concurrency=1 test/vectors.test.mjs test/api.test.mjs test/scenarios.test.mjs)
+  step "js: node --test (vectors, scenarios, package API, transport failures)"
+  (cd "$ROOT/wasm" && node --test --test-concurrency=1 test/vectors.test.mjs test/api.test.mjs test/transport.test.mjs test/scenarios.test.mjs)
+  step "js: TLS fault matrix (incwo-sim over HTTPS; node fetch and workerd fetch via miniflare)"
+  (cd "$ROOT/wasm" && node --test test/tls-matrix.test.mjs)
   step "js: node --test (a panic inside the core: typed error, trapped instance refused)"
   (cd "$ROOT/wasm" && node --test test/panic.test.mjs)
   step "js: edge example in workerd (miniflare): orders, webhooks, secure defaults, concurrent writers"

@@ -75,8 +75,23 @@ export declare class InboundError extends IncwoError {}
 
 /** The typed error for a core error payload. */
 export declare function errorFromPayload(payload: ErrorPayload, document?: Record<string, unknown>): IncwoError;
-/** Maps a failed `fetch` to the core's transport failure. */
-export declare function transportFailure(error: unknown, timedOut: boolean): TransportFailure;
+/** What the caller of `fetch` saw of a failed request. */
+export interface FailureContext {
+  /** Its own timeout (abort) fired. */
+  timedOut?: boolean;
+  /** The response had begun (headers received): the request was sent. */
+  responded?: boolean;
+  /** The request's URL (its scheme tells a TLS handshake from a TCP connect). */
+  url?: string;
+}
+/**
+ * Maps a failed `fetch` to the core's transport failure `{kind, phase?}` from
+ * error codes and the context, never from a message; no phase means `unknown`
+ * (may have been sent).
+ */
+export declare function transportFailure(error: unknown, context?: FailureContext): TransportFailure;
+/** Records `error` as raised while connecting (before any byte left); node's entry point does it from undici's diagnostics channel. */
+export declare function noteConnectFailure(error: unknown): void;
 /** Encodes bytes for the core's `bodyBase64` fields (raw bodies that may not be UTF-8). */
 export declare function bytesToBase64(bytes: Uint8Array): string;
 
@@ -130,7 +145,7 @@ export interface ConnectorSettings {
   config: ConnectionConfig;
   profile?: string | Record<string, unknown>;
   options?: Record<string, unknown>;
-  /** Per-request timeout (ms, default 30000); a timeout is reported as `{kind: "timeout", phase: "sent"}`. */
+  /** Per-request timeout (ms, default 30000); a timeout is reported as `{kind: "timeout"}` (phase unknown: may have been sent). */
   timeoutMs?: number;
   /** ms since the epoch (default `Date.now`). */
   clock?: () => number;

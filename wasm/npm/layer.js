@@ -171,25 +171,78 @@ function base64ToBytes(text) {
   return bytes;
 }
 
+// Codes of failures that can only happen before any request byte leaves:
+// name resolution, the TCP connect (undici's connect timeout covers the TLS
+// handshake too), and the certificate checks of the TLS handshake (node's
+// `tls` codes, OpenSSL's X509 verify results).
+const CONNECT_CODES = {
+  ECONNREFUSED: 'connect_refused',
+  EHOSTUNREACH: 'connect_refused',
+  ENETUNREACH: 'connect_refused',
+  EADDRNOTAVAIL: 'connect_refused',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EAI_NONAME: 'dns',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+};
+const CERTIFICATE_CODES = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'HOSTNAME_MISMATCH',
+]);
+
+// Errors the HTTP client reported while connecting (node: undici's
+// `undici:client:connectError` diagnostics channel, see node.js): the same
+// objects reach `fetch`'s rejection as its `cause`.
+const connectFailures = new WeakSet();
+
 /**
- * Maps a failed `fetch` to the core's transport failure: the kind, and the
- * phase the request had reached (only `connect` and `tls_handshake` prove
- * that nothing left; a failure with no phase is `unknown`, i.e. may have
- * been sent).
+ * Records `error` as raised while connecting (TCP or TLS), before any request
+ * byte left. The node entry point feeds it from undici's diagnostics channel;
+ * a host with another client can call it from its own connect hook.
  */
-export function transportFailure(error, timedOut) {
-  if (timedOut) return { kind: 'timeout', phase: 'sent' };
+export function noteConnectFailure(error) {
+  if (error !== null && typeof error === 'object') connectFailures.add(error);
+}
+
+/**
+ * Maps a failed `fetch` to the core's transport failure `{kind, phase?}`
+ * from structured signals only (never a message's wording): the `code` of
+ * the error or of its `cause` chain, whether that error was raised while
+ * connecting (see `noteConnectFailure`), and what the caller saw
+ * (`context.timedOut`: its own timeout fired; `context.responded`: the
+ * response had begun, so the request was sent; `context.url`: the scheme).
+ * Only `connect` and `tls_handshake` tell the core that nothing left; without
+ * a phase (`unknown`) the core treats the request as possibly sent. workerd's
+ * fetch errors carry no code: their phase stays unknown.
+ */
+export function transportFailure(error, context = {}) {
+  const { timedOut = false, responded = false, url = '' } = context;
   const causes = [];
-  for (let e = error, depth = 0; e && depth < 5; e = e.cause, depth++) causes.push(e);
-  const codes = causes.map((e) => String(e.code ?? '')).join(' ');
-  const text = causes.map((e) => `${e.name ?? ''} ${e.message ?? ''}`).join(' ');
-  const both = `${codes} ${text}`;
-  if (/ECONNREFUSED|connection refused/i.test(both)) return { kind: 'connect_refused', phase: 'connect' };
-  if (/ENOTFOUND|EAI_AGAIN|dns/i.test(both)) return { kind: 'dns', phase: 'connect' };
-  if (/CERT|ERR_TLS|ERR_SSL|certificate|handshake/i.test(both)) return { kind: 'tls' };
-  if (/UND_ERR_CONNECT_TIMEOUT/.test(codes)) return { kind: 'timeout', phase: 'connect' };
-  if (/TimeoutError|timed out|ETIMEDOUT/i.test(both)) return { kind: 'timeout', phase: 'sent' };
-  return { kind: 'reset', phase: 'sent' };
+  for (let e = error, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = e.cause, depth++) causes.push(e);
+  const coded = causes.find((e) => typeof e.code === 'string');
+  const code = coded?.code ?? '';
+  const tls = code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS');
+  if (timedOut) return responded ? { kind: 'timeout', phase: 'sent' } : { kind: 'timeout' };
+  if (responded) return { kind: tls ? 'tls' : 'reset', phase: 'sent' };
+  if (Object.hasOwn(CONNECT_CODES, code)) return { kind: CONNECT_CODES[code], phase: 'connect' };
+  if (CERTIFICATE_CODES.has(code)) return { kind: 'tls', phase: 'tls_handshake' };
+  if (causes.some((e) => connectFailures.has(e))) {
+    return String(url).startsWith('https:') ? { kind: 'tls', phase: 'tls_handshake' } : { kind: 'connect_refused', phase: 'connect' };
+  }
+  // undici's socket error carries the socket's counters: bytes written means the request left.
+  if (code === 'UND_ERR_SOCKET' && coded.socket?.bytesWritten > 0) return { kind: 'reset', phase: 'sent' };
+  return { kind: tls ? 'tls' : 'reset' };
 }
 
 /**
@@ -306,6 +359,7 @@ export function bind(raw) {
         timedOut = true;
         controller.abort();
       }, timeoutMs);
+      let responded = false;
       try {
         const res = await fetchFn(request.url, {
           method: request.method,
@@ -314,6 +368,7 @@ export function bind(raw) {
           redirect: 'manual',
           signal: controller.signal,
         });
+        responded = true;
         const bytes = new Uint8Array(await res.arrayBuffer());
         const response = { status: res.status, headers: [] };
         res.headers.forEach((value, name) => response.headers.push({ name, value }));
@@ -324,7 +379,7 @@ export function bind(raw) {
         }
         return { response };
       } catch (error) {
-        return { failure: transportFailure(error, timedOut) };
+        return { failure: transportFailure(error, { timedOut, responded, url: request.url }) };
       } finally {
         clearTimeout(timer);
       }

@@ -1,8 +1,13 @@
 // Node entry point of incwo-connector-wasm: the module built with
 // `wasm-bindgen --target nodejs` is loaded synchronously, so every export
 // is ready on import.
+import diagnostics from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
-import { bind } from './layer.js';
+import { bind, noteConnectFailure } from './layer.js';
+
+// fetch (undici) publishes the errors of the connections it could not open
+// (TCP or TLS): a failure seen here happened before any request byte left.
+diagnostics.subscribe('undici:client:connectError', (message) => noteConnectFailure(message?.error));
 
 const raw = createRequire(import.meta.url)('./node/incwo_wasm.js');
 const api = bind(raw);
@@ -16,6 +21,7 @@ export {
   InboundError,
   errorFromPayload,
   transportFailure,
+  noteConnectFailure,
   bytesToBase64,
 } from './layer.js';
 export const { validate, map, parse, schema, checkProfile, call, version, Flow, createConnector } = api;

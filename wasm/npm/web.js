@@ -17,6 +17,7 @@ export {
   InboundError,
   errorFromPayload,
   transportFailure,
+  noteConnectFailure,
   bytesToBase64,
 } from './layer.js';
 

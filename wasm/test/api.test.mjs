@@ -51,7 +51,7 @@ test('a refused connection is reported as connect_refused, not sent', async () =
   assert.deepEqual(answer.failure, { kind: 'connect_refused', phase: 'connect' });
 });
 
-test('a server that never answers is reported as a timeout that may have been sent', async () => {
+test('a server that never answers is reported as a timeout of unknown phase (may have been sent)', async () => {
   const sockets = [];
   const server = net.createServer((s) => sockets.push(s));
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -59,7 +59,7 @@ test('a server that never answers is reported as a timeout that may have been se
   try {
     const connector = incwo.createConnector({ fetch, config: config(port), timeoutMs: 300 });
     const answer = await connector.send({ method: 'POST', url: `http://127.0.0.1:${port}/123456/firms.xml`, headers: [], body: '<firm/>', bodyEncoding: 'utf8' });
-    assert.deepEqual(answer.failure, { kind: 'timeout', phase: 'sent' });
+    assert.deepEqual(answer.failure, { kind: 'timeout' });
   } finally {
     sockets.forEach((s) => s.destroy());
     await new Promise((r) => server.close(r));

@@ -41,17 +41,22 @@ export function adminFetch(url, init = {}) {
   return fetch(url, { ...init, headers: { connection: 'close', 'content-type': 'application/json', ...(init.headers ?? {}) } });
 }
 
-/** Starts incwo-sim on a free port; resolves to `{base, stop, reset, state, faults}`. */
-export async function startSim() {
+/**
+ * Starts incwo-sim on a free port; resolves to `{base, stop, reset, state, faults}`. With `tlsDir`,
+ * in TLS mode: HTTPS only, its test CA written to `tlsDir/ca.pem` (the admin calls need a fetch
+ * that trusts it, e.g. NODE_EXTRA_CA_CERTS).
+ */
+export async function startSim({ tlsDir } = {}) {
   const bin = process.env.INCWO_SIM_BIN ?? path.join(ROOT, 'target/debug/incwo-sim');
-  const child = spawn(bin, ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = ['--port', '0', ...(tlsDir ? ['--tls-dir', tlsDir] : [])];
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
     rl.once('line', (l) => resolve(l));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`incwo-sim exited with ${code}`)));
   });
-  const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+  const match = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(line);
   if (!match) throw new Error(`unexpected first line from incwo-sim: ${line}`);
   const base = match[1];
   const admin = async (method, p, body) => {

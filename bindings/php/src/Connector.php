@@ -252,7 +252,7 @@ final class Connector
 
     /**
      * Sends one request of the core. Returns `['response' => {status, headers, body|bodyBase64}]`
-     * or `['failure' => {kind, phase}]`.
+     * or `['failure' => {kind, phase}]` (see {@see TransportFailure}).
      *
      * @param array<string, mixed> $request the `request` of a Send action
      *
@@ -279,6 +279,7 @@ final class Connector
             'correlationId' => $request['correlationId'] ?? null,
         ];
         $started = microtime(true);
+        $response = null;
         try {
             $response = $this->http->request((string) $request['method'], (string) $request['url'], $options);
             $status = $response->getStatusCode();
@@ -290,7 +291,8 @@ final class Connector
             }
             $content = $response->getContent(false);
         } catch (TransportExceptionInterface $e) {
-            $failure = self::transportFailure($e->getMessage());
+            // The phase comes from the response's info kept at the failure, never from the message.
+            $failure = TransportFailure::of($e, $response?->getInfo() ?? []);
             $this->logger->warning('incwo {method} {endpoint} failed: {kind}', $context + $failure + ['ms' => (int) ((microtime(true) - $started) * 1000)]);
 
             return ['failure' => $failure];
@@ -304,29 +306,6 @@ final class Connector
         }
 
         return ['response' => $answer];
-    }
-
-    /**
-     * The transport failure of a Symfony HttpClient (curl or native) error
-     * message: whether the request may have reached the server decides
-     * between a safe retry and a reconciliation in the core.
-     *
-     * @return array{kind: string, phase: string}
-     */
-    public static function transportFailure(string $message): array
-    {
-        $m = strtolower($message);
-        $connectPhase = str_contains($m, 'failed to connect') || str_contains($m, "couldn't connect") || str_contains($m, 'connection timed out after') || str_contains($m, 'connect timeout');
-
-        return match (true) {
-            str_contains($m, 'refused') => ['kind' => 'connect_refused', 'phase' => 'connect'],
-            str_contains($m, 'resolve') || str_contains($m, 'getaddrinfo') || str_contains($m, 'name or service') => ['kind' => 'dns', 'phase' => 'connect'],
-            str_contains($m, 'ssl') || str_contains($m, 'tls') || str_contains($m, 'certificate') => ['kind' => 'tls', 'phase' => 'unknown'],
-            $connectPhase && (str_contains($m, 'timeout') || str_contains($m, 'timed out')) => ['kind' => 'timeout', 'phase' => 'connect'],
-            $connectPhase => ['kind' => 'connect_refused', 'phase' => 'connect'],
-            str_contains($m, 'timeout') || str_contains($m, 'timed out') || str_contains($m, 'max duration') => ['kind' => 'timeout', 'phase' => 'sent'],
-            default => ['kind' => 'reset', 'phase' => 'sent'],
-        };
     }
 
     private function count(RunLog $log, array $request): void

@@ -187,17 +187,6 @@ final class CoreTest extends TestCase
         self::assertStringContainsString('child self-test', $err);
     }
 
-    public function testTransportFailuresSayWhetherTheRequestMayHaveLeft(): void
-    {
-        self::assertSame(['kind' => 'timeout', 'phase' => 'sent'], Connector::transportFailure('Idle timeout reached for "http://127.0.0.1:1/x.xml".'));
-        self::assertSame(['kind' => 'timeout', 'phase' => 'sent'], Connector::transportFailure('Operation timed out after 2001 milliseconds with 0 bytes received for "http://x".'));
-        self::assertSame(['kind' => 'connect_refused', 'phase' => 'connect'], Connector::transportFailure('Failed to connect to 127.0.0.1 port 9 after 0 ms: Connection refused for "http://127.0.0.1:9/"'));
-        self::assertSame(['kind' => 'timeout', 'phase' => 'connect'], Connector::transportFailure('Connection timed out after 2000 milliseconds for "http://10.0.0.1/"'));
-        self::assertSame(['kind' => 'dns', 'phase' => 'connect'], Connector::transportFailure('Could not resolve host: nowhere.invalid'));
-        self::assertSame(['kind' => 'reset', 'phase' => 'sent'], Connector::transportFailure('Recv failure: Connection reset by peer for "http://x"'));
-        self::assertSame(['kind' => 'reset', 'phase' => 'sent'], Connector::transportFailure('Empty reply from server for "http://x"'));
-    }
-
     public function testCheckpointStores(): void
     {
         $pdo = new \PDO('sqlite::memory:');

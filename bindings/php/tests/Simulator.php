@@ -7,7 +7,10 @@ namespace Incwo\Connector\Tests;
 use Symfony\Component\HttpClient\HttpClient;
 use Symfony\Contracts\HttpClient\HttpClientInterface;
 
-/** A running incwo-sim process on 127.0.0.1 (port chosen by the OS), stopped on destruction. */
+/**
+ * A running incwo-sim process on 127.0.0.1 (port chosen by the OS), stopped on destruction; with
+ * `$tlsDir`, in TLS mode (HTTPS only, its test CA written to `$tlsDir/ca.pem`, trusted by the admin client).
+ */
 final class Simulator
 {
     /** @var resource */
@@ -20,26 +23,37 @@ final class Simulator
 
     private HttpClientInterface $http;
 
-    /** @param list<string> $options more incwo-sim options (e.g. `--password`, `P`) */
-    public function __construct(array $options = [])
+    /** The test CA's certificate (TLS mode), to trust with Symfony HttpClient's `cafile` option. */
+    public readonly ?string $caFile;
+
+    /**
+     * @param list<string> $options more incwo-sim options (e.g. `--password`, `P`)
+     * @param ?string      $tlsDir  serve HTTPS, the test CA written there (`--tls-dir`)
+     */
+    public function __construct(array $options = [], ?string $tlsDir = null)
     {
         $binary = getenv('INCWO_SIM_BIN') ?: (getenv('CARGO_TARGET_DIR') ?: Support::root() . '/target') . '/debug/incwo-sim';
         if (!is_executable($binary)) {
             throw new \RuntimeException("incwo-sim not found at {$binary}: cargo build -p incwo-sim");
         }
-        $process = proc_open([$binary, '--port', '0', ...$options], [1 => ['pipe', 'w'], 2 => ['file', '/dev/null', 'a']], $pipes);
+        $command = [$binary, '--port', '0', ...$options];
+        if ($tlsDir !== null) {
+            array_push($command, '--tls-dir', $tlsDir);
+        }
+        $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['file', '/dev/null', 'a']], $pipes);
         if (!is_resource($process)) {
             throw new \RuntimeException('cannot start incwo-sim');
         }
         $this->process = $process;
         $this->pipes = $pipes;
         $line = (string) fgets($pipes[1]);
-        if (!preg_match('#listening on (http://127\.0\.0\.1:\d+)#', $line, $m)) {
+        if (!preg_match('#listening on (https?://127\.0\.0\.1:\d+)#', $line, $m)) {
             $this->stop();
             throw new \RuntimeException("unexpected first line from incwo-sim: {$line}");
         }
         $this->baseUrl = $m[1];
-        $this->http = HttpClient::create(['timeout' => 5]);
+        $this->caFile = $tlsDir !== null ? "{$tlsDir}/ca.pem" : null;
+        $this->http = HttpClient::create(['timeout' => 5] + ($this->caFile !== null ? ['cafile' => $this->caFile] : []));
     }
 
     public function __destruct()
