@@ -7,7 +7,8 @@
 #   js suite, which runs before this one; built here when absent), installed
 #   into a fresh project offline, then the README's node example as ES module
 #   against incwo-sim, a CommonJS require, the declarations under
-#   `tsc --strict`, and a Worker on the web build in workerd (tests/install/npm);
+#   `tsc --strict` (tests/install/npm), and the edge example's tests in
+#   workerd with the installed package's files;
 # - PHP: the composer package archive carrying libincwo_ffi, installed offline
 #   into a fresh Symfony app, its bundle's commands run (install_php);
 # - the Python package: a release wheel for manylinux_2_17 x86_64 (maturin
@@ -79,8 +80,10 @@ install_npm() {
     node cjs.cjs
     "$ROOT/wasm/node_modules/.bin/tsc" -p tsconfig.json
     echo "tsc --strict: the installed declarations compile"
-    node workerd.mjs
   )
+  step "install: the edge example in workerd, on the installed package"
+  (cd "$ROOT/examples/edge" && INCWO_WASM_PKG="$dir/app/node_modules/incwo-connector-wasm" \
+    INCWO_SIM_BIN="$ROOT/target/debug/incwo-sim" node --test --test-concurrency=1 test/edge.test.mjs)
   rm -rf "$dir"
 }
 # Debian packages of install_php: PHP, composer (its artifact repository

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 export const EDGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT = path.resolve(EDGE, '../..');
-export const PKG = path.join(ROOT, 'wasm/pkg');
+// The package under test: the build in wasm/pkg, or an installed copy
+// (INCWO_WASM_PKG, set by the install suite to node_modules/incwo-connector-wasm).
+export const PKG = process.env.INCWO_WASM_PKG ?? path.join(ROOT, 'wasm/pkg');
 // miniflare (and the workerd binary inside it) is installed with the wasm tooling.
 const { Miniflare } = createRequire(path.join(ROOT, 'wasm/package.json'))('miniflare');
 export const { startSim } = await import(path.join(ROOT, 'wasm/test/support.mjs'));
