@@ -32,8 +32,9 @@
 // (`inbound.fetch`, fetch, `inbound.detect`) and each change event
 // (`quote.accepted`, `invoice.paid`…) goes to EVENTS when bound, and to the
 // log as a JSON line. Settings: INCWO_WEBHOOK_SECRET (the URL's last
-// segment; without it the endpoint answers 503), optional
-// INCWO_WEBHOOK_ALLOW (comma-separated networks, e.g. 185.16.44.0/24).
+// segment; without it the core answers every call 503 inbound.no_secret),
+// optional INCWO_WEBHOOK_ALLOW (comma-separated networks, e.g.
+// 185.16.44.0/24).
 //
 // Bodies over 1 MiB are refused with 413; log lines never carry the
 // webhook secret, a `token` parameter or a credential.
@@ -267,9 +268,8 @@ async function reread(env, target) {
 
 /** `POST /incwo/webhook/:secret`: answered at once with the core's status. */
 async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
-  if (!env.INCWO_WEBHOOK_SECRET || !env.CUSTOMERS || !env.DIRECTORY) {
-    const missing = !env.INCWO_WEBHOOK_SECRET ? 'INCWO_WEBHOOK_SECRET' : 'the CUSTOMERS and DIRECTORY Durable Object bindings';
-    logLine('error', { event: 'webhook.not_configured', missing });
+  if (!env.CUSTOMERS || !env.DIRECTORY) {
+    logLine('error', { event: 'webhook.not_configured', missing: 'the CUSTOMERS and DIRECTORY Durable Object bindings' });
     return new Response(null, { status: 503 });
   }
   const config = connectionConfig(env);
@@ -278,12 +278,17 @@ async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
     contentType: request.headers.get('content-type'),
     remoteAddr: request.headers.get('CF-Connecting-IP'),
     presentedSecret,
+    // Without a secret the core refuses every call (503 inbound.no_secret).
     settings: {
-      secret: env.INCWO_WEBHOOK_SECRET,
+      secret: env.INCWO_WEBHOOK_SECRET || null,
       allowNetworks: (env.INCWO_WEBHOOK_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     },
     config,
   });
+  if (result.error?.code === 'inbound.no_secret') {
+    logLine('error', { event: 'webhook.not_configured', missing: 'INCWO_WEBHOOK_SECRET', code: result.error.code, why: result.error.message });
+    return json(result.status, { error: { class: result.error.class, code: result.error.code, message: result.error.message } }, { 'retry-after': '60' });
+  }
   if (result.target) {
     ctx.waitUntil(
       reread(env, result.target).catch((error) => {
