@@ -14,7 +14,8 @@
 pub struct CodeInfo {
     /// The code, e.g. `auth.unauthorized`, or a family such as `http.5xx`.
     pub code: &'static str,
-    /// `technical`, `contract`, `business`, `usage` or `deferred`.
+    /// `technical`, `contract`, `business`, `usage`, `deferred` or `inbound`
+    /// (a webhook refusal answered to its caller).
     pub class: &'static str,
     /// What happened.
     pub meaning: &'static str,
@@ -53,6 +54,7 @@ const QUARANTINE: &str = "no: the record is quarantined (`….quarantine` queue)
 const QUARANTINE_METRIC: &str =
     "the quarantine queue (`integration_backlog_size{queue=\"….quarantine\"}`); the sync report's `problems`";
 const LOCAL: &str = "none (exit code 2 and the message on stderr)";
+const INBOUND_LOG: &str = "the host's log line for the refused webhook (status, code, peer address; never the secret)";
 
 /// Every stable code the core can emit.
 pub const CODES: &[CodeInfo] = &[
@@ -119,6 +121,15 @@ pub const CODES: &[CodeInfo] = &[
     c("xml.value_format", "usage", "A value in an answer does not have its expected form (date, decimal…).", NO_RETRY, "Report it with the element path: incwo's format may have changed.", LOCAL),
     c("xml.missing_element", "usage", "An object in an answer has no id.", NO_RETRY, "Report it with the element path.", LOCAL),
     c("xml.unknown_resource", "usage", "A host asked to parse an unknown resource name.", NO_RETRY, "Use one of the resource names listed in the message.", LOCAL),
+    // Inbound: webhook refusals, answered to the caller with the status given.
+    c("inbound.no_secret", "inbound", "503: the webhook endpoint has no secret set, so it refuses every call (secure default; a host flag for a local trial may opt out).", "incwo retries the webhook later", "Set a long random webhook secret (CLI `--secret-env NAME`, Symfony and edge `INCWO_WEBHOOK_SECRET`, Python `settings['secret']`) and register the URL with it in incwo (Webhooks app).", INBOUND_LOG),
+    c("inbound.bad_secret", "inbound", "403: the call did not present the webhook secret; counts as a failed authentication of its address.", "no: 10 failures a minute from one address close it (`inbound.too_many_failures`)", "If it is incwo, register the URL with the current secret; otherwise someone is guessing (see the address in the log).", INBOUND_LOG),
+    c("inbound.too_many_failures", "inbound", "429: 10 failed authentications within a minute from this address; refused until the window ends (`Retry-After`).", "the caller may retry after `Retry-After`", "If it is incwo's network, fix the secret registered in incwo; otherwise block the address upstream.", INBOUND_LOG),
+    c("inbound.forbidden_source", "inbound", "403: the peer address is not in the allow-list of networks (or unknown while one is set).", NO_RETRY, "Check the allow-list and any proxy in front of the host (incwo calls from 185.16.44.0/24).", INBOUND_LOG),
+    c("inbound.bad_body", "inbound", "400: the body is not an incwo ping (JSON or form with zname and zid).", NO_RETRY, "Check what is posting to the webhook URL.", INBOUND_LOG),
+    c("inbound.too_large", "inbound", "413: the webhook body is over the core's limit (64 KiB; hosts cap reads at 1 MiB).", NO_RETRY, "Check what is posting to the webhook URL.", INBOUND_LOG),
+    c("inbound.other_business_file", "inbound", "403: the body names another business file than the one served.", NO_RETRY, "Register each business file's webhook on its own connector.", INBOUND_LOG),
+    c("inbound.bad_settings", "inbound", "500: the host's intake settings are wrong (an allow-list entry that is not a network).", NO_RETRY, "Fix the setting named in the message.", INBOUND_LOG),
     // Usage.
     c("usage.malformed_json", "usage", "Input JSON is malformed (line and column given).", NO_RETRY, "Fix the JSON.", LOCAL),
     c("usage.malformed_line", "usage", "A batch line is not a `{\"kind\", \"record\"}` object.", NO_RETRY, "Fix the batch file at the line given.", LOCAL),
@@ -254,7 +265,8 @@ pub fn runbook_markdown() -> String {
          Every error carries a stable code. Classes: **technical** (transport, throttling,\n\
          server errors, authentication), **contract** (the payload breaks the contract),\n\
          **business** (the business state forbids it), **usage** (the host or its\n\
-         configuration is wrong), **deferred** (waiting, retried on the next run).\n\
+         configuration is wrong), **deferred** (waiting, retried on the next run),\n\
+         **inbound** (a webhook refused, answered to its caller with the status given).\n\
          `http.4xx` and `http.5xx` stand for the `http.{status}` codes without a row of their own.\n\n\
          ## Codes\n\n\
          | code | class | meaning | retried | operator action | metric |\n\
@@ -291,6 +303,7 @@ mod tests {
         "xml.",
         "mapping.",
         "deferred.",
+        "inbound.",
     ];
 
     /// Every `"prefix.code"` string literal of a source text.
@@ -310,6 +323,11 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A façade call name (`inbound.webhook`) is not a code.
+    fn is_call(name: &str) -> bool {
+        crate::api::call(name, &serde_json::Value::Null)["error"]["code"] != "usage.unknown_call"
     }
 
     fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
@@ -357,6 +375,9 @@ mod tests {
         for (file, text) in &files {
             for literal in code_literals(text) {
                 seen += 1;
+                if is_call(&literal) {
+                    continue;
+                }
                 let codes = if literal.contains('{') {
                     expand(&literal)
                 } else {
@@ -388,7 +409,7 @@ mod tests {
             assert!(codes.insert(info.code), "{} twice", info.code);
             assert!(PREFIXES.iter().any(|p| info.code.starts_with(p)), "{}", info.code);
             assert!(
-                ["technical", "contract", "business", "usage", "deferred"].contains(&info.class),
+                ["technical", "contract", "business", "usage", "deferred", "inbound"].contains(&info.class),
                 "{}",
                 info.code
             );

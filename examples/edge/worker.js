@@ -20,9 +20,10 @@
 // optional INCWO_PROFILE (mapping profile JSON), INCWO_COMPANY,
 // INCWO_FLOW_OPTIONS (JSON), INCWO_TIMEOUT_MS, an optional Queue binding
 // EVENTS that receives the confirmation events, the Durable Object
-// bindings CUSTOMERS (class CustomerLedger) and DIRECTORY (class
-// LedgerDirectory), and an optional KV binding LEDGER: the checkpoint an
-// earlier version kept there is imported once by each object.
+// bindings CUSTOMERS (class CustomerLedger), DIRECTORY (class
+// LedgerDirectory) and THROTTLE (class AuthThrottle), and an optional KV
+// binding LEDGER: the checkpoint an earlier version kept there is imported
+// once by each object.
 //
 // POST /incwo/webhook/:secret is incwo's own webhook (its "Webhooks" app):
 // the core's intake (`inbound.webhook`) checks the ping (secret, source
@@ -32,17 +33,23 @@
 // (`inbound.fetch`, fetch, `inbound.detect`) and each change event
 // (`quote.accepted`, `invoice.paid`…) goes to EVENTS when bound, and to the
 // log as a JSON line. Settings: INCWO_WEBHOOK_SECRET (the URL's last
-// segment; without it the endpoint answers 503), optional
-// INCWO_WEBHOOK_ALLOW (comma-separated networks, e.g. 185.16.44.0/24).
+// segment; without it the core answers every call 503 inbound.no_secret),
+// optional INCWO_WEBHOOK_ALLOW (comma-separated networks, e.g.
+// 185.16.44.0/24).
 //
-// Bodies over 1 MiB are refused with 413; log lines never carry the
-// webhook secret, a `token` parameter or a credential.
+// Bodies over 1 MiB are refused with 413; an address (CF-Connecting-IP)
+// that failed to authenticate 10 times in a minute, on either endpoint, is
+// answered 429 with Retry-After until the minute ends (the core's
+// `inbound.throttle`, its state in the address's AuthThrottle object); log
+// lines never carry the webhook secret, a `token` parameter or a credential.
 import { validate, call, IncwoError, bytesToBase64 } from 'incwo-connector-wasm/web';
 import { ready, connectionConfig, flowOptions } from './settings.js';
 import { OLD_LEDGER_KEY, entriesOfCheckpoint } from './ledger-object.js';
 import { BodyTooLarge, readCapped, authenticateOrder, loggablePath, logLine } from './security.js';
+import { throttleOf } from './throttle-object.js';
 
 export { CustomerLedger, LedgerDirectory } from './ledger-object.js';
+export { AuthThrottle } from './throttle-object.js';
 
 const WEBHOOK_PATH = '/incwo/webhook';
 const decoder = new TextDecoder();
@@ -56,6 +63,23 @@ function json(status, body, headers = {}) {
 
 function refusal(status, code, message, headers = {}) {
   return json(status, { error: { class: 'usage', code, message } }, headers);
+}
+
+/** The Durable Object bindings both endpoints need, named when missing (else null). */
+function missingObjects(env) {
+  const missing = ['CUSTOMERS', 'DIRECTORY', 'THROTTLE'].filter((name) => !env[name]);
+  return missing.length > 0 ? `the ${missing.join(', ')} Durable Object binding(s)` : null;
+}
+
+/**
+ * The core's 429 (with Retry-After) when the client's address made too
+ * many failed authentications this minute, else null.
+ */
+async function throttled(throttle) {
+  const decision = await throttle?.check();
+  if (!decision || decision.allowed) return null;
+  const { class: kind, code, message } = decision.error;
+  return json(decision.status, { error: { class: kind, code, message } }, { 'retry-after': String(decision.retryAfterSeconds) });
 }
 
 /** The webhook's records, in the order the flow needs them. */
@@ -163,8 +187,8 @@ async function runPartitions(env, records) {
 
 /** `POST /orders`: authenticated, capped, validated, synced. */
 async function handleOrder(request, env) {
-  if (!env.INCWO_ORDER_SECRET || !env.CUSTOMERS || !env.DIRECTORY) {
-    const missing = !env.INCWO_ORDER_SECRET ? 'INCWO_ORDER_SECRET' : 'the CUSTOMERS and DIRECTORY Durable Object bindings';
+  if (!env.INCWO_ORDER_SECRET || missingObjects(env)) {
+    const missing = !env.INCWO_ORDER_SECRET ? 'INCWO_ORDER_SECRET' : missingObjects(env);
     logLine('error', { event: 'orders.not_configured', missing });
     return refusal(503, 'webhook.not_configured', 'the order endpoint is not configured');
   }
@@ -172,11 +196,15 @@ async function handleOrder(request, env) {
     logLine('error', { event: 'orders.not_configured', missing: 'an order secret distinct from INCWO_WEBHOOK_SECRET' });
     return refusal(503, 'webhook.not_configured', 'the order endpoint is not configured');
   }
+  const throttle = throttleOf(env, request);
+  const refused = await throttled(throttle);
+  if (refused) return refused;
   let body;
   const readBody = async () => (body ??= await readCapped(request));
   const auth = await authenticateOrder(request, env.INCWO_ORDER_SECRET, readBody);
   if (!auth.ok) {
     logLine('error', { event: 'orders.unauthenticated', reason: auth.reason, from: request.headers.get('CF-Connecting-IP') });
+    await throttle?.check({ failed: true });
     return refusal(401, `webhook.auth_${auth.reason}`, 'authenticate with Authorization: Bearer <order secret> or x-incwo-signature', {
       'www-authenticate': 'Bearer',
     });
@@ -267,23 +295,31 @@ async function reread(env, target) {
 
 /** `POST /incwo/webhook/:secret`: answered at once with the core's status. */
 async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
-  if (!env.INCWO_WEBHOOK_SECRET || !env.CUSTOMERS || !env.DIRECTORY) {
-    const missing = !env.INCWO_WEBHOOK_SECRET ? 'INCWO_WEBHOOK_SECRET' : 'the CUSTOMERS and DIRECTORY Durable Object bindings';
-    logLine('error', { event: 'webhook.not_configured', missing });
+  if (missingObjects(env)) {
+    logLine('error', { event: 'webhook.not_configured', missing: missingObjects(env) });
     return new Response(null, { status: 503 });
   }
+  const throttle = throttleOf(env, request);
+  const refused = await throttled(throttle);
+  if (refused) return refused;
   const config = connectionConfig(env);
   const result = intake({
     bodyBase64: bytesToBase64(await readCapped(request)),
     contentType: request.headers.get('content-type'),
     remoteAddr: request.headers.get('CF-Connecting-IP'),
     presentedSecret,
+    // Without a secret the core refuses every call (503 inbound.no_secret).
     settings: {
-      secret: env.INCWO_WEBHOOK_SECRET,
+      secret: env.INCWO_WEBHOOK_SECRET || null,
       allowNetworks: (env.INCWO_WEBHOOK_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     },
     config,
   });
+  if (result.error?.code === 'inbound.no_secret') {
+    logLine('error', { event: 'webhook.not_configured', missing: 'INCWO_WEBHOOK_SECRET', code: result.error.code, why: result.error.message });
+    return json(result.status, { error: { class: result.error.class, code: result.error.code, message: result.error.message } }, { 'retry-after': '60' });
+  }
+  if (result.error?.code === 'inbound.bad_secret') await throttle?.check({ failed: true });
   if (result.target) {
     ctx.waitUntil(
       reread(env, result.target).catch((error) => {

@@ -134,8 +134,9 @@ final class WebhookSecurityTest extends TestCase
             $response = self::post($k, '/incwo/webhook');
             self::assertSame(503, $response->getStatusCode());
             self::assertSame('inbound.no_secret', json_decode((string) $response->getContent(), true)['error']);
+            self::assertSame('60', $response->headers->get('Retry-After'));
         }
-        $logged = array_filter(CapturingLogger::$records, static fn (array $r): bool => str_contains($r['message'], 'no webhook secret is set'));
+        $logged = array_filter(CapturingLogger::$records, static fn (array $r): bool => str_contains($r['message'], 'inbound.no_secret'));
         self::assertCount(1, $logged, CapturingLogger::text());
         self::assertSame('error', array_values($logged)[0]['level']);
     }

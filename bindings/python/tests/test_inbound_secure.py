@@ -52,14 +52,23 @@ def test_without_a_secret_every_call_is_refused_503_and_logged_once(caplog: pyte
             answer = post(e.url(None))
             assert answer.status_code == 503
             assert answer.json()["error"] == "inbound.no_secret"
+            assert answer.headers["Retry-After"] == "60"
         assert e.take() == []
     finally:
         e.close()
-    refusals = [r for r in caplog.records if "no webhook secret" in r.getMessage()]
+    refusals = [r for r in caplog.records if "inbound.no_secret" in r.getMessage()]
     assert len(refusals) == 1 and refusals[0].levelno == logging.ERROR
     # The same rule for frameworks calling the intake themselves.
     result = ic.Inbound.webhook(PING, content_type=None, remote_addr=None, presented_secret=None, settings={})
     assert result["status"] == 503 and result["error"]["code"] == "inbound.no_secret"
+    # The core's opt-in is the host's flag, not a setting slipped in.
+    sneaked = {"insecureNoSecret": True}
+    result = ic.Inbound.webhook(PING, content_type=None, remote_addr=None, presented_secret=None, settings=sneaked)
+    assert result["status"] == 503 and result["error"]["code"] == "inbound.no_secret"
+    result = ic.Inbound.webhook(
+        PING, content_type=None, remote_addr=None, presented_secret=None, settings={}, insecure_no_secret=True
+    )
+    assert result["status"] == 202
 
 
 def test_no_secret_is_accepted_only_when_named_and_on_loopback() -> None:

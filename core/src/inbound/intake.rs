@@ -44,6 +44,10 @@ pub struct IntakeSettings {
     /// When set, a webhook must present this secret (carried in the URL the
     /// host registered with incwo). Compared in constant time, never printed.
     pub secret: Option<String>,
+    /// Accept webhooks without a secret. Off by default: without a secret
+    /// every call is refused with 503 `inbound.no_secret`. Hosts set it only
+    /// behind their own explicit flag (a local trial on loopback).
+    pub insecure_no_secret: bool,
     /// When not empty, the peer address must be in one of these networks
     /// (`185.16.44.0/24`, `185.16.44.*`, `127.0.0.1`, `::1/128`).
     pub allow_networks: Vec<String>,
@@ -55,6 +59,7 @@ impl std::fmt::Debug for IntakeSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IntakeSettings")
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("insecure_no_secret", &self.insecure_no_secret)
             .field("allow_networks", &self.allow_networks)
             .field("business_file_id", &self.business_file_id)
             .finish()
@@ -113,8 +118,9 @@ pub fn tracked_resource(zname: &str) -> Option<&'static str> {
 }
 
 /// Checks a webhook and names the object to re-read. Never panics; the
-/// error carries the HTTP status to answer (400, 403, 413).
+/// error carries the HTTP status to answer (400, 403, 413, 500, 503).
 pub fn intake(request: &WebhookRequest<'_>, settings: &IntakeSettings) -> Result<Intake, InboundError> {
+    require_secret(settings)?;
     check_source(request.remote_addr, &settings.allow_networks)?;
     check_secret(request.presented_secret, settings.secret.as_deref())?;
     if request.body.len() > MAX_WEBHOOK_BODY {
@@ -270,6 +276,21 @@ fn parse_id(text: &str) -> Option<u64> {
     t.parse::<u64>().ok().filter(|id| *id > 0)
 }
 
+/// Secure by default: without a secret the endpoint accepts nothing (503,
+/// so incwo retries once the operator sets one), unless the host opted in.
+fn require_secret(settings: &IntakeSettings) -> Result<(), InboundError> {
+    let has_secret = settings.secret.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if has_secret || settings.insecure_no_secret {
+        return Ok(());
+    }
+    Err(InboundError::new(
+        "inbound.no_secret",
+        503,
+        "this webhook endpoint has no secret set, so it accepts no call: anyone reaching it could make the connector re-read documents",
+        "set a long random webhook secret in the host's settings and register the URL with it in incwo (Webhooks app); for a local trial only, a host flag may set insecureNoSecret",
+    ))
+}
+
 /// Constant-time comparison of the presented secret with the expected one.
 fn check_secret(presented: Option<&str>, expected: Option<&str>) -> Result<(), InboundError> {
     let Some(expected) = expected.filter(|e| !e.is_empty()) else {
@@ -423,9 +444,38 @@ mod tests {
         r.unwrap_err().code
     }
 
+    /// Settings that opted in to no secret, to test the body checks alone.
+    fn open() -> IntakeSettings {
+        IntakeSettings {
+            insecure_no_secret: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn without_a_secret_nothing_is_accepted_unless_the_host_opted_in() {
+        let body = r#"{"zname":"bill_sheets","zid":1}"#;
+        for secret in [None, Some(String::new()), Some("  ".into())] {
+            let s = IntakeSettings {
+                secret,
+                allow_networks: vec!["localhost".into()],
+                ..Default::default()
+            };
+            let e = intake(&req(body), &s).unwrap_err();
+            assert_eq!((e.code.as_str(), e.http_status), ("inbound.no_secret", 503));
+            assert!(e.hint.contains("insecureNoSecret"));
+        }
+        assert!(intake(&req(body), &open()).is_ok());
+        let with_secret = IntakeSettings {
+            secret: Some("s3cret".into()),
+            ..Default::default()
+        };
+        assert_eq!(code(intake(&req(body), &with_secret)), "inbound.bad_secret");
+    }
+
     #[test]
     fn json_and_form_bodies_name_the_object() {
-        let s = IntakeSettings::default();
+        let s = open();
         let want = Intake::Fetch {
             target: Target {
                 resource: "bill_sheets".into(),
@@ -449,7 +499,7 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_clearly() {
-        let s = IntakeSettings::default();
+        let s = open();
         for body in [
             "",
             "[]",
@@ -477,6 +527,7 @@ mod tests {
             secret: Some("s3cret".into()),
             allow_networks: vec![INCWO_NETWORK.into(), "127.0.0.1".into()],
             business_file_id: Some("123456".into()),
+            ..Default::default()
         };
         let body = r#"{"zname":"proposal_sheets","zid":1,"business_file_id":123456}"#;
         let ok = WebhookRequest {

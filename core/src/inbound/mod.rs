@@ -211,11 +211,13 @@ fn fetch_request(config: &ConnectionConfig, t: &Target, correlation_id: &str) ->
 
 /// `inbound.webhook`: checks a webhook and names the object to re-read.
 /// Args: `{"body": text | "bodyBase64", "contentType"?, "remoteAddr"?,
-/// "presentedSecret"?, "settings"?: {secret, allowNetworks, businessFileId},
-/// "config"?, "correlationId"?}`. Every answer carries the `status` to
-/// answer incwo with: 202 and `{"intake": "fetch", "target", "request"?}`
-/// or `{"intake": "ignored", "zname", "reason"}`; else the refusal
-/// (`{"status": 403, "error": {"class": "inbound", …}}`).
+/// "presentedSecret"?, "settings"?: {secret, insecureNoSecret, allowNetworks,
+/// businessFileId}, "config"?, "correlationId"?}`. Every answer carries the
+/// `status` to answer incwo with: 202 and `{"intake": "fetch", "target",
+/// "request"?}` or `{"intake": "ignored", "zname", "reason"}`; else the
+/// refusal (`{"status": 403, "error": {"class": "inbound", …}}`). Without a
+/// secret, and without `insecureNoSecret: true` (set by a host only behind
+/// its own explicit flag), every call is refused: 503 `inbound.no_secret`.
 pub fn webhook_json(args: &Value) -> Result<Value, UsageError> {
     let body = match (&args["body"], &args["bodyBase64"]) {
         (Value::String(text), _) => text.as_bytes().to_vec(),
@@ -233,7 +235,7 @@ pub fn webhook_json(args: &Value) -> Result<Value, UsageError> {
         v => serde_json::from_value(v.clone()).map_err(|e| {
             bad_args(
                 format!("settings: {}", e.to_string().replace('"', "")),
-                "settings are secret, allowNetworks, businessFileId",
+                "settings are secret, insecureNoSecret, allowNetworks, businessFileId",
             )
         })?,
     };

@@ -1,6 +1,7 @@
 //! The webhook endpoint's HTTP server, secure by default: no secret, no
-//! service (503, logged once) unless the host started it on loopback
-//! without one on purpose; at most [`MAX_CONNECTIONS`] connections served
+//! service (the core answers 503 `inbound.no_secret`, logged once) unless
+//! the host started it on loopback without one on purpose (it then sets the
+//! core's `insecureNoSecret`); at most [`MAX_CONNECTIONS`] connections served
 //! at once (the next ones are answered 503 at once); bodies capped at
 //! [`MAX_BODY`] (413 before reading them); [`throttle`] refuses an address
 //! that made too many failed authentications (429); exponential, capped
@@ -53,19 +54,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// What the connection threads share.
 struct Shared {
     settings: Value,
-    /// No secret and started so on purpose (loopback only).
-    insecure_no_secret: bool,
     queue: Mutex<VecDeque<Value>>,
     active: AtomicUsize,
     throttle: Mutex<HashMap<IpAddr, ThrottleState>>,
     no_secret_logged: AtomicBool,
     stop: AtomicBool,
-}
-
-impl Shared {
-    fn has_secret(&self) -> bool {
-        self.settings["secret"].as_str().is_some_and(|s| !s.is_empty())
-    }
 }
 
 /// The webhook endpoint: an HTTP listener on its own thread, one thread per
@@ -80,18 +73,20 @@ pub struct Endpoint {
 impl Endpoint {
     /// Listens on `bind` (`127.0.0.1:0` for any free port). `settings` are
     /// the core's intake settings (`secret`, `allowNetworks`,
-    /// `businessFileId`); without a secret every webhook is answered 503.
+    /// `businessFileId`); without a secret the core answers every webhook
+    /// 503 `inbound.no_secret` (logged once).
     pub fn start(bind: &str, settings: Value) -> Result<Endpoint, String> {
         Self::listen(bind, settings, false)
     }
 
     /// Like [`Endpoint::start`] but, without a secret, accepts webhooks
-    /// nobody authenticated: only on a loopback address, else an error.
+    /// nobody authenticated (it sets the core's `insecureNoSecret`): only on
+    /// a loopback address, else an error.
     pub fn start_insecure_no_secret(bind: &str, settings: Value) -> Result<Endpoint, String> {
         Self::listen(bind, settings, true)
     }
 
-    fn listen(bind: &str, settings: Value, insecure_no_secret: bool) -> Result<Endpoint, String> {
+    fn listen(bind: &str, mut settings: Value, insecure_no_secret: bool) -> Result<Endpoint, String> {
         let listener = TcpListener::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         if insecure_no_secret && !local.ip().is_loopback() {
@@ -101,9 +96,13 @@ impl Endpoint {
                 local.ip()
             ));
         }
+        if insecure_no_secret {
+            if let Some(map) = settings.as_object_mut() {
+                map.insert("insecureNoSecret".into(), Value::Bool(true));
+            }
+        }
         let shared = Arc::new(Shared {
             settings,
-            insecure_no_secret,
             queue: Mutex::new(VecDeque::new()),
             active: AtomicUsize::new(0),
             throttle: Mutex::new(HashMap::new()),
@@ -256,15 +255,6 @@ fn handle(stream: &mut TcpStream, peer: Option<SocketAddr>, shared: &Shared) -> 
     if head.method != "POST" {
         return Err(Refused(405, "POST only"));
     }
-    if !shared.has_secret() && !shared.insecure_no_secret {
-        if !shared.no_secret_logged.swap(true, Ordering::SeqCst) {
-            log("webhooks are refused (503): no webhook secret is set; set one (incwo listen --secret-env NAME) and register the URL with it in incwo");
-        }
-        return Ok((
-            503,
-            json!({"error": "inbound.no_secret", "message": "this endpoint has no webhook secret set; it accepts nothing until one is"}),
-        ));
-    }
     let now = crate::host::now_ms();
     let ip = peer.map(|p| p.ip());
     if let Some(ip) = ip {
@@ -315,7 +305,15 @@ fn handle(stream: &mut TcpStream, peer: Option<SocketAddr>, shared: &Shared) -> 
             record_failure(shared, ip, now);
         }
     }
-    if let Some(code) = code {
+    if code == Some("inbound.no_secret") {
+        // The core refuses every call; say why once, not per call.
+        if !shared.no_secret_logged.swap(true, Ordering::SeqCst) {
+            log(&format!(
+                "webhooks are refused (503): {} (incwo listen --secret-env NAME)",
+                result["error"]["message"].as_str().unwrap_or_default()
+            ));
+        }
+    } else if let Some(code) = code {
         log(&format!(
             "webhook {} {} from {}: {status} {code}",
             head.method,
@@ -467,14 +465,20 @@ mod tests {
             .is_some_and(|e| e.contains("loopback")));
         let e = Endpoint::start("127.0.0.1:0", json!({})).unwrap();
         let body = r#"{"zname":"bill_sheets","zid":1}"#;
-        let status = ureq::post(&e.url(None)).send_string(body).map_or_else(
-            |err| match err {
-                ureq::Error::Status(s, _) => s,
-                ureq::Error::Transport(t) => panic!("{t}"),
-            },
-            |r| r.status(),
-        );
+        let post = |url: &str| match ureq::post(url).send_string(body) {
+            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Transport(t)) => panic!("{t}"),
+        };
+        let (status, answer) = post(&e.url(None));
         assert_eq!(status, 503);
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["error"], "inbound.no_secret", "the core's code");
+        assert!(answer["message"].as_str().is_some_and(|m| m.contains("no secret")));
+        assert!(e.take().is_empty());
+        let open = Endpoint::start_insecure_no_secret("127.0.0.1:0", json!({})).unwrap();
+        assert_eq!(post(&open.url(None)).0, 202, "the opt-in reaches the core");
+        assert_eq!(open.take().len(), 1);
         assert!(e.take().is_empty());
     }
 }

@@ -31,6 +31,7 @@ function modules() {
     { type: 'ESModule', path: path.join(EDGE, 'settings.js') },
     { type: 'ESModule', path: path.join(EDGE, 'security.js') },
     { type: 'ESModule', path: path.join(EDGE, 'ledger-object.js') },
+    { type: 'ESModule', path: path.join(EDGE, 'throttle-object.js') },
     file('incwo-connector-wasm/web', 'ESModule', path.join(PKG, 'web.js')),
     file('incwo-connector-wasm/layer.js', 'ESModule', path.join(PKG, 'layer.js')),
     file('incwo-connector-wasm/web/incwo_wasm.js', 'ESModule', path.join(PKG, 'web/incwo_wasm.js')),
@@ -68,6 +69,7 @@ export async function startEdge(sim, bindings = {}) {
     durableObjects: {
       CUSTOMERS: { className: 'CustomerLedger', useSQLite: true },
       DIRECTORY: { className: 'LedgerDirectory', useSQLite: true },
+      THROTTLE: { className: 'AuthThrottle', useSQLite: true },
     },
     // A real socket on loopback: the simulator posts its webhooks there.
     host: '127.0.0.1',

@@ -121,8 +121,9 @@ test('without secrets both endpoints answer 503 and log why', async () => {
       method: 'POST',
       body: '{"zname": "proposal_sheets", "zid": 1}',
     });
-    await hook.arrayBuffer();
     assert.equal(hook.status, 503);
+    assert.equal((await hook.json()).error.code, 'inbound.no_secret', "the core's refusal");
+    assert.equal(hook.headers.get('retry-after'), '60');
     const lines = bare.logs.join('\n');
     assert.ok(lines.includes('"missing":"INCWO_ORDER_SECRET"'), lines);
     assert.ok(lines.includes('"missing":"INCWO_WEBHOOK_SECRET"'), lines);

@@ -44,9 +44,8 @@ MAX_CONNECTIONS = 64
 #: Seconds a client has for each read of its request.
 REQUEST_TIMEOUT = 10.0
 _THROTTLE_ENTRIES = 4096
-NO_SECRET_MESSAGE = (
-    "no webhook secret is set; set settings['secret'] (a long random value) and register the URL with it in incwo"
-)
+#: What to do when the core refuses webhooks for want of a secret.
+NO_SECRET_HINT = "set settings['secret'] (a long random value) and register the URL with it in incwo"
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
     b"Connection: close\r\nContent-Length: 16\r\n\r\n{\"error\":\"busy\"}"
@@ -145,26 +144,19 @@ class Inbound:
     ) -> Dict[str, Any]:
         """The intake of one webhook call: ``{"status", "intake"?, "target"?,
         "error"?}``. Answer incwo with ``status`` at once and queue ``target``.
-        Without a ``secret`` in ``settings`` the answer is 503
+        Without a ``secret`` in ``settings`` the core answers 503
         (``inbound.no_secret``) unless ``insecure_no_secret`` says the host
-        accepts unauthenticated calls on purpose."""
-        secret = settings.get("secret")
-        if not insecure_no_secret and not (isinstance(secret, str) and secret.strip()):
-            return {
-                "status": 503,
-                "error": {
-                    "class": "inbound",
-                    "code": "inbound.no_secret",
-                    "message": "this webhook endpoint has no secret set; it accepts nothing until one is",
-                    "hint": NO_SECRET_MESSAGE,
-                },
-            }
+        accepts unauthenticated calls on purpose (it sets the core's
+        ``insecureNoSecret``, which ``settings`` cannot set by themselves)."""
+        intake = {k: v for k, v in settings.items() if k != "insecureNoSecret"}
+        if insecure_no_secret:
+            intake["insecureNoSecret"] = True
         args = {
             "bodyBase64": base64.b64encode(body).decode("ascii"),
             "contentType": content_type,
             "remoteAddr": remote_addr,
             "presentedSecret": presented_secret,
-            "settings": dict(settings),
+            "settings": intake,
         }
         try:
             return core.call("inbound.webhook", args)
@@ -254,8 +246,8 @@ class WebhookEndpoint:
     :meth:`Inbound.process`. Frameworks call :meth:`Inbound.webhook` from
     their own route instead.
 
-    Secure by default: without a ``secret`` in ``settings`` every call is
-    answered 503 (logged once) unless ``insecure_no_secret=True``, which is
+    Secure by default: without a ``secret`` in ``settings`` the core answers
+    every call 503 ``inbound.no_secret`` (logged once) unless ``insecure_no_secret=True``, which is
     accepted on a loopback ``host`` only; at most :data:`MAX_CONNECTIONS`
     connections are served at once (the next are answered 503); bodies over
     :data:`MAX_BODY` are answered 413 unread; an address that presented a
@@ -293,9 +285,6 @@ class WebhookEndpoint:
                 parts = urlsplit(self.path)
                 if parts.path != WEBHOOK_PATH and not parts.path.startswith(WEBHOOK_PATH + "/"):
                     return self._answer(404, {"error": "not found"})
-                if not endpoint._has_secret() and not endpoint._insecure_no_secret:
-                    endpoint._log_no_secret()
-                    return self._refuse_unread(503, {"error": "inbound.no_secret", "message": NO_SECRET_MESSAGE}, {"Retry-After": "60"})
                 address = str(self.client_address[0])
                 refused = endpoint._check(address)
                 if refused is not None:
@@ -331,6 +320,9 @@ class WebhookEndpoint:
                         endpoint._queue.append(result["target"])
                 error = result.get("error")
                 status = int(result.get("status", 500))
+                if error and error.get("code") == "inbound.no_secret":
+                    endpoint._log_no_secret(str(error.get("message", "")))
+                    return self._answer(status, {"error": error.get("code"), "message": error.get("message")}, {"Retry-After": "60"})
                 if error:
                     if error.get("code") == "inbound.bad_secret":
                         endpoint._failed(address)
@@ -382,11 +374,12 @@ class WebhookEndpoint:
         secret = self.settings.get("secret")
         return isinstance(secret, str) and secret.strip() != ""
 
-    def _log_no_secret(self) -> None:
+    def _log_no_secret(self, why: str) -> None:
+        """The core refuses every call for want of a secret: say why once."""
         with self._lock:
             first, self._no_secret_logged = not self._no_secret_logged, True
         if first:
-            _log(logging.ERROR, f"webhooks are refused (503): {NO_SECRET_MESSAGE}")
+            _log(logging.ERROR, f"webhooks are refused (503 inbound.no_secret): {why}; {NO_SECRET_HINT}")
 
     def _check(self, address: str) -> Optional[Dict[str, Any]]:
         """The core's refusal when ``address`` made too many failures, else None."""

@@ -19,8 +19,8 @@ use Symfony\Component\Messenger\MessageBusInterface;
  * and answered 202 at once — incwo deactivates slow webhooks. Nothing from
  * the body is trusted: the handler re-reads the object.
  *
- * Secure by default: without a secret every call is answered 503 (logged
- * once); a body over {@see MAX_BODY} is answered 413 unread; an address
+ * Secure by default: without a secret the core answers every call 503
+ * `inbound.no_secret` (logged once; the bundle has no opt-out); a body over {@see MAX_BODY} is answered 413 unread; an address
  * that presented a wrong secret 10 times in a minute is answered 429 (the
  * core's `inbound.throttle`, state kept by {@see WebhookGuard} across
  * requests and processes). Log lines go through the core's redaction.
@@ -46,14 +46,6 @@ final class WebhookController
     public function __invoke(Request $request, string $secret = ''): JsonResponse
     {
         $settings = $this->settings();
-        if (!isset($settings['secret'])) {
-            if ($this->guard === null || $this->guard->firstNoSecret()) {
-                $this->logger?->error('incwo webhooks are refused (503): no webhook secret is set. Set INCWO_WEBHOOK_SECRET (a long random value) and register the URL /incwo/webhook/<secret> in incwo.');
-            }
-
-            return new JsonResponse(['error' => 'inbound.no_secret', 'message' => 'this endpoint has no webhook secret set; it accepts nothing until one is'], 503, ['Retry-After' => '60']);
-        }
-        $this->guard?->secretIsSet();
         $address = (string) $request->getClientIp();
         $refusal = $this->guard?->refusal($address);
         if ($refusal !== null) {
@@ -89,6 +81,15 @@ final class WebhookController
         if ($code === 'inbound.bad_secret') {
             $this->guard?->failed($address);
         }
+        if ($code === 'inbound.no_secret') {
+            // The core refuses every call: say why once, not per call.
+            if ($this->guard === null || $this->guard->firstNoSecret()) {
+                $this->logger?->error(sprintf('incwo webhooks are refused (%d %s): %s. Set INCWO_WEBHOOK_SECRET (a long random value) and register the URL /incwo/webhook/<secret> in incwo.', $status, $code, (string) ($result['error']['message'] ?? '')));
+            }
+
+            return new JsonResponse(['error' => $code, 'message' => $result['error']['message'] ?? ''], $status, ['Retry-After' => '60']);
+        }
+        $this->guard?->secretIsSet();
         if ($code !== null) {
             $this->logger?->warning($this->redact(sprintf('incwo webhook %s %s from %s: %d %s', $request->getMethod(), $request->getRequestUri(), $address, $status, $code)));
         }
@@ -99,7 +100,8 @@ final class WebhookController
 
     /**
      * The settings the core takes: empty values dropped, `allowNetworks`
-     * split when given as a comma-separated text.
+     * split when given as a comma-separated text, `insecureNoSecret` never
+     * passed (the bundle always wants a secret).
      *
      * @return array<string, mixed>
      */
@@ -112,6 +114,8 @@ final class WebhookController
         if (is_string($settings['secret'] ?? null) && trim($settings['secret']) === '') {
             $settings['secret'] = null;
         }
+        // No opt-out here: the core's insecureNoSecret is for loopback trials (CLI, Python).
+        unset($settings['insecureNoSecret']);
 
         return array_filter($settings, static fn ($v) => $v !== null && $v !== '' && $v !== []);
     }
