@@ -317,7 +317,8 @@ async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
   });
   if (result.error?.code === 'inbound.no_secret') {
     logLine('error', { event: 'webhook.not_configured', missing: 'INCWO_WEBHOOK_SECRET', code: result.error.code, why: result.error.message });
-    return json(result.status, { error: { class: result.error.class, code: result.error.code, message: result.error.message } }, { 'retry-after': '60' });
+    const headers = result.retryAfterSeconds ? { 'retry-after': String(result.retryAfterSeconds) } : {};
+    return json(result.status, { error: { class: result.error.class, code: result.error.code, message: result.error.message } }, headers);
   }
   if (result.error?.code === 'inbound.bad_secret') await throttle?.check({ failed: true });
   if (result.target) {

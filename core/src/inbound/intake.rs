@@ -276,6 +276,10 @@ fn parse_id(text: &str) -> Option<u64> {
     t.parse::<u64>().ok().filter(|id| *id > 0)
 }
 
+/// How long incwo is asked to wait before retrying a call refused for want of
+/// a secret (`Retry-After` of the 503): the operator's fix takes minutes.
+pub const NO_SECRET_RETRY_AFTER_SECONDS: u64 = 60;
+
 /// Secure by default: without a secret the endpoint accepts nothing (503,
 /// so incwo retries once the operator sets one), unless the host opted in.
 fn require_secret(settings: &IntakeSettings) -> Result<(), InboundError> {
@@ -288,7 +292,8 @@ fn require_secret(settings: &IntakeSettings) -> Result<(), InboundError> {
         503,
         "this webhook endpoint has no secret set, so it accepts no call: anyone reaching it could make the connector re-read documents",
         "set a long random webhook secret in the host's settings and register the URL with it in incwo (Webhooks app); for a local trial only, a host flag may set insecureNoSecret",
-    ))
+    )
+    .retry_after(NO_SECRET_RETRY_AFTER_SECONDS))
 }
 
 /// Constant-time comparison of the presented secret with the expected one.
@@ -462,7 +467,10 @@ mod tests {
                 ..Default::default()
             };
             let e = intake(&req(body), &s).unwrap_err();
-            assert_eq!((e.code.as_str(), e.http_status), ("inbound.no_secret", 503));
+            assert_eq!(
+                (e.code.as_str(), e.http_status, e.retry_after_seconds),
+                ("inbound.no_secret", 503, Some(NO_SECRET_RETRY_AFTER_SECONDS))
+            );
             assert!(e.hint.contains("insecureNoSecret"));
         }
         assert!(intake(&req(body), &open()).is_ok());

@@ -53,6 +53,9 @@ pub struct InboundError {
     pub message: String,
     /// What to do.
     pub hint: String,
+    /// When the caller may try again (answered as `Retry-After`), for the
+    /// refusals that end by themselves: a missing secret, a throttled address.
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl InboundError {
@@ -63,14 +66,25 @@ impl InboundError {
             http_status,
             message: message.into(),
             hint: hint.into(),
+            retry_after_seconds: None,
         }
+    }
+
+    /// The same refusal, to be retried after `seconds` (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
     }
 
     /// `{"status": 403, "error": {"class": "inbound", "code", "message", "hint"}}`.
     pub fn to_json(&self) -> Value {
-        json!({"status": self.http_status, "error": {
+        let mut out = json!({"status": self.http_status, "error": {
             "class": "inbound", "code": self.code, "message": self.message, "hint": self.hint,
-        }})
+        }});
+        if let Some(seconds) = self.retry_after_seconds {
+            out["retryAfterSeconds"] = json!(seconds);
+        }
+        out
     }
 }
 

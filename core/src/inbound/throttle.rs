@@ -67,6 +67,7 @@ pub fn refusal(retry_after_seconds: u64) -> InboundError {
         ),
         "check the webhook URL registered in incwo (its secret segment); the address is let in again when the minute ends",
     )
+    .retry_after(retry_after_seconds)
 }
 
 /// `inbound.throttle`: `{"state": {windowStart, failures} | null, "now": ms,
@@ -106,7 +107,6 @@ pub fn throttle_json(args: &Value) -> Result<Value, crate::usage::UsageError> {
             let mut out = refusal(seconds).to_json();
             out["state"] = state;
             out["allowed"] = json!(false);
-            out["retryAfterSeconds"] = json!(seconds);
             out
         }
     })

@@ -325,7 +325,8 @@ fn handle(stream: &mut TcpStream, peer: Option<SocketAddr>, shared: &Shared) -> 
         status,
         match &result["error"] {
             Value::Null => json!({"accepted": true}),
-            e => json!({"error": e["code"], "message": e["message"]}),
+            // Retry-After, when the core's refusal carries one (no secret, throttled).
+            e => json!({"error": e["code"], "message": e["message"], "retryAfterSeconds": result["retryAfterSeconds"]}),
         },
     ))
 }
@@ -355,9 +356,11 @@ fn answer(stream: &mut TcpStream, status: u16, body: &Value) {
         503 => "Service Unavailable",
         _ => "Error",
     };
+    // The core's delay when it gave one; a 503 of our own (every connection
+    // busy) asks for a retry in a second.
     let retry_after = match (status, body["retryAfterSeconds"].as_u64()) {
-        (429, Some(s)) => format!("Retry-After: {s}\r\n"),
-        (503, _) => "Retry-After: 1\r\n".to_string(),
+        (_, Some(s)) => format!("Retry-After: {s}\r\n"),
+        (503, None) => "Retry-After: 1\r\n".to_string(),
         _ => String::new(),
     };
     let _ = stream.write_all(

@@ -322,7 +322,9 @@ class WebhookEndpoint:
                 status = int(result.get("status", 500))
                 if error and error.get("code") == "inbound.no_secret":
                     endpoint._log_no_secret(str(error.get("message", "")))
-                    return self._answer(status, {"error": error.get("code"), "message": error.get("message")}, {"Retry-After": "60"})
+                    retry_after = result.get("retryAfterSeconds")
+                    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+                    return self._answer(status, {"error": error.get("code"), "message": error.get("message")}, headers)
                 if error:
                     if error.get("code") == "inbound.bad_secret":
                         endpoint._failed(address)

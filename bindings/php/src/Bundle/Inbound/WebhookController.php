@@ -52,7 +52,7 @@ final class WebhookController
             return new JsonResponse(
                 ['error' => $refusal['error']['code'] ?? 'inbound.too_many_failures', 'message' => $refusal['error']['message'] ?? ''],
                 429,
-                ['Retry-After' => (string) ($refusal['retryAfterSeconds'] ?? 60)],
+                self::retryAfter($refusal),
             );
         }
         $body = $this->body($request);
@@ -87,7 +87,7 @@ final class WebhookController
                 $this->logger?->error(sprintf('incwo webhooks are refused (%d %s): %s. Set INCWO_WEBHOOK_SECRET (a long random value) and register the URL /incwo/webhook/<secret> in incwo.', $status, $code, (string) ($result['error']['message'] ?? '')));
             }
 
-            return new JsonResponse(['error' => $code, 'message' => $result['error']['message'] ?? ''], $status, ['Retry-After' => '60']);
+            return new JsonResponse(['error' => $code, 'message' => $result['error']['message'] ?? ''], $status, self::retryAfter($result));
         }
         $this->guard?->secretIsSet();
         if ($code !== null) {
@@ -143,5 +143,18 @@ final class WebhookController
         } catch (\Throwable) {
             return 'incwo webhook refused (the log line could not be redacted)';
         }
+    }
+
+    /**
+     * The `Retry-After` header of a refusal of the core's (a missing secret,
+     * a throttled address): its `retryAfterSeconds`, none when it gave none.
+     *
+     * @param array<string, mixed> $refusal
+     *
+     * @return array<string, string>
+     */
+    private static function retryAfter(array $refusal): array
+    {
+        return isset($refusal['retryAfterSeconds']) ? ['Retry-After' => (string) $refusal['retryAfterSeconds']] : [];
     }
 }
