@@ -17,6 +17,7 @@ pub const CONTRACT_VERSION: u32 = 1;
 
 /// The kinds of canonical record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A customer (incwo firm).

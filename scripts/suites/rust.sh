@@ -8,6 +8,8 @@ suite_rust() {
   cargo fmt --all -- --check
   step "rust: cargo clippy --all-targets -D warnings"
   cargo clippy --workspace --all-targets --quiet -- -D warnings
+  step "rust: generated flow message types are current (fix: cargo run -p incwo-schema-gen)"
+  cargo run --quiet -p incwo-schema-gen -- --check
   step "rust: cargo test"
   cargo test --workspace
 }

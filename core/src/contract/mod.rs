@@ -26,6 +26,7 @@ pub const MAX_DEPTH: usize = 64;
 
 /// How much a violation weighs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Blocks the record.
@@ -36,6 +37,7 @@ pub enum Severity {
 
 /// One broken rule, located by a JSON pointer into the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Violation {
     /// JSON pointer (`/lines/0/unitPriceExclTax`); empty for the whole input.
     pub path: String,

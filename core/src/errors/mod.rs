@@ -52,6 +52,7 @@ impl ErrorClass {
 
 /// How a call failed without a response. JSON: snake_case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TransportKind {
     /// The connection was refused (nothing sent).
@@ -93,6 +94,7 @@ impl TransportKind {
 /// left: a write that failed in `sent` or `unknown` may have reached incwo,
 /// so the core reconciles it before repeating it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TransportPhase {
     /// Resolving the host or opening the TCP connection: nothing was sent.
@@ -129,6 +131,7 @@ impl TransportPhase {
 /// to `unknown`. The former `maybeSent` flag is refused: the host reports the
 /// phase and the core derives whether the request may have been sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TransportFailure {
     /// What failed.

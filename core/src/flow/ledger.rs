@@ -21,6 +21,7 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_5e2b_4f0d_4b7e_9c3a_1d2e_8f40_a7b
 
 /// What kind of incwo object an entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Domain {
     /// A firm.
@@ -78,6 +79,7 @@ impl Domain {
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntryState {
     /// The write may have left; reconcile (find by marker) before repeating it.
@@ -90,6 +92,7 @@ pub enum EntryState {
 
 /// Quantities of one SKU on an order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LineQuantities {
     /// Ordered.
@@ -120,6 +123,8 @@ impl Entry {
 
 /// One ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "LedgerEntry"))]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     /// Idempotency key (UUID).
@@ -193,6 +198,7 @@ pub fn payload_hash(canonical: &impl Serialize) -> String {
 /// host last took them (for shared ledgers). An index by (domain, external
 /// id, step) finds an entry whatever mapper version wrote it, in O(log n).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(from = "LedgerData")]
 pub struct Ledger {
     entries: BTreeMap<String, Entry>,
@@ -204,6 +210,7 @@ pub struct Ledger {
 
 /// The serialised form of a [`Ledger`] (its index is rebuilt on reading).
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct LedgerData {
     entries: BTreeMap<String, Entry>,
 }

@@ -59,6 +59,8 @@ mod engine;
 pub mod ledger;
 mod parts;
 pub mod queues;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod script;
 pub mod transitions;
 
@@ -83,6 +85,7 @@ pub const CHECKPOINT_VERSION: u32 = 1;
 
 /// Settings of a flow. JSON camelCase; every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FlowOptions {
     /// Tenant name in idempotency keys; the business file id when empty.
@@ -120,6 +123,7 @@ impl Default for FlowOptions {
 /// An error attached to an outcome: its class, stable code and message, and
 /// the details that make it actionable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorInfo {
     /// `technical`, `contract`, `business` or `usage`.
@@ -167,6 +171,7 @@ impl ErrorInfo {
 
 /// How a record ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "outcome", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Outcome {
     /// incwo now holds the record.
@@ -207,6 +212,7 @@ impl Outcome {
 
 /// Counts of a batch's outcomes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Records in the batch.
@@ -230,6 +236,7 @@ pub struct Summary {
 
 /// What the host must do next.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Action {
     /// Send this request and report its answer with `request_id`.
@@ -275,6 +282,7 @@ pub enum Action {
 
 /// The part of a flow that survives a crash: the ledger and the progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 struct Checkpoint {
     checkpoint_version: u32,

@@ -93,6 +93,8 @@ pub fn queue_name(queue: &QueueFor<'_>, quarantine: bool) -> Result<String, BadS
 
 /// A confirmation (or quarantine) event, published by the host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "FlowEvent"))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// `quote.created`, `order.created`, `order.cancelled`, `invoice.created`,

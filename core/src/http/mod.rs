@@ -14,6 +14,8 @@
 mod config;
 pub mod encode;
 mod json;
+#[cfg(feature = "schema")]
+pub(crate) mod schema;
 
 use std::fmt;
 
@@ -145,6 +147,7 @@ impl HttpError {
 
 /// HTTP method. JSON: `"GET"`, `"POST"`, `"PUT"`, `"DELETE"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     /// Read one record or a list page.
@@ -185,6 +188,7 @@ impl fmt::Display for Method {
 /// whose outcome is unknown is reconciled, never blindly repeated).
 /// JSON: lowercase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Operation {
     /// POST on a collection.
@@ -564,6 +568,9 @@ impl fmt::Debug for Response {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "ResponseHeader"))]
+/// One response header: a `[name, value]` pair or a `{name, value}` object.
 #[serde(untagged)]
 enum HeaderEntry {
     Pair(String, String),
@@ -571,6 +578,9 @@ enum HeaderEntry {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "ResponseHeaders"))]
+/// A response's headers: a list of entries, or an object by name.
 #[serde(untagged)]
 enum HeadersIn {
     List(Vec<HeaderEntry>),
@@ -578,13 +588,19 @@ enum HeadersIn {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "HttpResponse"))]
 #[serde(rename_all = "camelCase")]
 struct ResponseIn {
+    /// HTTP status code.
     status: u16,
+    /// Headers as received: `{"Name": "value"}`, `[["Name", "value"]]` or `[{"name", "value"}]`.
     #[serde(default)]
     headers: Option<HeadersIn>,
+    /// The body as text (give `body` or `bodyBase64`, not both).
     #[serde(default)]
     body: Option<String>,
+    /// The body as base64, for bytes that are not UTF-8.
     #[serde(default)]
     body_base64: Option<String>,
 }

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 /// The totals of one tax code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaxTotal {
     /// Tax code of the profile.
@@ -28,6 +29,7 @@ pub struct TaxTotal {
 
 /// A document's totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     /// Total excluding VAT.

@@ -27,6 +27,7 @@ pub use json::{decide_json, replay_json};
 
 /// Retry budget settings (token bucket). JSON camelCase, every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct BudgetPolicy {
     /// Bucket size, and the initial number of tokens.
@@ -52,6 +53,7 @@ impl Default for BudgetPolicy {
 
 /// Circuit breaker settings. JSON camelCase, every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct BreakerPolicy {
     /// How many recent calls are remembered (at most 1000).
@@ -80,6 +82,7 @@ impl Default for BreakerPolicy {
 /// `{"maxAttempts": 4, "baseDelayMs": 1000, "maxDelayMs": 30000,
 /// "retryAfterCapMs": 60000, "budgetRequeueMs": 60000, "budget": {…}, "breaker": {…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Most attempts of one call, the first included.
@@ -128,6 +131,7 @@ impl RetryPolicy {
 
 /// The per-tenant retry budget: tokens left. JSON: `{"tokens": 500}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Budget {
     /// Tokens left.
@@ -136,6 +140,7 @@ pub struct Budget {
 
 /// Breaker position. JSON: `"closed"`, `"open"`, `"halfOpen"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum BreakerPhase {
     /// Calls flow.
@@ -151,6 +156,7 @@ pub enum BreakerPhase {
 /// technical failure. JSON: `{"phase": "closed", "window": "ssfs",
 /// "openedAt": null, "probeAt": null}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BreakerState {
     /// Position.
@@ -181,6 +187,7 @@ impl Default for BreakerState {
 /// value the host stores (in memory, a checkpoint or a shared row).
 /// JSON: `{"budget": {"tokens": 500}, "breaker": {…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RetryState {
     /// Token bucket.
