@@ -1,47 +1,29 @@
 // Types of incwo-connector-wasm: the same surface from the node and the web entry points.
 import type {
-  Action,
   BatchRecord,
-  ChangedEntries,
   ConnectionConfig,
-  ErrorInfo,
   ErrorPayload,
-  FlowEvent,
-  FlowReport,
   FlowStartArgs,
-  HttpHeader,
-  HttpRequest,
-  HttpResponse,
-  LedgerEntry,
   MapResult,
-  Outcome,
-  Summary,
-  TransportFailure,
   ValidationReport,
-  Violation,
 } from './web/incwo_wasm.js';
-
-export type {
+// The flow's messages, generated from the core's types (`cargo run -p incwo-schema-gen`).
+import type {
   Action,
-  BatchRecord,
   ChangedEntries,
-  ConnectionConfig,
-  ErrorInfo,
-  ErrorPayload,
   FlowEvent,
   FlowReport,
-  FlowStartArgs,
-  HttpHeader,
   HttpRequest,
   HttpResponse,
   LedgerEntry,
-  MapResult,
   Outcome,
   Summary,
   TransportFailure,
-  ValidationReport,
   Violation,
-};
+} from './flow-messages.js';
+
+export type * from './flow-messages.js';
+export type { BatchRecord, ConnectionConfig, ErrorPayload, FlowStartArgs, MapResult, ValidationReport };
 
 /** Base class of every error thrown by the connector. */
 export declare class IncwoError extends Error {

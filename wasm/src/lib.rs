@@ -21,15 +21,18 @@ use wasm_bindgen::JsCast;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** A contract violation: where, which rule, and how to fix it. */
-export interface Violation {
-  path: string;
-  code: string;
-  message: string;
-  hint?: string;
-  severity?: "error" | "warning";
-  [key: string]: unknown;
-}
+// The flow's messages are generated from the core's types
+// (`cargo run -p incwo-schema-gen`) into the package's flow-messages.d.ts.
+import type {
+  Action,
+  ChangedEntries,
+  FlowOptions,
+  FlowReport,
+  HttpResponse,
+  LedgerEntry,
+  TransportFailure,
+  Violation,
+} from "../flow-messages.js";
 
 /** The JSON carried by every thrown error (also the `{error}` of the vectors). */
 export interface ErrorPayload {
@@ -58,77 +61,6 @@ export interface MapResult {
   warnings: Violation[];
 }
 
-/** An HTTP header of a request built by the core. `sensitive` values must never be logged. */
-export interface HttpHeader { name: string; value: string; sensitive: boolean }
-
-/** A request the host must send. */
-export interface HttpRequest {
-  method: "GET" | "POST" | "PUT" | "DELETE";
-  url: string;
-  endpoint: string;
-  operation: string;
-  correlationId: string;
-  headers: HttpHeader[];
-  body: string;
-  bodyEncoding: "utf8" | "base64";
-}
-
-/** A response as the host received it (`body` text or `bodyBase64`). */
-export interface HttpResponse {
-  status: number;
-  headers?: Array<{ name: string; value: string }> | Array<[string, string]> | Record<string, string>;
-  body?: string;
-  bodyBase64?: string;
-}
-
-/** How far a failed request got; absent means "unknown" (may have been sent). */
-export type TransportPhase = "connect" | "tls_handshake" | "sent" | "unknown";
-
-/** A transport failure: what happened and how far the request had got. */
-export interface TransportFailure {
-  kind: "connect_refused" | "dns" | "tls" | "timeout" | "reset";
-  phase?: TransportPhase;
-}
-
-/** An error attached to an outcome. */
-export interface ErrorInfo {
-  class: string;
-  code: string;
-  message: string;
-  violations?: Violation[];
-  details?: unknown;
-}
-
-/** How a record ended. */
-export type Outcome =
-  | { outcome: "synced"; incwoId: number | null }
-  | { outcome: "skipped"; incwoId: number | null }
-  | { outcome: "quarantined"; error: ErrorInfo }
-  | { outcome: "deferred"; notBefore: number; error: ErrorInfo };
-
-/** Counts of a batch's outcomes. */
-export interface Summary {
-  total: number;
-  finished: number;
-  synced: number;
-  skipped: number;
-  quarantined: number;
-  deferred: number;
-  errorsByCode: Record<string, number>;
-  stopped?: ErrorInfo;
-}
-
-/** A confirmation event to publish. */
-export interface FlowEvent { type: string; [key: string]: unknown }
-
-/** What the host must do next (`Flow.poll`). */
-export type Action =
-  | { action: "send"; requestId: number; request: HttpRequest }
-  | { action: "wait"; until: number; reason: string }
-  | { action: "publish"; queue: string; event: FlowEvent }
-  | { action: "recordDone"; index: number; line: number; kind: string | null; externalId: string | null; outcome: Outcome }
-  | { action: "done"; summary: Summary };
-
 /** A record of a batch. */
 export interface BatchRecord { kind: string; record: Record<string, unknown> }
 
@@ -145,7 +77,7 @@ export interface ConnectionConfig {
 export interface FlowStartArgs {
   config: ConnectionConfig;
   profile?: string | Record<string, unknown>;
-  options?: Record<string, unknown>;
+  options?: FlowOptions;
   records?: BatchRecord[];
   jsonl?: string;
   now: number;
@@ -154,15 +86,6 @@ export interface FlowStartArgs {
   /** Ledger entries from a shared store (ignored when resuming from `checkpoint`). */
   ledger?: LedgerEntry[] | string;
 }
-
-/** One ledger entry (the idempotency record of a step), as the flow reports it. */
-export interface LedgerEntry { key: string; state: string; [field: string]: unknown }
-
-/** `Flow.takeChangedEntries` result: the entries changed since the last call. */
-export interface ChangedEntries { entries: LedgerEntry[] }
-
-/** `Flow.summary` result. */
-export interface FlowReport { summary: Summary; outcomes: Array<Outcome | null> }
 "#;
 
 #[wasm_bindgen]

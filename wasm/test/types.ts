@@ -1,5 +1,8 @@
 // Compile-only check of the package's TypeScript declarations (tsc --noEmit).
-import { createConnector, validate, map, call, Flow, ContractError, IncwoError, InboundError, type Action, type SyncResult } from '../pkg/node.js';
+import {
+  createConnector, validate, map, call, Flow, ContractError, IncwoError, InboundError,
+  type Action, type Checkpoint, type FlowOptions, type LedgerEntry, type Outcome, type Summary, type SyncResult,
+} from '../pkg/node.js';
 import * as web from '../pkg/web.js';
 
 const report = validate('order', '{}');
@@ -21,6 +24,27 @@ if (action.action === 'send') {
   flow.onResponse(action.requestId, { status: 200, body: '' }, 1);
   void url;
 }
+// The flow's messages are generated from the core's types (wasm/npm/flow-messages.d.ts).
+const options: FlowOptions = { tenant: 't', retry: { maxAttempts: 2 }, lookupBeforeCreate: true };
+// @ts-expect-error -- not an option: the core refuses unknown keys, and so do the types
+const misspelt: FlowOptions = { retries: 2 };
+if (action.action === 'recordDone') {
+  const outcome: Outcome = action.outcome;
+  if (outcome.outcome === 'deferred') {
+    const notBefore: number = outcome.notBefore;
+    const code: string = outcome.error.code;
+    void notBefore;
+    void code;
+  }
+}
+const entries: LedgerEntry[] = flow.takeChangedEntries().entries;
+const checkpoint: Checkpoint = JSON.parse(flow.checkpoint());
+const byKey: Record<string, LedgerEntry> = checkpoint.ledger.entries;
+const summary: Summary = flow.summary().summary;
+const stoppedBy: string | undefined = summary.stopped?.code;
+// @ts-expect-error -- a summary has no such count
+void summary.failed;
+void [options, misspelt, entries, byKey, stoppedBy];
 try {
   map('order', '{}');
 } catch (e) {

@@ -9,7 +9,13 @@ use Incwo\Connector\Exception\UsageException;
 /**
  * A running flow: the core's sans-IO state machine. The host polls it for
  * the next action (send, wait, publish, recordDone, done), performs it and
- * reports answers back; see {@see Connector} for the loop.
+ * reports answers back; see {@see Connector} for the loop. The shapes of
+ * its messages are generated from the core's types: {@see FlowMessages}.
+ *
+ * @psalm-import-type Action from FlowMessages
+ * @psalm-import-type FlowReport from FlowMessages
+ * @psalm-import-type HttpResponse from FlowMessages
+ * @psalm-import-type TransportFailure from FlowMessages as TransportFailureShape
  */
 final class Flow
 {
@@ -38,7 +44,7 @@ final class Flow
     /**
      * The next action, e.g. `['action' => 'send', 'requestId' => 1, 'request' => [...]]`.
      *
-     * @return array<string, mixed>
+     * @return Action
      */
     public function poll(int $now): array
     {
@@ -48,7 +54,7 @@ final class Flow
     /**
      * The HTTP answer to request `$requestId`.
      *
-     * @param string|array{status: int, headers?: list<array{name: string, value: string}>, body?: string, bodyBase64?: string} $response
+     * @param string|HttpResponse $response
      */
     public function onResponse(int $requestId, string|array $response, int $now): void
     {
@@ -61,7 +67,7 @@ final class Flow
      * connect_refused, dns or tls; `phase` how far the request got (connect, tls_handshake, sent or
      * unknown; absent: unknown, i.e. it may have been sent).
      *
-     * @param string|array{kind: string, phase?: string} $failure
+     * @param string|TransportFailureShape $failure
      */
     public function onTransportError(int $requestId, string|array $failure, int $now): void
     {
@@ -76,7 +82,8 @@ final class Flow
     }
 
     /**
-     * `{"entries": [...]}` (JSON text): the ledger entries changed since the
+     * `{"entries": [...]}` (JSON text of a `ChangedEntries`, entries
+     * `LedgerEntry`: {@see FlowMessages}): the ledger entries changed since the
      * last call, for a shared ledger table; a create's `pending` entry is
      * there before its send is returned. Decode with objects
      * (`json_decode($text, false)`) to write each entry back unchanged.
@@ -95,7 +102,7 @@ final class Flow
     /**
      * `['summary' => [...], 'outcomes' => [...]]` so far.
      *
-     * @return array<string, mixed>
+     * @return FlowReport
      */
     public function summary(): array
     {

@@ -3,12 +3,15 @@ batch entry points, stores. No network here."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import sqlite3
 import sys
 import sysconfig
 import time
 from pathlib import Path
+from typing import Any, Dict
 
 import pytest
 
@@ -254,3 +257,74 @@ def test_the_flow_surface_is_typed() -> None:
     resumed = ic.FlowSession.resume(args, crashed.checkpoint())
     assert resumed.summary().total == 1 and resumed.summary().finished == 0
     assert resumed.poll(1_700_000_000_100).is_send()
+
+
+def _conforms(value: Dict[str, Any], message: Any) -> None:
+    """``value`` has every key the generated TypedDict requires and no other key."""
+    required, optional = message.__required_keys__, message.__optional_keys__
+    assert required <= value.keys(), (message.__name__, sorted(required - value.keys()))
+    assert value.keys() <= required | optional, (message.__name__, sorted(value.keys() - required - optional))
+
+
+def _fields(record: Any) -> set:
+    return set(inspect.signature(record.__init__).parameters) - {"self"}
+
+
+def _snake(names: Any) -> set:
+    return {re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower() for name in names}
+
+
+def test_the_core_json_is_what_the_generated_messages_describe() -> None:
+    m = ic.messages
+    args = json.dumps({
+        "config": {"server": "http://127.0.0.1:9", "businessFileId": "123456",
+                   "auth": {"type": "basic", "login": "api@example.fr", "password": "pw"}},
+        "records": [{"kind": "customer", "record": {"externalId": "C-1", "name": "Atelier", "kind": "client"}}],
+        "options": {"retry": {"maxAttempts": 1}},
+        "now": 1_700_000_000_000, "seed": 1,
+    })
+    flow = ic.FlowSession.start(args)
+    actions = {"send": m.ActionSend, "wait": m.ActionWait, "publish": m.ActionPublish,
+               "recordDone": m.ActionRecordDone, "done": m.ActionDone}
+    outcomes = {"synced": m.OutcomeSynced, "skipped": m.OutcomeSkipped,
+                "quarantined": m.OutcomeQuarantined, "deferred": m.OutcomeDeferred}
+    now, seen = 1_700_000_000_000, set()
+    while len(seen) < 50:
+        action = json.loads(flow.poll_json(now))
+        seen.add(action["action"])
+        _conforms(action, actions[action["action"]])
+        changed = json.loads(flow.take_changed_entries())
+        _conforms(changed, m.ChangedEntries)
+        for entry in changed["entries"]:
+            _conforms(entry, m.LedgerEntry)
+        if action["action"] == "send":
+            _conforms(action["request"], m.HttpRequest)
+            for header in action["request"]["headers"]:
+                _conforms(header, m.HttpHeader)
+            failure = ic.TransportFailure(kind=ic.TransportKind.RESET, phase=ic.TransportPhase.CONNECT)
+            flow.on_transport_error(action["requestId"], failure, now)
+        elif action["action"] == "wait":
+            now = action["until"]
+        elif action["action"] == "recordDone":
+            _conforms(action["outcome"], outcomes[action["outcome"]["outcome"]])
+            _conforms(action["outcome"]["error"], m.ErrorInfo)
+        elif action["action"] == "done":
+            _conforms(action["summary"], m.Summary)
+            break
+    assert {"send", "recordDone", "done"} <= seen, seen
+    report = json.loads(flow.summary_json())
+    _conforms(report, m.FlowReport)
+    _conforms(json.loads(flow.checkpoint()), m.Checkpoint)
+
+    # The typed (uniffi) records carry every field of the messages they mirror.
+    def keys(message: Any) -> set:
+        return set(message.__required_keys__ | message.__optional_keys__)
+
+    assert _fields(ic.Summary) == _snake(keys(m.Summary))
+    assert _fields(ic.Violation) == _snake(keys(m.Violation))
+    assert _fields(ic.Header) == keys(m.HttpHeader)
+    # `body` is bytes there: no `bodyEncoding`.
+    assert _fields(ic.Request) == _snake(keys(m.HttpRequest) - {"bodyEncoding"})
+    # `class` is a Python keyword; `details` is JSON text there.
+    assert keys(m.ErrorInfo) == {"class", "code", "message", "violations", "details"}
+    assert _fields(ic.ErrorInfo) == {"error_class", "code", "message", "violations", "details_json"}

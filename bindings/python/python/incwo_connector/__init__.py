@@ -15,7 +15,7 @@ Independent connector, not affiliated with incwo.
 
 from __future__ import annotations
 
-from . import _native
+from . import _native, messages
 from ._native import (
     Action,
     ErrorInfo,
@@ -115,6 +115,7 @@ __all__ = [
     "check_profile",
     "map_many",
     "map_record",
+    "messages",
     "now_ms",
     "open_store",
     "parse",

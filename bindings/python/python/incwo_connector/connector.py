@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import httpx
 
-from . import _native, transport
+from . import _native, messages, transport
 from . import errors as _errors  # noqa: F401  (names the exception classes)
 from .core import Profile, profile_text
 from .stores import CheckpointStore, MemoryCheckpointStore, StateConflictError, StateSession
@@ -53,11 +53,11 @@ class SyncResult:
     """What a run did."""
 
     #: ``{total, finished, synced, skipped, quarantined, deferred, errorsByCode, stopped?}``.
-    summary: Dict[str, Any]
+    summary: messages.Summary
     #: The outcome of each record (``None`` while not finished), as the core's JSON.
-    outcomes: List[Optional[Dict[str, Any]]]
+    outcomes: List[Optional[messages.Outcome]]
     #: ``(queue, event)`` of every Publish action, in order.
-    published: List[Tuple[str, Dict[str, Any]]] = field(default_factory=list)
+    published: List[Tuple[str, messages.FlowEvent]] = field(default_factory=list)
     #: Requests sent, by method.
     requests: Dict[str, int] = field(default_factory=dict)
     #: The flow's metrics (Prometheus text).
@@ -80,7 +80,7 @@ class _Run:
     """The bookkeeping of one run (shared by the sync and async loops)."""
 
     def __init__(self) -> None:
-        self.published: List[Tuple[str, Dict[str, Any]]] = []
+        self.published: List[Tuple[str, messages.FlowEvent]] = []
         self.requests: Dict[str, int] = {}
         self.actions = 0
 
