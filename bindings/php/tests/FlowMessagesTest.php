@@ -34,11 +34,11 @@ final class FlowMessagesTest extends TestCase
         self::assertNotFalse($end);
         preg_match_all('/^ \*     (\w+)(\?)?: /m', substr($doc, $start, $end - $start), $m, PREG_SET_ORDER);
         $required = $optional = [];
-        foreach ($m as [, $key, $mark]) {
-            if ($mark === '?') {
-                $optional[] = $key;
+        foreach ($m as $match) {
+            if (($match[2] ?? '') === '?') {
+                $optional[] = $match[1];
             } else {
-                $required[] = $key;
+                $required[] = $match[1];
             }
         }
 
