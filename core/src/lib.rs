@@ -15,6 +15,7 @@
 //! - [`discover`]: proposes a mapping profile from an account's data.
 //! - [`codes`]: every stable code, for operators (docs/RUNBOOK.md).
 //! - [`inbound`]: changes made in incwo (webhooks, polling) brought back as events.
+//! - [`quarantine`]: quarantined records kept for an operator: list, show, replay, drop.
 //!
 //! # Example
 //!
@@ -69,4 +70,5 @@ pub mod inbound;
 pub mod mapping;
 pub mod model;
 pub mod partition;
+pub mod quarantine;
 pub mod usage;

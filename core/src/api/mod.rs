@@ -138,6 +138,9 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
 ///   changes made in incwo brought back (see [`crate::inbound`]);
 /// - `inbound.throttle`: the failed-authentication limit of a webhook
 ///   intake, per client address (see [`crate::inbound::throttle`]);
+/// - `quarantine.list`, `quarantine.merge`, `quarantine.select`,
+///   `quarantine.settle`, `quarantine.drop`, `quarantine.runbook`: the
+///   quarantine workflow (see [`crate::quarantine`]);
 /// - `debug.panic` (`{"message": "..."}`): panics on purpose, with that
 ///   message. Self-test of the panic barrier of the bindings: the host sees a
 ///   typed internal error (`usage.internal_panic`, see [`panic_error`]) and
@@ -158,6 +161,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         "inbound.detect" => crate::inbound::detect_json(args),
         "inbound.poll" => crate::inbound::poll_json(args),
         "inbound.throttle" => crate::inbound::throttle::throttle_json(args),
+        name if name.starts_with("quarantine.") => crate::quarantine::call_json(name, args),
         "telemetry.render" => Ok(crate::telemetry::render_events_json(&args["events"])),
         "telemetry.log" => Ok(crate::telemetry::log_event_json(&args["event"])),
         "telemetry.accumulate" => Ok(crate::telemetry::accumulate_json(args)),
@@ -176,7 +180,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, inbound.throttle, telemetry.render, telemetry.accumulate, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, inbound.throttle, quarantine.list, quarantine.merge, quarantine.select, quarantine.settle, quarantine.drop, quarantine.runbook, telemetry.render, telemetry.accumulate, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))

@@ -1213,6 +1213,7 @@ fn finish(flow: &mut Flow, outcome: Outcome, now: u64) {
             kind: item.kind,
             external_id: item.external_id.clone(),
             outcome: outcome.clone(),
+            quarantine: None,
         },
         None,
     ));
