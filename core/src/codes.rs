@@ -198,14 +198,20 @@ const PROCEDURES: &str = r#"## Procedures
 
 ### Replaying a quarantined record after a fix
 
-1. Read the record's code in the sync report (`problems`) or on the quarantine
-   queue, and apply the fix from the table above (fix the record at its source,
-   the mapping profile, or the object in incwo).
-2. Put the fixed record in a batch file and run `incwo sync` again **with the same
-   `--state` file**: the ledger in it makes every record already written a no-op
+1. Find the record: `incwo quarantine list --state PATH --business-file ID`
+   (or the sync report's `problems`), then `incwo quarantine show Q-ID …` for
+   its violations or incwo's answer and the runbook line of its code. Apply the
+   fix from the table above (the record at its source, the mapping profile, or
+   the object in incwo).
+2. `incwo quarantine replay Q-ID --record FIXED.json` (or `--batch FIXED.jsonl`)
+   with the account flags and **the same `--state` file**: the ledger in it
+   makes every record already written a no-op
    (`replay_total{reason="already_applied"}`), and a create whose outcome was
-   unknown is reconciled by its marker before anything is sent again.
-3. Check the report: the record is `synced`; `duplicates` in incwo stay empty.
+   unknown is reconciled by its marker before anything is sent again. Each
+   replayed record counts in `replay_total{reason="manual"}`.
+3. Check the report: the entry is in `replayed` and the record `synced`;
+   `duplicates` in incwo stay empty. A record that cannot be fixed is dropped
+   with `incwo quarantine drop Q-ID --reason "…"`.
 
 ### Rotating credentials
 
@@ -252,7 +258,7 @@ stop it, then rerun; a killed holder's lock is already gone.
 | `api_call_duration_ms` | histogram | `endpoint` (template, never an id), `operation` | incwo's latency per call; a rising p95 precedes `transport.timeout`. |
 | `api_error_total` | counter | `class` (technical, contract, business), `endpoint` | failed calls; technical errors are retried, contract and business ones need a fix (see the table). |
 | `integration_backlog_size` | gauge (set by the host) | `queue` | messages waiting per queue; a growing `….quarantine` queue needs an operator. |
-| `replay_total` | counter | `reason` (`already_applied`, `reconciled`, …) | records replayed and found already written: expected after a crash, a redelivery or a restore. |
+| `replay_total` | counter | `reason` (`already_applied`, `reconciled`, `manual`) | records replayed and found already written: expected after a crash, a redelivery or a restore; `manual`: records an operator replayed from the quarantine. |
 | `reconciliation_gap_total` | counter | `domain` | read-backs that differed from what was written (`business.reconciliation_gap`); should stay 0. |
 "#;
 
@@ -284,6 +290,7 @@ pub fn runbook_markdown() -> String {
         ));
     }
     out.push('\n');
+    out.push_str(&crate::quarantine::runbook::section());
     out.push_str(PROCEDURES);
     out
 }

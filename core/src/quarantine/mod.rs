@@ -28,6 +28,7 @@
 
 mod json;
 mod redact;
+pub mod runbook;
 mod tracker;
 
 #[cfg(test)]

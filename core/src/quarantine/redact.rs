@@ -5,8 +5,30 @@ use crate::flow::ErrorInfo;
 use crate::telemetry;
 use serde_json::Value;
 
-/// Keys whose values are identifiers or codes the operator needs verbatim.
-const KEPT: &[&str] = &["path", "code", "class", "severity", "status", "method", "endpoint"];
+/// Keys whose values are identifiers or codes the operator needs verbatim:
+/// the error's, and the records' references (an order number such as
+/// `CMD-2026-0411` looks like a phone number to the text heuristics).
+const KEPT: &[&str] = &[
+    "path",
+    "code",
+    "class",
+    "severity",
+    "status",
+    "method",
+    "endpoint",
+    "externalId",
+    "customerExternalId",
+    "orderNumber",
+    "quoteNumber",
+    "invoiceNumber",
+    "sourceQuote",
+    "sourceOrder",
+    "movementId",
+    "sku",
+    "taxCode",
+    "currency",
+    "warehouse",
+];
 
 /// A JSON value with every string redacted and sensitive keys hidden.
 pub(super) fn value(v: &Value) -> Value {

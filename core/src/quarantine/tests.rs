@@ -56,6 +56,13 @@ fn a_contract_invalid_order_comes_with_its_entry_redacted_with_path_and_runbook_
     assert_eq!(e.error.violations[0].path, "/lines/0/unitPriceExclTax");
     assert!(e.runbook.starts_with("contract.invalid (contract): "), "{}", e.runbook);
     assert_eq!(e.record["orderNumber"], "CMD-9");
+    let dated = batch::parse_line(1, &bad_order("CMD-2026-0411"), &Profile::default());
+    let error = crate::flow::ErrorInfo::business("contract.invalid", "x");
+    let kept = new_entry(&dated, "b", &error, Vec::new(), NOW);
+    assert_eq!(
+        kept.record["orderNumber"], "CMD-2026-0411",
+        "references are kept verbatim"
+    );
     assert_eq!(
         e.record["lines"][0]["description"], "call [email]",
         "the payload is redacted like a log line"
