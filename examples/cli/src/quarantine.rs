@@ -161,7 +161,7 @@ pub fn run(command: QuarantineCommand) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         QuarantineCommand::Show { store, id, json } => {
-            let db = Store::open(&store.state, &store.business_file)?;
+            let db = existing(&store.state)?;
             let entry = db
                 .quarantine_entry(&store.business_file, &id)?
                 .ok_or_else(|| not_found(&id, &store.business_file))?;
@@ -173,7 +173,7 @@ pub fn run(command: QuarantineCommand) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         QuarantineCommand::Drop { store, ids, reason } => {
-            let mut db = Store::open(&store.state, &store.business_file)?;
+            let mut db = existing(&store.state)?;
             for id in &ids {
                 let entry = db
                     .quarantine_entry(&store.business_file, id)?
@@ -192,6 +192,18 @@ pub fn run(command: QuarantineCommand) -> Result<ExitCode, String> {
     }
 }
 
+/// The state store of earlier `incwo sync` runs (never created here: a
+/// mistyped path is an error, not an empty quarantine).
+fn existing(path: &std::path::Path) -> Result<Store, String> {
+    if !path.is_file() {
+        return Err(format!(
+            "no state store at {}; pass the --state of your `incwo sync`",
+            path.display()
+        ));
+    }
+    Store::open_existing(path)
+}
+
 fn not_found(id: &str, business_file: &str) -> String {
     format!(
         "no quarantine entry {id} for business file {business_file}; `incwo quarantine list --status all` lists them"
@@ -205,7 +217,7 @@ fn print_json(value: &serde_json::Value) -> Result<(), String> {
 
 /// The entries matching `filter`, after deleting those past their retention.
 fn listed(store: &StoreArgs, filter: &Filter) -> Result<Vec<Entry>, String> {
-    let mut db = Store::open(&store.state, &store.business_file)?;
+    let mut db = existing(&store.state)?;
     let all = db.quarantine_entries(&store.business_file)?;
     let (entries, expired) = quarantine::list(&all, filter, crate::host::now_ms(), store.retention_days);
     db.delete_quarantine(&store.business_file, &expired)?;
@@ -370,7 +382,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
             "name the entries to replay (ids from `incwo quarantine list`), or --all-matching with filters".into(),
         );
     } else {
-        let db = Store::open(&store.state, &business_file)?;
+        let db = existing(&store.state)?;
         let mut entries = Vec::new();
         for id in &args.ids {
             let entry = db
@@ -407,7 +419,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
     if done.report.is_null() {
         return Ok(done.exit);
     }
-    let mut db = Store::open(&store.state, &business_file)?;
+    let mut db = existing(&store.state)?;
     let now = crate::host::now_ms();
     let mut replayed = Vec::new();
     for action in &done.records {

@@ -186,6 +186,16 @@ fn a_contract_violating_order_is_quarantined_listed_shown_fixed_replayed_once_or
     ]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no quarantine entry q-0"));
+    let typo = run(&[
+        "quarantine",
+        "list",
+        "--state",
+        "/nonexistent/state.db",
+        "--business-file",
+        "123456",
+    ]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("no state store at /nonexistent/state.db"));
 
     // Fixed and replayed: synced once, counted as a manual replay.
     let fixed = d.join("fixed.json");
