@@ -1,6 +1,7 @@
 //! The docs cite the repository, and only the repository:
-//! - every file or folder of the repository that `tests/README.md` and
-//!   `docs/*.md` name in backticks exists (a glob `*` must match something;
+//! - every file or folder of the repository that a Markdown file
+//!   (`tests/README.md`, `docs/*.md`, every README; not the changelog) names
+//!   in backticks exists (a glob `*` must match something;
 //!   `path::name` also needs `name` in that file; `path#anchor` a heading),
 //!   and every relative Markdown link resolves, anchor included;
 //! - no file cites a document that lives outside the repository (the former
@@ -49,17 +50,32 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// The docs whose citations are checked: `tests/README.md` and `docs/*.md`.
+/// Markdown files whose citations are not checked: history may name what is gone.
+const HISTORY: &[&str] = &["CHANGELOG.md"];
+
+/// The docs whose citations are checked: every Markdown file of the repository
+/// (`tests/README.md` and `docs/*.md` first) but the history.
 fn checked_docs() -> Vec<PathBuf> {
-    let mut docs = vec![PathBuf::from("tests/README.md")];
-    let mut in_docs: Vec<PathBuf> = fs::read_dir(root().join("docs"))
-        .expect("docs/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
+    let mut found = Vec::new();
+    walk(&root(), &mut found);
+    let mut docs: Vec<PathBuf> = found
+        .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "md"))
-        .map(|p| Path::new("docs").join(p.file_name().expect("a file name")))
+        .filter_map(|p| p.strip_prefix(root()).ok().map(Path::to_path_buf))
+        .filter(|p| !HISTORY.iter().any(|h| p == Path::new(h)))
         .collect();
-    in_docs.sort();
-    docs.extend(in_docs);
+    docs.sort();
+    for must in [
+        "tests/README.md",
+        "docs/ARCHITECTURE.md",
+        "docs/DESIGN.md",
+        "docs/RELIABILITY.md",
+    ] {
+        assert!(
+            docs.iter().any(|d| d == Path::new(must)),
+            "{must} is not among the checked docs"
+        );
+    }
     docs
 }
 
