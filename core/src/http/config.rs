@@ -475,3 +475,97 @@ impl TryFrom<RawConfig> for ConnectionConfig {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::test_support::{CID, PASSWORD};
+    use crate::http::Method;
+    use proptest::prelude::*;
+
+    #[test]
+    fn config_refuses_insecure_and_malformed_servers() {
+        let auth = || Auth::basic("api@example.fr", PASSWORD);
+        let new = |s: &str| ConnectionConfig::new(s, "123456", auth(), false);
+        assert_eq!(new("http://www.incwo.com").unwrap_err(), HttpError::InsecureBaseUrl);
+        assert!(ConnectionConfig::new("http://dev.incwo.com", "123456", auth(), true).is_ok());
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:3000/",
+            "http://[::1]:9000",
+            "HTTPS://Shard1.INCWO.com/",
+        ] {
+            assert!(new(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            new("HTTPS://Shard1.INCWO.com/").unwrap().base().to_string(),
+            "https://shard1.incwo.com"
+        );
+        assert_eq!(
+            new("https://gw.example.com/incwo/").unwrap().base().to_string(),
+            "https://gw.example.com/incwo"
+        );
+        for bad in [
+            "",
+            "www.incwo.com",
+            "ftp://www.incwo.com",
+            "https://user:pw@www.incwo.com",
+            "https://www.incwo.com?x=1",
+            "https://www.incwo.com/#x",
+            "https://www.incwo.com/a/../b",
+            "https://www.incwo.com:0",
+            "https://www.incwo.com:99999",
+            "https://ww w.incwo.com",
+            "https://",
+            "http://127.0.0.1.evil.com",
+        ] {
+            assert!(new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            new("https://www.incwo.com/123456").unwrap_err(),
+            HttpError::BaseUrlIncludesBusinessFile
+        );
+        assert_eq!(
+            ConnectionConfig::new("https://www.incwo.com", "12a", auth(), false).unwrap_err(),
+            HttpError::InvalidBusinessFileId
+        );
+        assert!(ConnectionConfig::new("https://www.incwo.com", "1", Auth::basic("a:b", "p"), false).is_err());
+        assert!(ConnectionConfig::new("https://www.incwo.com", "1", Auth::bearer("has space"), false).is_err());
+        let bearer = ConnectionConfig::new("https://gw.example.com", "1", Auth::bearer("tok-123"), false).unwrap();
+        let r = bearer
+            .request(Method::Get, "firms", None, &[], Vec::new(), CID)
+            .unwrap();
+        assert_eq!(r.header("Authorization"), Some("Bearer tok-123"));
+    }
+
+    #[test]
+    fn config_reads_its_json_shape() {
+        let value = serde_json::json!({
+            "server": "http://127.0.0.1:4010",
+            "businessFileId": 123456,
+            "auth": {"type": "basic", "login": "api@example.fr", "password": PASSWORD},
+            "idempotencyKeyHeader": "Idempotency-Key",
+            "classification": {"overrides": {"404": {"class": "technical", "retryable": true}}}
+        });
+        let c = ConnectionConfig::from_json(&value).unwrap();
+        assert_eq!(c.business_file_id(), "123456");
+        assert_eq!(c.idempotency_key_header(), Some("Idempotency-Key"));
+        assert_eq!(c.classification().rule(404).class, crate::errors::ErrorClass::Technical);
+        // A password of the wrong type never appears in the error message.
+        let bad = serde_json::json!({
+            "server": "https://www.incwo.com", "businessFileId": "1",
+            "auth": {"type": "basic", "login": "a", "password": 987654321}
+        });
+        let err = ConnectionConfig::from_json(&bad).unwrap_err();
+        assert_eq!(err.code(), "usage.invalid_json");
+        assert!(!err.to_string().contains("987654321"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_server_text_never_panics(server in any::<String>(), bfid in "[0-9a-z]{0,8}") {
+            let _ = ConnectionConfig::new(&server, &bfid, Auth::basic("a", "b"), false);
+            let _ = ConnectionConfig::new(&format!("https://{server}"), &bfid, Auth::basic("a", "b"), false);
+        }
+    }
+}
