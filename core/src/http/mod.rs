@@ -12,12 +12,14 @@
 //! the body (which may hold personal data).
 //!
 //! One concern per module: `call` (method, operation, call site), `header`
-//! (names, secrecy, validation), `error` (the usage [`HttpError`]s), `config`
-//! (where and how to connect), `builder` (spec to request), `request` and
+//! (names, secrecy, validation), `error` (the usage [`HttpError`]s), `auth`
+//! (credentials), `base_url` (the server address), `config` (the connection), `builder` (spec to request), `request` and
 //! `response` (the values exchanged with the host), `json` (their JSON
 //! shapes) and [`encode`] (percent and base64). Everything is re-exported
 //! here, so paths stay `incwo_core::http::…`.
 
+mod auth;
+mod base_url;
 mod builder;
 mod call;
 mod config;
@@ -28,9 +30,11 @@ mod json;
 mod request;
 mod response;
 
+pub use auth::{Auth, Secret};
+pub use base_url::BaseUrl;
 pub use builder::{normalize_uuid, RequestSpec};
 pub use call::{CallSite, Method, Operation};
-pub use config::{Auth, BaseUrl, ConnectionConfig, Secret};
+pub use config::ConnectionConfig;
 pub use error::HttpError;
 pub use header::{
     is_sensitive_header, validate_header_name, validate_header_value, CORRELATION_HEADER, MAX_HEADER_VALUE,
