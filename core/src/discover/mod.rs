@@ -5,7 +5,7 @@
 //! `sheet_type` are account-specific and no endpoint lists them, so the only
 //! source is the data itself. This module is pure: the host fetches pages
 //! (read-only, within a page budget) and hands their bytes to
-//! [`Observations::add_page`]; [`propose`] turns what was seen into a profile
+//! [`Observations::add_page`]; [`propose()`] turns what was seen into a profile
 //! (JSON, the [`crate::mapping::Profile`] format) and a report with the
 //! evidence. Every value it cannot establish is written as
 //! `{"unknown": "hint"}` (see [`crate::mapping::UNKNOWN`]), which

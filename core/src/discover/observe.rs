@@ -77,7 +77,7 @@ impl Observations {
         Self::default()
     }
 
-    /// Reads one list page of a [`DISCOVERY_RESOURCES`] resource and returns
+    /// Reads one list page of a [`DISCOVERY_RESOURCES`](super::DISCOVERY_RESOURCES) resource and returns
     /// the next page to fetch, if any. Other resources are a usage error.
     pub fn add_page(&mut self, resource: Resource, xml: &[u8]) -> Result<Option<u32>, ViewError> {
         let next = match resource {

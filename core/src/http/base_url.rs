@@ -21,7 +21,7 @@ impl BaseUrl {
     /// Parses and normalizes (lower-cased scheme and host, no trailing slash)
     /// a base URL. Refuses credentials, query, fragment, dot-segments and
     /// anything but `http`/`https`. Does not apply the https rule (see
-    /// [`ConnectionConfig::new`]).
+    /// [`ConnectionConfig::new`](crate::http::ConnectionConfig::new)).
     pub fn parse(text: &str) -> Result<Self, HttpError> {
         let bad = |reason: &str| {
             Err(HttpError::InvalidBaseUrl {

@@ -95,7 +95,7 @@ impl Operation {
 
 /// What a classification needs to know about the call that failed: method,
 /// endpoint template, operation and correlation id. Built from a
-/// [`Request`] with [`Request::call_site`] or directly from a template.
+/// [`Request`](crate::http::Request) with [`Request::call_site`](crate::http::Request::call_site) or directly from a template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallSite {
