@@ -241,3 +241,174 @@ fn compare(flow: &Flow, domain: Domain, external_id: &str, item: &Item) -> Resul
         Err(serde_json::Value::Object(gaps))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::flow::ledger::EntryState;
+    use crate::mapping::totals::Totals;
+
+    fn sheet(title: &str, progress: u64, totals: (&str, &str, &str)) -> Item {
+        let xml = format!(
+            "<proposal_sheet><id>400</id><title>{title}</title><progress_id>{progress}</progress_id>\
+             <vat_exl_total>{}</vat_exl_total><vat_cost>{}</vat_cost><vat_inc_total>{}</vat_inc_total></proposal_sheet>",
+            totals.0, totals.1, totals.2
+        );
+        Adapter::new(Domain::Order)
+            .parse_one(xml.as_bytes())
+            .expect("a proposal sheet")
+    }
+
+    /// A flow whose ledger holds order O1: confirmed, 20.00 + 4.00 = 24.00.
+    fn written() -> Flow {
+        let mut flow = flow_of(&[order("O1", None, &[("P1", "2")])]);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        let mut e = entry(&flow, Domain::Order, "O1").cloned().unwrap();
+        e.totals = Some(Totals {
+            excl_tax: dec("20"),
+            vat: dec("4"),
+            incl_tax: dec("24"),
+            by_tax: vec![],
+            lines: vec![],
+        });
+        flow.state.ledger.put(e);
+        flow
+    }
+
+    #[test]
+    fn a_document_read_back_as_written_matches_whatever_the_decimal_scale() {
+        let flow = written();
+        let confirmed = flow.profile.statuses.order["confirmed"];
+        let item = sheet(" O1 ", confirmed, ("20.00", "4.0", "24.000"));
+        assert_eq!(compare(&flow, Domain::Order, "O1", &item), Ok(()));
+        assert_eq!(item_id(&item), 400);
+    }
+
+    #[test]
+    fn each_difference_is_reported_with_what_was_expected() {
+        let flow = written();
+        let delivered = flow.profile.statuses.order["delivered"];
+        let confirmed = flow.profile.statuses.order["confirmed"];
+        let gap = compare(
+            &flow,
+            Domain::Order,
+            "O1",
+            &sheet("O2", delivered, ("20.00", "4.00", "24.01")),
+        )
+        .expect_err("three differences");
+        let keys: Vec<&String> = gap.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["inclTax", "progressId", "title"]);
+        assert_eq!(gap["title"], serde_json::json!({"expected": "O1", "actual": "O2"}));
+        assert_eq!(gap["progressId"]["expected"], confirmed);
+        assert_eq!(gap["inclTax"], serde_json::json!({"expected": "24", "actual": "24.01"}));
+    }
+
+    #[test]
+    fn a_credit_note_is_expected_under_its_invoices_marker() {
+        let mut flow = flow_of(&[]);
+        put_done(&mut flow, Domain::CreditNote, "F1", 9);
+        let xml = "<bill_sheet><id>9</id><title>F1</title></bill_sheet>";
+        let item = Adapter::new(Domain::CreditNote).parse_one(xml.as_bytes()).unwrap();
+        let gap = compare(&flow, Domain::CreditNote, "F1", &item).unwrap_err();
+        assert_eq!(gap["title"]["expected"], "F1-credit");
+    }
+
+    #[test]
+    fn a_gap_quarantines_the_record_and_is_counted() {
+        let mut flow = written();
+        begin(&mut flow);
+        let body = "<proposal_sheet><id>400</id><title>O1</title></proposal_sheet>";
+        on_success(
+            &mut flow,
+            Purpose::Read(Domain::Order, "O1".into()),
+            &answer(200, body),
+            0,
+        );
+        match outcome(&flow, 0) {
+            Some(Outcome::Quarantined { error }) => {
+                assert_eq!(error.code, "business.reconciliation_gap");
+                assert!(error.details.as_ref().is_some_and(|d| d.get("inclTax").is_some()));
+            }
+            other => panic!("expected a quarantine, got {other:?}"),
+        }
+        let metrics = flow.metrics().render_prometheus();
+        assert!(
+            metrics.contains("reconciliation_gap_total{domain=\"order\"} 1"),
+            "{metrics}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_answer_is_a_technical_quarantine() {
+        let mut flow = flow_of(&[order("O1", None, &[("P1", "2")])]);
+        begin(&mut flow);
+        on_success(
+            &mut flow,
+            Purpose::Create(Domain::Order, "O1".into()),
+            &answer(200, "<nope"),
+            0,
+        );
+        match outcome(&flow, 0) {
+            Some(Outcome::Quarantined { error }) => {
+                assert_eq!(
+                    (error.class.as_str(), error.code.as_str()),
+                    ("technical", "incwo.unreadable_response")
+                );
+            }
+            other => panic!("expected a quarantine, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_created_object_is_done_with_the_id_incwo_gave() {
+        let mut flow = flow_of(&[order("O1", None, &[("P1", "2")])]);
+        begin(&mut flow);
+        let body = "<proposal_sheet><id>4321</id><title>O1</title></proposal_sheet>";
+        on_success(
+            &mut flow,
+            Purpose::Create(Domain::Order, "O1".into()),
+            &answer(201, body),
+            0,
+        );
+        let e = entry(&flow, Domain::Order, "O1").unwrap();
+        assert_eq!((e.state, e.incwo_id), (EntryState::Done, Some(4321)));
+        assert!(e.totals.is_some(), "the mapped totals, for the read-back");
+        assert!(flow.engine.run.as_ref().unwrap().did_work);
+    }
+
+    #[test]
+    fn a_read_back_is_skipped_when_off_or_verified() {
+        let mut flow = written();
+        begin(&mut flow);
+        assert!(matches!(
+            read_back(&mut flow, Domain::Order, "O1"),
+            Step::Send(Purpose::Read(..), _)
+        ));
+        flow.options.read_back = false;
+        assert!(matches!(read_back(&mut flow, Domain::Order, "O1"), Step::Continue));
+        flow.options.read_back = true;
+        entry_mut(&mut flow, Domain::Order, "O1").unwrap().verified = true;
+        assert!(matches!(read_back(&mut flow, Domain::Order, "O1"), Step::Continue));
+    }
+
+    #[test]
+    fn a_refused_status_change_records_the_status_incwo_holds_then_ends_refused() {
+        let mut flow = written();
+        begin(&mut flow);
+        let delivered = flow.profile.statuses.order["delivered"];
+        let refusal = Box::new(ErrorInfo::business("business.refused", "no"));
+        let body = format!("<proposal_sheet><id>400</id><progress_id>{delivered}</progress_id></proposal_sheet>");
+        on_success(
+            &mut flow,
+            Purpose::Refresh(Domain::Order, "O1".into(), refusal),
+            &answer(200, &body),
+            3,
+        );
+        assert_eq!(
+            entry(&flow, Domain::Order, "O1").unwrap().status.as_deref(),
+            Some("delivered")
+        );
+        assert!(matches!(outcome(&flow, 0), Some(Outcome::Quarantined { error }) if error.code == "business.refused"));
+    }
+}

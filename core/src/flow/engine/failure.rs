@@ -159,3 +159,161 @@ fn stop_run(flow: &mut Flow, info: &ErrorInfo, now: u64) {
         finish(flow, deferred(), now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::entry;
+    use super::super::testing::*;
+    use super::*;
+    use crate::flow::ledger::Domain;
+    use crate::flow::{Action, Flow};
+    use crate::http::Response;
+
+    const NOW: u64 = 1_000_000;
+
+    /// A flow whose first request is the create of quote Q1 (its customer is
+    /// known), and that request's id.
+    fn creating_a_quote() -> (Flow, u64) {
+        let mut flow = flow_of(&[quote("Q1"), customer("C2")]);
+        put_done(&mut flow, Domain::Customer, "C1", 11);
+        let (id, request) = next_send(&mut flow, NOW);
+        assert_eq!(
+            (request.method().as_str(), request.endpoint()),
+            ("POST", "/proposal_sheets.xml")
+        );
+        (flow, id)
+    }
+
+    fn unavailable(retry_after_s: Option<u64>) -> Response {
+        let mut r = answer(503, "");
+        r.headers = retry_after_s
+            .map(|s| ("Retry-After".to_string(), s.to_string()))
+            .into_iter()
+            .collect();
+        r
+    }
+
+    fn deferred(flow: &Flow) -> (u64, String, String) {
+        match outcome(flow, 0) {
+            Some(Outcome::Deferred { not_before, error }) => (*not_before, error.code.clone(), error.message.clone()),
+            other => panic!("expected deferred, got {other:?}"),
+        }
+    }
+
+    fn pending(flow: &Flow) -> bool {
+        entry(flow, Domain::Quote, "Q1").is_some_and(|e| e.state == EntryState::Pending)
+    }
+
+    #[test]
+    fn a_lost_create_is_looked_up_after_its_backoff_before_anything_is_created_again() {
+        let (mut flow, id) = creating_a_quote();
+        flow.on_response(id, unavailable(Some(30)), NOW).unwrap();
+        assert!(pending(&flow));
+        match flow.poll(NOW).unwrap() {
+            Action::Wait { until, reason } => assert_eq!((until, reason.as_str()), (NOW + 30_000, "retry_backoff")),
+            other => panic!("expected a wait, got {other:?}"),
+        }
+        let (_, lookup) = next_send(&mut flow, NOW + 30_000);
+        assert_eq!(
+            (lookup.method().as_str(), lookup.endpoint()),
+            ("GET", "/proposal_sheets.xml")
+        );
+        let tokens = flow.state.retry_state.budget.tokens;
+        assert_eq!(
+            tokens,
+            flow.options.retry.budget.capacity - flow.options.retry.budget.retry_cost
+        );
+    }
+
+    #[test]
+    fn a_lost_create_whose_retry_after_is_beyond_the_cap_is_requeued() {
+        let (mut flow, id) = creating_a_quote();
+        flow.on_response(id, unavailable(Some(3_600)), NOW).unwrap();
+        let (not_before, code, message) = deferred(&flow);
+        assert_eq!((not_before, code.as_str()), (NOW + 3_600_000, "http.503"));
+        assert!(message.ends_with("(requeued: retry_after_beyond_cap)"), "{message}");
+        assert!(pending(&flow), "the replay reconciles first");
+        assert_eq!(
+            flow.state.retry_state.budget.tokens, flow.options.retry.budget.capacity,
+            "no retry spent"
+        );
+        // The customer's later records wait behind it; others go on.
+        assert!(flow.state.blocked_customers.contains_key("C1"));
+    }
+
+    #[test]
+    fn a_lost_create_that_opens_the_breaker_waits_for_it() {
+        let (mut flow, id) = creating_a_quote();
+        // Nine calls, four failed: this fifth failure opens the breaker (10 calls, 50 %).
+        flow.state.retry_state.breaker.window = "sssssffff".into();
+        flow.on_response(id, unavailable(None), NOW).unwrap();
+        match flow.poll(NOW).unwrap() {
+            Action::Wait { until, reason } => assert_eq!((until, reason.as_str()), (NOW + 30_000, "breaker_open")),
+            other => panic!("expected a wait, got {other:?}"),
+        }
+        assert!(pending(&flow));
+        let (_, lookup) = next_send(&mut flow, NOW + 30_000);
+        assert_eq!(lookup.method().as_str(), "GET", "then the marker is looked up");
+    }
+
+    #[test]
+    fn a_lost_create_is_requeued_while_the_breaker_stays_open_beyond_the_cap() {
+        let (mut flow, id) = creating_a_quote();
+        flow.options.retry.breaker.open_ms = 120_000;
+        flow.state.retry_state.breaker.window = "sssssffff".into();
+        flow.on_response(id, unavailable(None), NOW).unwrap();
+        let (not_before, _, message) = deferred(&flow);
+        assert_eq!(not_before, NOW + 120_000);
+        assert!(message.ends_with("(requeued: breaker_open)"), "{message}");
+        assert!(pending(&flow));
+    }
+
+    #[test]
+    fn a_lost_create_is_requeued_when_the_budget_is_spent() {
+        let (mut flow, id) = creating_a_quote();
+        flow.state.retry_state.budget.tokens = 1;
+        flow.on_response(id, unavailable(None), NOW).unwrap();
+        let (not_before, _, message) = deferred(&flow);
+        assert!(not_before >= NOW + flow.options.retry.budget_requeue_ms);
+        assert!(message.ends_with("(requeued: budget_exhausted)"), "{message}");
+    }
+
+    #[test]
+    fn a_failed_read_is_sent_again_after_its_backoff() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        let (id, request) = next_send(&mut flow, NOW);
+        assert_eq!(request.method().as_str(), "GET");
+        flow.on_response(id, unavailable(Some(5)), NOW).unwrap();
+        match flow.poll(NOW).unwrap() {
+            Action::Wait { until, reason } => assert_eq!((until, reason.as_str()), (NOW + 5_000, "retry_backoff")),
+            other => panic!("expected a wait, got {other:?}"),
+        }
+        let (_, again) = next_send(&mut flow, NOW + 5_000);
+        assert_eq!(again.url(), request.url());
+        assert_eq!(flow.engine.in_flight.as_ref().map(|f| f.attempt), Some(2));
+    }
+
+    #[test]
+    fn refused_credentials_stop_the_run_and_defer_every_record() {
+        let (mut flow, id) = creating_a_quote();
+        flow.on_response(id, answer(401, ""), NOW).unwrap();
+        assert_eq!(flow.summary().deferred, 2);
+        assert_eq!(flow.summary().stopped.map(|e| e.code), Some("auth.unauthorized".into()));
+        for o in flow.outcomes() {
+            assert!(
+                matches!(o, Some(Outcome::Deferred { not_before: NOW, error }) if error.code == "auth.unauthorized")
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_create_is_no_longer_pending() {
+        let (mut flow, id) = creating_a_quote();
+        flow.on_response(id, answer(422, "<errors><error>bad</error></errors>"), NOW)
+            .unwrap();
+        let e = entry(&flow, Domain::Quote, "Q1").unwrap();
+        assert_eq!(e.state, EntryState::Quarantined);
+        assert_eq!(e.error.as_deref(), Some("contract.rejected"));
+        assert!(matches!(outcome(&flow, 0), Some(Outcome::Quarantined { .. })));
+    }
+}

@@ -129,3 +129,131 @@ pub(super) fn link(flow: &mut Flow, domain: Domain, external_id: &str, id: Optio
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::flow::Outcome;
+
+    fn found(sheet_type: Option<&str>) -> Found {
+        Found {
+            id: 1,
+            progress_id: None,
+            firm_id: None,
+            sheet_type: sheet_type.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_marker_is_the_external_id_and_a_credit_notes_names_its_invoice() {
+        assert_eq!(marker(Domain::Order, "CMD-1"), "CMD-1");
+        assert_eq!(marker(Domain::StockMovement, "MVT-1"), "MVT-1");
+        assert_eq!(marker(Domain::CreditNote, "FAC-1"), "FAC-1-credit");
+    }
+
+    #[test]
+    fn a_quote_and_an_order_are_told_apart_by_sheet_type() {
+        let p = Profile::default();
+        let (quote, order) = (p.sheet_types.quote.clone(), p.sheet_types.order.clone());
+        assert_ne!(quote, order);
+        assert!(sheet_type_matches(&p, Domain::Quote, &found(Some(&quote))));
+        assert!(!sheet_type_matches(&p, Domain::Quote, &found(Some(&order))));
+        assert!(sheet_type_matches(&p, Domain::Order, &found(Some(&order))));
+        assert!(!sheet_type_matches(&p, Domain::Order, &found(Some(&quote))));
+        assert!(
+            sheet_type_matches(&p, Domain::Order, &found(None)),
+            "no type read: not refused"
+        );
+        assert!(sheet_type_matches(&p, Domain::Invoice, &found(Some("anything"))));
+    }
+
+    #[test]
+    fn an_object_the_ledger_knows_is_linked_without_a_request() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        put_done(&mut flow, Domain::Customer, "C1", 11);
+        begin(&mut flow);
+        assert!(matches!(resolve(&mut flow, Domain::Customer, "C1", 0), Step::Continue));
+        assert_eq!(flow.engine.run.as_ref().unwrap().links.firm_id, Some(11));
+    }
+
+    #[test]
+    fn an_unknown_object_is_searched_and_quarantines_when_absent() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        begin(&mut flow);
+        let Step::Send(Purpose::Lookup(Domain::Customer), request) = resolve(&mut flow, Domain::Customer, "C1", 0)
+        else {
+            panic!("expected a list page request");
+        };
+        assert_eq!(request.endpoint(), "/firms.xml");
+        run(&mut flow).search.as_mut().unwrap().result = Some(None);
+        match resolve(&mut flow, Domain::Customer, "C1", 0) {
+            Step::Finish(Outcome::Quarantined { error }) => {
+                assert_eq!(error.code, "business.unknown_customer");
+                assert!(error.message.contains("C1"), "{}", error.message);
+            }
+            _ => panic!("expected a quarantine"),
+        }
+    }
+
+    #[test]
+    fn an_order_found_in_incwo_enters_the_ledger_with_its_status_and_firm() {
+        let mut flow = flow_of(&[invoice("F1", "O1", &[("P1", "1")])]);
+        begin(&mut flow);
+        let confirmed = flow.profile.statuses.order["confirmed"];
+        let order = Found {
+            id: 400,
+            progress_id: Some(confirmed),
+            firm_id: Some(12),
+            sheet_type: Some(flow.profile.sheet_types.order.clone()),
+        };
+        run(&mut flow).search = Some(Search {
+            scan: MarkerSearch::new("O1", 5),
+            result: Some(Some(order)),
+        });
+        assert!(matches!(resolve(&mut flow, Domain::Order, "O1", 9), Step::Continue));
+        let e = entry(&flow, Domain::Order, "O1").expect("adopted");
+        assert_eq!(
+            (e.incwo_id, e.status.as_deref(), e.verified),
+            (Some(400), Some("confirmed"), true)
+        );
+        assert!(
+            e.has_published("order.created"),
+            "found, not created: nothing to announce"
+        );
+        assert_eq!(flow.engine.run.as_ref().unwrap().links.firm_id, Some(12));
+    }
+
+    #[test]
+    fn a_scan_cut_short_by_its_page_budget_proves_nothing() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        flow.options.max_lookup_pages = 1;
+        begin(&mut flow);
+        assert!(
+            search(&mut flow, Domain::Customer, "C1").is_err(),
+            "page 1 is requested"
+        );
+        let f = |id: u64| (format!("X{id}"), Found { id, ..found(None) });
+        let scan = &mut run(&mut flow).search.as_mut().unwrap().scan;
+        assert_eq!(scan.feed(&[f(1), f(2)], 3), None);
+        match search(&mut flow, Domain::Customer, "C1") {
+            Err(Step::Finish(Outcome::Quarantined { error })) => {
+                assert_eq!(error.code, "business.reconcile_inconclusive")
+            }
+            _ => panic!("expected an inconclusive scan"),
+        }
+    }
+
+    #[test]
+    fn a_document_links_the_firm_of_its_customer() {
+        let mut flow = flow_of(&[invoice("F1", "O1", &[("P1", "1")])]);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        put_done(&mut flow, Domain::Customer, "C1", 21);
+        begin(&mut flow);
+        link(&mut flow, Domain::Order, "O1", Some(400));
+        link(&mut flow, Domain::Product, "P1", Some(31));
+        let links = &flow.engine.run.as_ref().unwrap().links;
+        assert_eq!(links.firm_id, Some(21));
+        assert_eq!(links.product_ids.get("P1"), Some(&31));
+    }
+}

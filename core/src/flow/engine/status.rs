@@ -115,3 +115,143 @@ pub(super) fn sync_delivery(flow: &mut Flow, order: &str) -> Step {
         .push_front(Task::SetStatus(Domain::Order, order.to_string(), target));
     Step::Continue
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::flow::Outcome;
+
+    #[test]
+    fn status_names_and_progress_ids_are_the_profiles_tables_both_ways() {
+        let profile = Profile::default();
+        for (domain, table) in [
+            (Domain::Quote, &profile.statuses.quote),
+            (Domain::Order, &profile.statuses.order),
+            (Domain::Invoice, &profile.statuses.invoice),
+        ] {
+            assert!(!table.is_empty());
+            for (name, id) in table {
+                assert_eq!(progress_id(&profile, domain, name), Some(*id), "{name}");
+                assert_eq!(status_name(&profile, domain, Some(*id)).as_deref(), Some(name.as_str()));
+            }
+        }
+        assert_eq!(profile.statuses.quote.get("accepted"), Some(&557));
+        assert_eq!(
+            status_name(&profile, Domain::Quote, Some(557)).as_deref(),
+            Some("accepted")
+        );
+        assert_eq!(status_name(&profile, Domain::Quote, Some(1)), None, "unknown id");
+        assert_eq!(status_name(&profile, Domain::Quote, None), None);
+        assert_eq!(progress_id(&profile, Domain::Order, "nonsense"), None);
+        assert_eq!(
+            progress_id(&profile, Domain::Product, "accepted"),
+            None,
+            "not a document"
+        );
+        assert_eq!(status_name(&profile, Domain::CreditNote, Some(557)), None);
+    }
+
+    fn quarantined(step: Step) -> String {
+        match step {
+            Step::Finish(Outcome::Quarantined { error }) => error.code,
+            _ => panic!("expected a quarantine"),
+        }
+    }
+
+    #[test]
+    fn a_status_change_sends_only_the_progress_id() {
+        let mut flow = flow_of(&[cancellation("O1")]);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        begin(&mut flow);
+        let Step::Send(Purpose::Status(Domain::Order, id, "cancelled"), request) =
+            set_status(&mut flow, Domain::Order, "O1", "cancelled")
+        else {
+            panic!("expected the status update");
+        };
+        assert_eq!(id, "O1");
+        assert_eq!(request.method().as_str(), "PUT");
+        assert_eq!(request.endpoint(), "/proposal_sheets/{id}.xml");
+        let progress = flow.profile.statuses.order["cancelled"];
+        assert_eq!(
+            String::from_utf8_lossy(request.body()),
+            format!("<proposal_sheet><progress_id>{progress}</progress_id></proposal_sheet>")
+        );
+    }
+
+    #[test]
+    fn a_forbidden_or_repeated_status_change_is_refused_before_sending() {
+        let mut flow = flow_of(&[cancellation("O1")]);
+        begin(&mut flow);
+        assert_eq!(
+            quarantined(set_status(&mut flow, Domain::Order, "O1", "cancelled")),
+            "business.unknown_document"
+        );
+        put_order(&mut flow, "O1", "cancelled", &[]);
+        assert!(
+            matches!(set_status(&mut flow, Domain::Order, "O1", "cancelled"), Step::Continue),
+            "already there"
+        );
+        put_order(&mut flow, "O1", "delivered", &[]);
+        assert_eq!(
+            quarantined(set_status(&mut flow, Domain::Order, "O1", "confirmed")),
+            "business.invalid_transition"
+        );
+        let mut e = put_done(&mut flow, Domain::Invoice, "F1", 9);
+        e.status = Some("cancelled".into());
+        flow.state.ledger.put(e);
+        assert_eq!(
+            quarantined(set_status(&mut flow, Domain::Invoice, "F1", "issued")),
+            "business.invalid_transition"
+        );
+    }
+
+    #[test]
+    fn an_orders_quantities_call_for_its_delivery_status() {
+        for (status, lines, expected) in [
+            (
+                "confirmed",
+                vec![("P1", "10", "10", "0"), ("P2", "1", "2", "0")],
+                Some("delivered"),
+            ),
+            (
+                "confirmed",
+                vec![("P1", "10", "3", "0"), ("P2", "1", "0", "0")],
+                Some("partiallyDelivered"),
+            ),
+            ("partiallyDelivered", vec![("P1", "10", "3", "0")], None),
+            ("confirmed", vec![("P1", "10", "0", "0")], None),
+            ("cancelled", vec![("P1", "10", "10", "0")], None),
+            ("confirmed", vec![], None),
+        ] {
+            let mut flow = flow_of(&[movement("M1", "-1", "sale", Some("O1"))]);
+            put_order(&mut flow, "O1", status, &lines);
+            assert_eq!(delivery_target(&flow, "O1"), expected, "{status} {lines:?}");
+            begin(&mut flow);
+            run(&mut flow).tasks = [Task::SyncDelivery("O1".into())].into();
+            assert!(matches!(sync_delivery(&mut flow, "O1"), Step::Continue));
+            let next: Vec<Task> = flow.engine.run.as_ref().unwrap().tasks.clone().into();
+            match expected {
+                Some(target) => assert_eq!(next, [Task::SetStatus(Domain::Order, "O1".into(), target)]),
+                None => assert!(next.is_empty()),
+            }
+        }
+    }
+
+    #[test]
+    fn the_status_incwo_holds_is_adopted_when_the_profile_names_it() {
+        let mut flow = flow_of(&[]);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        let delivered = flow.profile.statuses.order["delivered"];
+        adopt_status(&mut flow, Domain::Order, "O1", Some(999_999));
+        assert_eq!(
+            entry(&flow, Domain::Order, "O1").unwrap().status.as_deref(),
+            Some("confirmed")
+        );
+        adopt_status(&mut flow, Domain::Order, "O1", Some(delivered));
+        assert_eq!(
+            entry(&flow, Domain::Order, "O1").unwrap().status.as_deref(),
+            Some("delivered")
+        );
+    }
+}

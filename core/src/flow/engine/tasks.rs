@@ -210,3 +210,214 @@ pub(super) fn primary_id(flow: &Flow) -> Option<u64> {
     let record = record(flow)?;
     entry(flow, record.domain(), record.external_id()).and_then(|e| e.incwo_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::Task::*;
+    use super::*;
+    use crate::flow::ledger::EntryState;
+
+    fn planned(flow: &Flow, index: usize) -> Vec<Task> {
+        let record = flow.items[index].record.as_ref().expect("a valid record");
+        plan_tasks(flow, record).into()
+    }
+
+    #[test]
+    fn referential_records_are_one_write() {
+        let flow = flow_of(&[customer("C1"), product("P1")]);
+        assert_eq!(planned(&flow, 0), [Write(Domain::Customer, "C1".into())]);
+        assert_eq!(planned(&flow, 1), [Write(Domain::Product, "P1".into())]);
+    }
+
+    #[test]
+    fn a_quote_needs_its_firm_and_is_read_back_then_announced() {
+        let flow = flow_of(&[quote("Q1")]);
+        assert_eq!(
+            planned(&flow, 0),
+            [
+                ResolveFirm("C1".into()),
+                Write(Domain::Quote, "Q1".into()),
+                ReadBack(Domain::Quote, "Q1".into()),
+                Publish(Domain::Quote, "Q1".into(), "quote.created"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_order_from_a_quote_accepts_the_quote_first() {
+        let flow = flow_of(&[
+            order("O1", Some("Q1"), &[("P1", "2")]),
+            order("O2", None, &[("P1", "2")]),
+        ]);
+        assert_eq!(
+            planned(&flow, 0),
+            [
+                ResolveFirm("C1".into()),
+                ResolveDoc(Domain::Quote, "Q1".into()),
+                Check(super::Check::QuoteAcceptable("Q1".into())),
+                SetStatus(Domain::Quote, "Q1".into(), "accepted"),
+                ReadBack(Domain::Quote, "Q1".into()),
+                Write(Domain::Order, "O1".into()),
+                ReadBack(Domain::Order, "O1".into()),
+                Publish(Domain::Order, "O1".into(), "order.created"),
+            ]
+        );
+        assert_eq!(planned(&flow, 1).len(), 4, "no quote, no quote tasks");
+    }
+
+    #[test]
+    fn an_invoice_is_checked_against_its_order() {
+        let flow = flow_of(&[invoice("F1", "O1", &[("P1", "1")])]);
+        assert_eq!(
+            planned(&flow, 0),
+            [
+                ResolveDoc(Domain::Order, "O1".into()),
+                Check(super::Check::Invoice),
+                Write(Domain::Invoice, "F1".into()),
+                ReadBack(Domain::Invoice, "F1".into()),
+                Publish(Domain::Invoice, "F1".into(), "invoice.created"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_movement_delivering_an_order_updates_its_delivery_status() {
+        let flow = flow_of(&[
+            movement("M1", "-2", "sale", Some("O1")),
+            movement("M2", "5", "reception", None),
+        ]);
+        assert_eq!(
+            planned(&flow, 0),
+            [
+                ResolveProduct("P1".into()),
+                ResolveDoc(Domain::Order, "O1".into()),
+                Check(super::Check::Delivery("O1".into())),
+                Write(Domain::StockMovement, "M1".into()),
+                SyncDelivery("O1".into()),
+                ReadBack(Domain::Order, "O1".into()),
+                Publish(Domain::StockMovement, "M1".into(), "stock.moved"),
+            ]
+        );
+        assert_eq!(
+            planned(&flow, 1),
+            [
+                ResolveProduct("P1".into()),
+                Write(Domain::StockMovement, "M2".into()),
+                Publish(Domain::StockMovement, "M2".into(), "stock.moved"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cancellation_cancels_or_credits_each_invoice_of_the_order() {
+        let mut flow = flow_of(&[cancellation("O1")]);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        let mut order = entry(&flow, Domain::Order, "O1").cloned().unwrap();
+        order.invoices = vec!["F1".into()];
+        flow.state.ledger.put(order);
+        let tail = [
+            SetStatus(Domain::Order, "O1".into(), "cancelled"),
+            ReadBack(Domain::Order, "O1".into()),
+            Publish(Domain::Order, "O1".into(), "order.cancelled"),
+        ];
+        flow.profile.invoice_mode = InvoiceMode::Draft;
+        let draft = planned(&flow, 0);
+        assert_eq!(draft[0], ResolveDoc(Domain::Order, "O1".into()));
+        assert_eq!(
+            draft[1..3],
+            [
+                SetStatus(Domain::Invoice, "F1".into(), "cancelled"),
+                ReadBack(Domain::Invoice, "F1".into())
+            ]
+        );
+        assert_eq!(draft[3..], tail);
+        flow.profile.invoice_mode = InvoiceMode::Final;
+        let fin = planned(&flow, 0);
+        assert_eq!(
+            fin[1..4],
+            [
+                Write(Domain::CreditNote, "F1".into()),
+                ReadBack(Domain::CreditNote, "F1".into()),
+                Publish(Domain::CreditNote, "F1".into(), "credit_note.created"),
+            ]
+        );
+        assert_eq!(fin[4..], tail);
+    }
+
+    #[test]
+    fn documents_of_an_order_belong_to_the_customer_its_ledger_entry_names() {
+        let mut flow = flow_of(&[
+            movement("M1", "-2", "sale", Some("O1")),
+            movement("M2", "5", "reception", None),
+            invoice("F1", "O2", &[("P1", "1")]),
+            cancellation("O1"),
+            quote("Q1"),
+            product("P1"),
+        ]);
+        // Before the order is known, its documents' customer is not.
+        assert_eq!(customer_of(&flow, 0), None);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        let customers: Vec<Option<String>> = (0..6).map(|i| customer_of(&flow, i)).collect();
+        let c1 = Some("C1".to_string());
+        assert_eq!(customers, [c1.clone(), None, None, c1.clone(), c1, None]);
+    }
+
+    #[test]
+    fn a_record_behind_a_waiting_record_of_its_customer_waits_too() {
+        let mut flow = flow_of(&[movement("M1", "-2", "sale", Some("O1"))]);
+        put_order(&mut flow, "O1", "confirmed", &[("P1", "2", "0", "0")]);
+        let earlier = crate::flow::ErrorInfo::business("technical.http_503", "incwo is down");
+        flow.state.blocked_customers.insert("C1".into(), (5_000, earlier));
+        start_record(&mut flow, 1_000);
+        match outcome(&flow, 0) {
+            Some(Outcome::Deferred { not_before, error }) => {
+                assert_eq!(*not_before, 5_000);
+                assert_eq!(error.code, "deferred.customer_waiting");
+                assert!(error.message.contains("technical.http_503"), "{}", error.message);
+            }
+            other => panic!("expected deferred, got {other:?}"),
+        }
+        // Once the wait is over, the record runs.
+        let mut flow2 = flow_of(&[movement("M1", "-2", "sale", Some("O1"))]);
+        put_order(&mut flow2, "O1", "confirmed", &[("P1", "2", "0", "0")]);
+        flow2.state.blocked_customers = flow.state.blocked_customers.clone();
+        start_record(&mut flow2, 5_000);
+        assert_eq!(outcome(&flow2, 0), None);
+        assert_eq!(flow2.engine.run.as_ref().map(|r| r.tasks.len()), Some(7));
+    }
+
+    #[test]
+    fn a_refused_line_is_quarantined_with_its_class() {
+        let mut bad = product("P1");
+        bad["record"]["taxCode"] = "NOPE".into();
+        let mut flow = flow_of(&[bad]);
+        start_record(&mut flow, 0);
+        match outcome(&flow, 0) {
+            Some(Outcome::Quarantined { error }) => {
+                assert_eq!(
+                    (error.class.as_str(), error.code.as_str()),
+                    ("contract", "contract.invalid")
+                );
+                assert!(!error.violations.is_empty());
+            }
+            other => panic!("expected quarantined, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lines_name_the_products_the_ledger_knows_and_the_record_its_id() {
+        let mut flow = flow_of(&[order("O1", None, &[("P1", "1"), ("P2", "1")])]);
+        put_done(&mut flow, Domain::Product, "P1", 31);
+        let mut pending = put_done(&mut flow, Domain::Product, "P2", 32);
+        pending.state = EntryState::Pending;
+        flow.state.ledger.put(pending);
+        begin(&mut flow);
+        let links = &flow.engine.run.as_ref().unwrap().links.product_ids;
+        assert_eq!(links.get("P1"), Some(&31));
+        assert_eq!(links.get("P2"), None, "a pending product is not linked");
+        assert_eq!(primary_id(&flow), None);
+        put_done(&mut flow, Domain::Order, "O1", 77);
+        assert_eq!(primary_id(&flow), Some(77));
+    }
+}

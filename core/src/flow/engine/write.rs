@@ -267,3 +267,160 @@ pub(super) fn mark_created(
     }
     flow.state.ledger.put(e);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::mapping::totals::TaxTotal;
+
+    fn tax(code: &str, base: &str, vat: &str) -> TaxTotal {
+        TaxTotal {
+            tax_code: code.into(),
+            rate: dec("0.2"),
+            base: dec(base),
+            vat: dec(vat),
+        }
+    }
+
+    #[test]
+    fn a_credit_note_has_one_line_per_tax_code_of_its_invoice() {
+        let mut invoice = new_entry(&flow_of(&[]), Domain::Invoice, "F1", EntryState::Done, "h".into(), 0);
+        invoice.currency = Some("EUR".into());
+        let totals = Totals {
+            excl_tax: dec("150"),
+            vat: dec("25.5"),
+            incl_tax: dec("175.5"),
+            by_tax: vec![tax("TVA20", "100", "20"), tax("TVA55", "50", "5.5")],
+            lines: vec![],
+        };
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 4, 20).unwrap();
+        let note = credit_source("F1", &invoice, &totals, date);
+        assert_eq!((note.invoice_number.as_str(), note.issue_date), ("F1", date));
+        assert_eq!(note.currency.as_deref(), Some("EUR"));
+        let lines: Vec<(&str, Decimal, Decimal, &str)> = note
+            .lines
+            .iter()
+            .map(|l| (l.sku.as_str(), l.qty, l.unit_price_excl_tax, l.tax_code.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("CREDIT-TVA20", Decimal::ONE, dec("100"), "TVA20"),
+                ("CREDIT-TVA55", Decimal::ONE, dec("50"), "TVA55")
+            ]
+        );
+        assert_eq!(
+            note.lines[1].description.as_deref(),
+            Some("Avoir sur facture F1 (TVA55)")
+        );
+    }
+
+    #[test]
+    fn a_created_order_records_its_customer_currency_and_ordered_quantities() {
+        let mut flow = flow_of(&[order("O1", None, &[("P1", "2"), ("P2", "1"), ("P1", "3")])]);
+        begin(&mut flow);
+        mark_created(&mut flow, Domain::Order, "O1", 400, "hash".into(), None, 7);
+        let e = entry(&flow, Domain::Order, "O1").unwrap();
+        assert_eq!(
+            (e.state, e.incwo_id, e.hash.as_str()),
+            (EntryState::Done, Some(400), "hash")
+        );
+        assert_eq!(e.status.as_deref(), Some("confirmed"));
+        assert_eq!(
+            (e.customer.as_deref(), e.currency.as_deref()),
+            (Some("C1"), Some("EUR"))
+        );
+        let ordered: Vec<(&str, Decimal)> = e.lines.iter().map(|(s, l)| (s.as_str(), l.ordered)).collect();
+        assert_eq!(ordered, [("P1", dec("5")), ("P2", dec("1"))]);
+        assert!(!e.verified && !e.published && e.updated_at == 7);
+    }
+
+    #[test]
+    fn a_created_invoice_counts_on_its_order_once() {
+        let mut flow = flow_of(&[invoice("F1", "O1", &[("P1", "4")])]);
+        put_order(&mut flow, "O1", "confirmed", &[("P1", "10", "0", "1")]);
+        begin(&mut flow);
+        mark_created(&mut flow, Domain::Invoice, "F1", 500, "h".into(), None, 0);
+        mark_created(&mut flow, Domain::Invoice, "F1", 500, "h".into(), None, 0);
+        let order = entry(&flow, Domain::Order, "O1").unwrap();
+        assert_eq!(order.invoices, ["F1"]);
+        assert_eq!(order.lines["P1"].invoiced, dec("5"), "counted once");
+        let invoice = entry(&flow, Domain::Invoice, "F1").unwrap();
+        assert_eq!(invoice.customer.as_deref(), Some("C1"), "the order's customer");
+        assert_eq!(invoice.currency.as_deref(), Some("EUR"), "the order's currency");
+        assert_eq!(invoice.status.as_deref(), Some(v1::invoice_status(&flow.profile)));
+    }
+
+    #[test]
+    fn a_sale_delivers_its_order_and_a_return_takes_back() {
+        for (qty, reason, delivered) in [
+            ("-3", "sale", "5"),
+            ("3", "sale", "2"),
+            ("2", "return", "0"),
+            ("-2", "return", "2"),
+            ("-1", "correction", "2"),
+        ] {
+            let mut flow = flow_of(&[movement("M1", qty, reason, Some("O1"))]);
+            put_order(&mut flow, "O1", "partiallyDelivered", &[("P1", "10", "2", "0")]);
+            begin(&mut flow);
+            mark_created(&mut flow, Domain::StockMovement, "M1", 600, "h".into(), None, 0);
+            let line = &entry(&flow, Domain::Order, "O1").unwrap().lines["P1"];
+            assert_eq!(line.delivered, dec(delivered), "{qty} {reason}");
+        }
+    }
+
+    #[test]
+    fn a_record_written_with_the_same_payload_is_not_written_again() {
+        let mut flow = flow_of(&[product("P1")]);
+        begin(&mut flow);
+        let (_, hash) = body_for(&flow, Domain::Product, "P1").unwrap();
+        let mut e = put_done(&mut flow, Domain::Product, "P1", 31);
+        e.hash = hash;
+        flow.state.ledger.put(e);
+        assert!(matches!(write(&mut flow, Domain::Product, "P1", 0), Step::Continue));
+        assert_eq!(flow.engine.run.as_ref().unwrap().links.product_ids.get("P1"), Some(&31));
+    }
+
+    #[test]
+    fn a_changed_document_is_updated_only_while_its_state_allows() {
+        for (status, delivered, expected_update) in [
+            ("confirmed", "0", true),
+            ("confirmed", "1", false),
+            ("cancelled", "0", false),
+        ] {
+            let mut flow = flow_of(&[order("O1", None, &[("P1", "2")])]);
+            put_order(&mut flow, "O1", status, &[("P1", "2", delivered, "0")]);
+            begin(&mut flow);
+            match write(&mut flow, Domain::Order, "O1", 0) {
+                Step::Send(Purpose::Update(Domain::Order, _), request) => {
+                    assert!(expected_update, "{status} {delivered}");
+                    assert_eq!(request.method().as_str(), "PUT");
+                }
+                Step::Finish(crate::flow::Outcome::Quarantined { error }) => {
+                    assert!(!expected_update, "{status} {delivered}");
+                    assert_eq!(error.code, "business.changed_after_write");
+                }
+                _ => panic!("expected an update or a quarantine"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_first_create_leaves_a_pending_entry_before_it_is_sent() {
+        let mut flow = flow_of(&[order("O1", None, &[("P1", "2")])]);
+        begin(&mut flow);
+        let Step::Resend(Purpose::Create(Domain::Order, _), request, 1) = write(&mut flow, Domain::Order, "O1", 5)
+        else {
+            panic!("expected the create, attempt 1");
+        };
+        assert_eq!(request.method().as_str(), "POST");
+        let e = entry(&flow, Domain::Order, "O1").unwrap();
+        assert_eq!((e.state, e.updated_at), (EntryState::Pending, 5));
+        // A pending create is looked up before anything is created again.
+        assert!(matches!(
+            write(&mut flow, Domain::Order, "O1", 6),
+            Step::Send(Purpose::Lookup(Domain::Order), _)
+        ));
+    }
+}
