@@ -93,6 +93,9 @@ pub enum CustomerRef<'a> {
     OrderOf(&'a str),
 }
 
+/// What a customer field names: the customer itself, or its order.
+type Names<'a> = fn(&'a str) -> CustomerRef<'a>;
+
 impl Kind {
     /// The field holding a record's external id.
     pub fn external_id_field(self) -> Field {
@@ -108,7 +111,7 @@ impl Kind {
 
     /// The field naming a record's customer, and what it names: the
     /// customer itself or its order; `None` for a product.
-    fn customer_field<'a>(self) -> Option<(Field, fn(&'a str) -> CustomerRef<'a>)> {
+    fn customer_field<'a>(self) -> Option<(Field, Names<'a>)> {
         match self {
             Kind::Customer => Some((Field::ExternalId, CustomerRef::Own)),
             Kind::Quote | Kind::Order => Some((Field::CustomerExternalId, CustomerRef::Own)),

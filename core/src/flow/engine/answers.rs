@@ -397,7 +397,7 @@ mod tests {
         let mut flow = written();
         begin(&mut flow);
         let delivered = flow.profile.statuses.order["delivered"];
-        let refusal = Box::new(ErrorInfo::business("business.refused", "no"));
+        let refusal = Box::new(ErrorInfo::business("business.conflict", "no"));
         let body = format!("<proposal_sheet><id>400</id><progress_id>{delivered}</progress_id></proposal_sheet>");
         on_success(
             &mut flow,
@@ -409,6 +409,6 @@ mod tests {
             entry(&flow, Domain::Order, "O1").unwrap().status.as_deref(),
             Some("delivered")
         );
-        assert!(matches!(outcome(&flow, 0), Some(Outcome::Quarantined { error }) if error.code == "business.refused"));
+        assert!(matches!(outcome(&flow, 0), Some(Outcome::Quarantined { error }) if error.code == "business.conflict"));
     }
 }

@@ -157,3 +157,86 @@ pub(in crate::flow) fn on_answer(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::errors::{TransportKind, TransportPhase};
+
+    #[test]
+    fn an_empty_batch_is_done_at_once() {
+        let mut flow = flow_of(&[]);
+        match flow.poll(0).unwrap() {
+            Action::Done { summary } => assert_eq!((summary.total, summary.finished), (0, 0)),
+            other => panic!("expected done, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_product_is_looked_up_created_and_ends_synced_with_its_id() {
+        let mut flow = flow_of(&[product("P1")]);
+        let (lookup, request) = next_send(&mut flow, 0);
+        assert_eq!(
+            (request.method().as_str(), request.endpoint()),
+            ("GET", "/customer_products.xml")
+        );
+        flow.on_response(lookup, empty_page("customer_products"), 10).unwrap();
+        let (create, request) = next_send(&mut flow, 10);
+        assert_eq!((create, request.method().as_str()), (lookup + 1, "POST"));
+        let body = "<customer_product><id>31</id><reference>P1</reference></customer_product>";
+        flow.on_response(create, answer(201, body), 20).unwrap();
+        match flow.poll(20).unwrap() {
+            Action::RecordDone { index, outcome, .. } => {
+                assert_eq!((index, outcome), (0, Outcome::Synced { incwo_id: Some(31) }))
+            }
+            other => panic!("expected the record's end, got {other:?}"),
+        }
+        assert!(matches!(flow.poll(20).unwrap(), Action::Done { .. }));
+        let metrics = flow.metrics().render_prometheus();
+        let total = |series: &str| -> f64 {
+            metrics
+                .lines()
+                .filter(|l| l.starts_with(series))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        };
+        assert_eq!(total("api_call_duration_ms_count{"), 2.0, "two calls: {metrics}");
+        assert_eq!(total("api_call_duration_ms_sum{"), 20.0, "10 ms each: {metrics}");
+    }
+
+    #[test]
+    fn a_record_with_nothing_to_do_is_skipped_as_already_applied() {
+        let mut flow = flow_of(&[cancellation("O1")]);
+        put_order(&mut flow, "O1", "cancelled", &[]);
+        let mut e = crate::flow::engine::entry(&flow, Domain::Order, "O1").cloned().unwrap();
+        e.verified = true;
+        e.mark_published("order.cancelled");
+        flow.state.ledger.put(e);
+        match flow.poll(0).unwrap() {
+            Action::RecordDone { outcome, .. } => assert_eq!(outcome, Outcome::Skipped { incwo_id: Some(400) }),
+            other => panic!("expected the record's end, got {other:?}"),
+        }
+        let metrics = flow.metrics().render_prometheus();
+        assert!(metrics.contains("reason=\"already_applied\""), "{metrics}");
+    }
+
+    #[test]
+    fn the_loop_is_driven_in_order_or_refused_with_a_usage_error() {
+        let mut flow = flow_of(&[product("P1")]);
+        let (id, _) = next_send(&mut flow, 0);
+        assert_eq!(flow.poll(0).unwrap_err().code, "usage.awaiting_response");
+        let unknown = flow
+            .on_response(id + 7, empty_page("customer_products"), 0)
+            .unwrap_err();
+        assert_eq!(unknown.code, "usage.unknown_request");
+        assert!(unknown.message.contains("not in flight"), "{}", unknown.message);
+        let failure = TransportFailure {
+            kind: TransportKind::ConnectRefused,
+            phase: TransportPhase::Connect,
+        };
+        flow.on_transport_error(id, failure, 0).unwrap();
+        let again = flow.on_response(id, empty_page("customer_products"), 0).unwrap_err();
+        assert!(again.message.contains("already answered"), "{}", again.message);
+    }
+}

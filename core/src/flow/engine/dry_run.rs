@@ -99,3 +99,65 @@ fn merge_progress(stored: &str, update: &str, id: u64) -> String {
         _ => stored.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn a_created_body_gets_its_id_first() {
+        assert_eq!(
+            insert_id("<firm><name>A</name></firm>", 7),
+            "<firm><id>7</id><name>A</name></firm>"
+        );
+        assert_eq!(insert_id("not xml", 7), "not xml");
+    }
+
+    #[test]
+    fn a_status_update_changes_only_the_progress_id_and_a_full_update_replaces() {
+        let stored = "<proposal_sheet><id>5</id><title>O1</title><progress_id>1</progress_id></proposal_sheet>";
+        assert_eq!(
+            merge_progress(
+                stored,
+                "<proposal_sheet><progress_id>42</progress_id></proposal_sheet>",
+                5
+            ),
+            "<proposal_sheet><id>5</id><title>O1</title><progress_id>42</progress_id></proposal_sheet>"
+        );
+        assert_eq!(
+            merge_progress(stored, "<proposal_sheet><title>O2</title></proposal_sheet>", 5),
+            "<proposal_sheet><id>5</id><title>O2</title></proposal_sheet>"
+        );
+        let without = "<proposal_sheet><id>5</id></proposal_sheet>";
+        assert_eq!(
+            merge_progress(
+                without,
+                "<proposal_sheet><progress_id>42</progress_id></proposal_sheet>",
+                5
+            ),
+            without,
+            "nothing to merge into"
+        );
+    }
+
+    #[test]
+    fn a_refused_line_is_planned_without_a_step() {
+        let mut bad = product("P1");
+        bad["record"]["taxCode"] = "NOPE".into();
+        let text: String = [product("P2"), bad].iter().map(|e| format!("{e}\n")).collect();
+        let profile = Profile::default();
+        let items = crate::flow::batch::parse_jsonl(&text, &profile);
+        let config = flow_of(&[]).config;
+        let plan = plan(items, profile, config);
+        assert_eq!(plan.len(), 2);
+        assert_eq!(
+            plan[0]["steps"],
+            serde_json::json!(["GET /customer_products.xml", "POST /customer_products.xml"])
+        );
+        assert_eq!(plan[0]["outcome"]["outcome"], "synced");
+        assert_eq!(plan[1]["steps"], serde_json::json!([]));
+        assert_eq!(plan[1]["outcome"]["outcome"], "quarantined");
+        assert_eq!(plan[1]["line"], 2);
+    }
+}

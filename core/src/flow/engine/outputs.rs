@@ -146,3 +146,149 @@ fn quarantine_queue(flow: &Flow, index: usize) -> Option<String> {
     let item = &flow.items[index];
     company_queue(flow, Domain::of(item.kind?), true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tasks::Task;
+    use super::super::testing::*;
+    use super::*;
+    use crate::flow::ErrorInfo;
+
+    fn queue_of(envelope: serde_json::Value, domain: Domain, quarantine: bool) -> Option<String> {
+        let mut flow = flow_of(&[envelope]);
+        put_order(&mut flow, "O9", "confirmed", &[]);
+        set_currency(&mut flow, "O9", "USD");
+        begin(&mut flow);
+        company_queue(&flow, domain, quarantine)
+    }
+
+    fn set_currency(flow: &mut Flow, order: &str, currency: &str) {
+        let mut e = entry(flow, Domain::Order, order).cloned().unwrap();
+        e.currency = Some(currency.into());
+        flow.state.ledger.put(e);
+    }
+
+    #[test]
+    fn each_domain_publishes_on_its_queue() {
+        let q = |envelope, domain| queue_of(envelope, domain, false).unwrap();
+        assert_eq!(q(customer("C1"), Domain::Customer), "erp.incwo.referential.default");
+        assert_eq!(q(product("P1"), Domain::Product), "erp.incwo.referential.default");
+        assert_eq!(q(quote("Q1"), Domain::Quote), "erp.incwo.quote.default");
+        assert_eq!(
+            q(order("O1", None, &[("P1", "1")]), Domain::Order),
+            "erp.incwo.order.default.eur"
+        );
+        assert_eq!(
+            q(invoice("F1", "O9", &[("P1", "1")]), Domain::Invoice),
+            "erp.incwo.billing.default"
+        );
+        assert_eq!(q(cancellation("O9"), Domain::CreditNote), "erp.incwo.billing.default");
+        assert_eq!(
+            q(cancellation("O9"), Domain::Order),
+            "erp.incwo.order.default.usd",
+            "a cancellation is announced in its order's currency"
+        );
+        assert_eq!(
+            q(movement("M1", "-1", "sale", Some("O9")), Domain::StockMovement),
+            "erp.incwo.stock.main"
+        );
+        assert_eq!(
+            queue_of(quote("Q1"), Domain::Quote, true).as_deref(),
+            Some("erp.incwo.quote.default.quarantine")
+        );
+    }
+
+    #[test]
+    fn events_are_stamped_in_utc_to_the_millisecond() {
+        assert_eq!(occurred_at(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(occurred_at(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn a_confirmation_is_published_once_for_a_done_entry() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        begin(&mut flow);
+        run(&mut flow).tasks = [Task::Publish(Domain::Quote, "Q1".into(), "quote.created")].into();
+        assert!(matches!(
+            publish(&mut flow, Domain::Quote, "Q1", "quote.created", 0),
+            Step::Continue
+        ));
+        assert!(flow.engine.queue.is_empty(), "nothing written, nothing announced");
+        let e = put_done(&mut flow, Domain::Quote, "Q1", 400);
+        run(&mut flow).tasks = [Task::Publish(Domain::Quote, "Q1".into(), "quote.created")].into();
+        publish(&mut flow, Domain::Quote, "Q1", "quote.created", 0);
+        let (Action::Publish { queue, event }, Some((key, kind))) = flow.engine.queue.pop_front().unwrap() else {
+            panic!("expected a publish tied to the entry");
+        };
+        assert_eq!(
+            (queue.as_str(), key.as_str(), kind.as_str()),
+            ("erp.incwo.quote.default", e.key.as_str(), "quote.created")
+        );
+        assert_eq!(
+            (event.event_type.as_str(), event.incwo_id),
+            ("quote.created", Some(400))
+        );
+        assert_eq!(
+            event.idempotency_key,
+            super::super::key(&flow, Domain::Quote, "Q1", "quote.created")
+        );
+        assert!(flow.engine.run.as_ref().unwrap().tasks.is_empty());
+        let mut e = entry(&flow, Domain::Quote, "Q1").cloned().unwrap();
+        e.mark_published("quote.created");
+        flow.state.ledger.put(e);
+        run(&mut flow).tasks = [Task::Publish(Domain::Quote, "Q1".into(), "quote.created")].into();
+        publish(&mut flow, Domain::Quote, "Q1", "quote.created", 0);
+        assert!(flow.engine.queue.is_empty(), "published already");
+    }
+
+    #[test]
+    fn a_deferred_movement_holds_back_its_orders_customer() {
+        let mut flow = flow_of(&[movement("M1", "-1", "sale", Some("O1")), quote("Q1")]);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        begin(&mut flow);
+        let error = ErrorInfo::business("http.429", "later");
+        finish(
+            &mut flow,
+            Outcome::Deferred {
+                not_before: 9_000,
+                error,
+            },
+            0,
+        );
+        assert_eq!(flow.state.blocked_customers.get("C1").map(|b| b.0), Some(9_000));
+        assert_eq!((flow.state.cursor, flow.engine.run.is_none()), (1, true));
+        assert!(matches!(
+            flow.engine.queue.pop_front(),
+            Some((Action::RecordDone { index: 0, line: 1, .. }, None))
+        ));
+    }
+
+    #[test]
+    fn a_quarantined_record_is_announced_on_its_quarantine_queue() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        begin(&mut flow);
+        let error = ErrorInfo::business("business.unknown_customer", "sync it first");
+        finish(&mut flow, Outcome::Quarantined { error }, 1_000);
+        let Some((Action::Publish { queue, event }, None)) = flow.engine.queue.pop_front() else {
+            panic!("expected the quarantine event first");
+        };
+        assert_eq!(queue, "erp.incwo.quote.default.quarantine");
+        assert_eq!(
+            (event.event_type.as_str(), event.external_id.as_str()),
+            ("record.quarantined", "Q1")
+        );
+        assert_eq!(
+            event.error.as_ref().map(|e| e["code"].clone()),
+            Some("business.unknown_customer".into())
+        );
+        assert!(
+            flow.state.blocked_customers.is_empty(),
+            "a quarantine holds nobody back"
+        );
+        assert!(matches!(
+            flow.engine.queue.pop_front(),
+            Some((Action::RecordDone { .. }, None))
+        ));
+        assert_eq!(flow.state.changed_outcomes.iter().copied().collect::<Vec<_>>(), [0]);
+    }
+}

@@ -367,14 +367,14 @@ mod tests {
     fn a_record_behind_a_waiting_record_of_its_customer_waits_too() {
         let mut flow = flow_of(&[movement("M1", "-2", "sale", Some("O1"))]);
         put_order(&mut flow, "O1", "confirmed", &[("P1", "2", "0", "0")]);
-        let earlier = crate::flow::ErrorInfo::business("technical.http_503", "incwo is down");
+        let earlier = crate::flow::ErrorInfo::business("http.429", "incwo is down");
         flow.state.blocked_customers.insert("C1".into(), (5_000, earlier));
         start_record(&mut flow, 1_000);
         match outcome(&flow, 0) {
             Some(Outcome::Deferred { not_before, error }) => {
                 assert_eq!(*not_before, 5_000);
                 assert_eq!(error.code, "deferred.customer_waiting");
-                assert!(error.message.contains("technical.http_503"), "{}", error.message);
+                assert!(error.message.contains("http.429"), "{}", error.message);
             }
             other => panic!("expected deferred, got {other:?}"),
         }
