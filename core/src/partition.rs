@@ -28,7 +28,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::flow::ledger::{Domain, Entry};
+use crate::flow::ledger::Entry;
+use crate::model::{self, Domain, Kind};
 use crate::usage::UsageError;
 
 /// The message header a consistent-hash exchange hashes.
@@ -102,37 +103,20 @@ fn order_customer_in(entries: &[Entry], number: &str) -> Option<String> {
 }
 
 /// The customer of a record envelope `{"kind", "record"}`: its own, its
-/// order's (`order_customer`, else the order's entry in `entries`).
+/// order's (`order_customer`, else the order's entry in `entries`); the rule
+/// is the model's ([`model::customer_of`]).
 pub fn customer_of(envelope: &Value, order_customer: Option<&str>, entries: &[Entry]) -> Option<String> {
-    let record = &envelope["record"];
-    let order_of = |number: Option<&str>| -> Option<String> {
-        let number = number?;
+    let kind: Kind = envelope["kind"].as_str()?.parse().ok()?;
+    model::customer_of(kind, &envelope["record"], |number| {
         order_customer
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .or_else(|| order_customer_in(entries, number))
-    };
-    match envelope["kind"].as_str().unwrap_or("") {
-        "customer" => text(record, "externalId").map(str::to_string),
-        "quote" | "order" => text(record, "customerExternalId").map(str::to_string),
-        "invoice" => order_of(text(record, "sourceOrder")),
-        "cancellation" => order_of(text(record, "orderNumber")),
-        "stock-movement" => order_of(text(record, "sourceOrder")),
-        _ => None,
-    }
+    })
 }
 
 fn external_id<'a>(kind: &str, record: &'a Value) -> Option<&'a str> {
-    let field = match kind {
-        "customer" => "externalId",
-        "product" => "sku",
-        "quote" => "quoteNumber",
-        "order" | "cancellation" => "orderNumber",
-        "invoice" => "invoiceNumber",
-        "stock-movement" => "movementId",
-        _ => return None,
-    };
-    text(record, field)
+    model::external_id(kind.parse().ok()?, record)
 }
 
 /// The ledger references of a record envelope (see [`LedgerRef`]), with

@@ -31,9 +31,10 @@ pub mod snapshot;
 pub mod throttle;
 
 use crate::adapters::Adapter;
-use crate::flow::ledger::{Domain, Entry, Ledger};
+use crate::flow::ledger::{Entry, Ledger};
 use crate::http::{response_from_json, ConnectionConfig, Method};
 use crate::mapping::totals::Totals;
+use crate::model::Domain;
 use crate::usage::UsageError;
 use detect::{detect as detect_changes, Observed};
 use intake::{IntakeSettings, Target, WebhookRequest};

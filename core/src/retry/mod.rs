@@ -453,7 +453,25 @@ pub fn decide(
     if error.outcome_unknown && (error.operation == Operation::Create || error.method == Method::Post) {
         return RetryDecision::ReconcileFirst;
     }
+    schedule(policy, state, error, attempt, now_ms, seed)
+}
 
+/// When a call that will be sent again goes: after its backoff (full
+/// jitter from `seed`) and any `Retry-After`, or as a requeue when the
+/// `Retry-After` or an open breaker lasts beyond `retryAfterCapMs`, or when
+/// the budget is spent. Spends the retry's budget. Returns `RetryNow`,
+/// `RetryAt` or `Requeue`. [`decide`] ends with it; a create reconciled after
+/// [`RetryDecision::ReconcileFirst`] calls it too before creating again, so
+/// the cap, the breaker and the budget hold on that path as well.
+pub fn schedule(
+    policy: &RetryPolicy,
+    state: &mut RetryState,
+    error: &ClassifiedError,
+    attempt: u32,
+    now_ms: u64,
+    seed: u64,
+) -> RetryDecision {
+    let attempt = attempt.max(1);
     let mut at = now_ms.saturating_add(jitter(seed, attempt, policy.backoff_ceiling(attempt)));
     if let Some(retry_after) = error.retry_after_ms {
         if retry_after.saturating_sub(now_ms) > policy.retry_after_cap_ms {
