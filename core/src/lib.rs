@@ -61,6 +61,7 @@ pub mod telemetry;
 
 pub mod adapters;
 pub mod api;
+pub mod base;
 pub mod codes;
 pub mod contract;
 pub mod discover;

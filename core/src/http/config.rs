@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::encode::base64_encode;
 use super::HttpError;
-use crate::errors::ClassificationTable;
+use crate::base::classification::ClassificationTable;
 
 /// A secret string (password, bearer token). Its `Debug` prints
 /// `[redacted]` and it has no `Display`, so it cannot leak through a log line.

@@ -182,7 +182,10 @@ fn config_reads_its_json_shape() {
     let c = ConnectionConfig::from_json(&value).unwrap();
     assert_eq!(c.business_file_id(), "123456");
     assert_eq!(c.idempotency_key_header(), Some("Idempotency-Key"));
-    assert_eq!(c.classification().rule(404).class, crate::errors::ErrorClass::Technical);
+    assert_eq!(
+        c.classification().rule(404).class,
+        crate::base::classification::ErrorClass::Technical
+    );
     // A password of the wrong type never appears in the error message.
     let bad = serde_json::json!({
         "server": "https://www.incwo.com", "businessFileId": "1",

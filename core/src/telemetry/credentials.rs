@@ -4,7 +4,7 @@
 //! secret carried as the path segment after [`WEBHOOK_PATH`].
 
 use super::is_sensitive_key;
-use crate::inbound::intake::WEBHOOK_PATH;
+use crate::base::WEBHOOK_PATH;
 
 const HIDDEN: &str = "[redacted]";
 
