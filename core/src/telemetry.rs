@@ -17,10 +17,10 @@
 //! a [`MetricEvent`] is `{"metric": "api_call", "endpoint": "...",
 //! "operation": "...", "durationMs": 120}` (also `api_error` {class, endpoint},
 //! `backlog_size` {queue, size}, `replay` {reason}, `reconciliation_gap`
-//! {domain}); [`render_events_json`] turns a list of them into `{"text": "..."}`.
+//! {domain}); `crate::api`'s `telemetry.render` turns a list of them into `{"text": "..."}`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -546,47 +546,10 @@ fn redact_field(key: &str, value: &str) -> String {
     }
 }
 
-// ---- JSON entry points shared by hosts and golden vectors ----
-
-fn usage_error(code: &str, message: &str) -> Value {
-    json!({"error": {"class": "usage", "code": code, "message": message}})
-}
-
-/// Records a JSON list of [`MetricEvent`]s in a fresh registry and returns
-/// `{"text": <Prometheus text>}`, or `{"error": {"class": "usage", "code":
-/// "telemetry.bad_event", ...}}` when an event does not have the expected form.
-pub fn render_events_json(events: &Value) -> Value {
-    match Vec::<MetricEvent>::deserialize(events) {
-        Ok(events) => {
-            let mut registry = Registry::default();
-            for event in &events {
-                registry.record(event);
-            }
-            json!({"text": registry.render_prometheus()})
-        }
-        Err(_) => usage_error(
-            "telemetry.bad_event",
-            "expected a list of metric events (api_call, api_error, backlog_size, replay, reconciliation_gap)",
-        ),
-    }
-}
-
-/// Reads a JSON [`LogEvent`] and returns its redacted JSON form, or a
-/// `telemetry.bad_log_event` usage error.
-pub fn log_event_json(event: &Value) -> Value {
-    match LogEvent::deserialize(event) {
-        Ok(event) => event.to_json(),
-        Err(_) => usage_error(
-            "telemetry.bad_log_event",
-            "expected {level, message, correlationId?, fields?}",
-        ),
-    }
-}
-
 mod credentials;
 use credentials::redact_credentials;
 mod exposition;
-pub use exposition::{accumulate_json, ExpositionError};
+pub use exposition::ExpositionError;
 
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,6 @@
 //! retry policy reconciles before repeating a create.
 
 mod body;
-pub(crate) mod json;
 
 use std::fmt;
 
@@ -25,7 +24,6 @@ use crate::http::{CallSite, Method, Operation, Response};
 
 pub use crate::base::classification::{default_rule, ClassificationTable, ErrorClass, StatusRule};
 pub use body::{extract_messages, mask_emails, raw_body_for_operator, IncwoMessage, RAW_BODY_LIMIT};
-pub use json::classify_json;
 
 /// How a call failed without a response. JSON: snake_case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

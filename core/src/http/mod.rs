@@ -22,7 +22,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 pub use config::{Auth, BaseUrl, ConnectionConfig, Secret};
-pub use json::{invalid_json, request_json, response_from_json};
+pub use json::{invalid_json, response_from_json};
 
 use encode::{base64_decode, base64_encode, percent_encode};
 
@@ -826,5 +826,3 @@ impl ConnectionConfig {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod vector_tests;

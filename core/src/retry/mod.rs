@@ -16,14 +16,10 @@
 //!   decision is [`RetryDecision::ReconcileFirst`]. A failure known to be
 //!   before sending is retried normally.
 
-mod json;
-
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{ClassifiedError, ErrorClass};
 use crate::http::{Method, Operation};
-
-pub use json::{decide_json, replay_json};
 
 /// Retry budget settings (token bucket). JSON camelCase, every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
