@@ -146,7 +146,10 @@ mod tests {
     #[test]
     fn a_numbered_record_gates_against_the_stored_state() {
         let mut q = CustomerQueue::default();
-        assert!(matches!(q.gate_in_sequence("r2", 2, 1, 1000), crate::partition::Gate::Defer { .. }));
+        assert!(matches!(
+            q.gate_in_sequence("r2", 2, 1, 1000),
+            crate::partition::Gate::Defer { .. }
+        ));
         assert_eq!(q.gate_in_sequence("r2", 2, 1500, 1000), crate::partition::Gate::Run);
         q.settle("r2", Settled::Ended, 0);
         let g = gate(&json!({"recordKey": "r3", "now": 1600, "sequence": 3, "state": q})).unwrap();
