@@ -241,29 +241,6 @@ fn labels_never_carry_personal_data_or_credentials() {
 }
 
 #[test]
-fn redaction_of_free_text() {
-    assert_eq!(
-        redact("sent to ann.smith@acme.com, cc job.less@acme.com."),
-        "sent to [email], cc [email]."
-    );
-    assert_eq!(
-        redact("tel 01 23 45 67 89 or +33 6 78 90 12 34"),
-        "tel [phone] or [phone]"
-    );
-    assert_eq!(redact("mobile 0678901234"), "mobile [phone]");
-    assert_eq!(
-        redact("Authorization: Basic dXNlcjpwYXNz end"),
-        "Authorization: Basic [redacted] end"
-    );
-    assert_eq!(redact("bearer abc.def"), "bearer [redacted]");
-    assert_eq!(redact("password=hunter2 user=x"), "password=[redacted] user=x");
-    // Kept: ids, dates, timestamps, amounts, references.
-    let kept = "bill 11497502 on 22-12-2014 at 17-01-2012-15-14 for 49749.99999 ref D1234-56789";
-    assert_eq!(redact(kept), kept);
-    assert_eq!(redact(&redact("x@y.fr 0612345678")), "[email] [phone]");
-}
-
-#[test]
 fn log_events_are_redacted_and_carry_the_correlation_id() {
     let event = LogEvent::new(Level::Warn, "retrying for ann.smith@acme.com")
         .with_correlation_id("c-42")
