@@ -8,6 +8,7 @@
 //!
 //! Modules, one concern each:
 //! - [`model`]: the canonical records (contract version 1).
+//! - [`base`]: the profile, ISO tables and status table shared by the layers above.
 //! - [`contract`]: validation into actionable violations, and JSON Schema export.
 //! - [`mapping`]: the mapping profile, totals, and the versioned mappers.
 //! - [`views`]: typed views of incwo's XML resources and list pages.
