@@ -21,7 +21,7 @@ pub const WEBHOOK_PATH: &str = "/incwo/webhook";
 /// version emits adds a variant instead of editing an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MapperVersion {
-    /// The first mapper: see [`v1`].
+    /// The first mapper: see `mapping::v1`.
     V1,
 }
 
