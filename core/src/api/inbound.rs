@@ -393,4 +393,11 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn the_webhook_path_has_one_value() {
+        // Until intake re-exports crate::base::WEBHOOK_PATH (the one
+        // definition, read by telemetry's redaction), both must agree.
+        assert_eq!(crate::inbound::intake::WEBHOOK_PATH, crate::base::WEBHOOK_PATH);
+    }
 }
