@@ -56,7 +56,6 @@ fn the_walk_sees_every_source_file_with_its_line_count() {
 }
 
 #[test]
-#[ignore = "enabled when the split of #21 lands"]
 fn no_source_file_is_over_600_lines() {
     let over: Vec<String> = line_counts()
         .into_iter()

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::observe::Observations;
 use super::unknown;
 
-/// Rates incwo documents for its VAT ids (REFERENCE.md §2.2), used only for
+/// Rates incwo documents for its VAT ids (docs/INCWO-API.md#22-products-and-reference-data), used only for
 /// ids seen without amounts.
 const DOCUMENTED_VAT: &[(u64, &str)] = &[
     (607, "0.20"),

@@ -59,7 +59,6 @@ mod engine;
 pub mod ledger;
 mod parts;
 pub mod queues;
-pub mod script;
 pub mod transitions;
 
 use crate::contract::Violation;

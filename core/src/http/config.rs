@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::auth::Auth;
 use super::base_url::BaseUrl;
 use super::HttpError;
-use crate::errors::ClassificationTable;
+use crate::base::classification::ClassificationTable;
 
 /// Everything needed to address one incwo business file: validated base
 /// URL, business file id, credentials, optional idempotency-key header name
@@ -275,7 +275,10 @@ mod tests {
         let c = ConnectionConfig::from_json(&value).unwrap();
         assert_eq!(c.business_file_id(), "123456");
         assert_eq!(c.idempotency_key_header(), Some("Idempotency-Key"));
-        assert_eq!(c.classification().rule(404).class, crate::errors::ErrorClass::Technical);
+        assert_eq!(
+            c.classification().rule(404).class,
+            crate::base::classification::ErrorClass::Technical
+        );
         // A password of the wrong type never appears in the error message.
         let bad = serde_json::json!({
             "server": "https://www.incwo.com", "businessFileId": "1",

@@ -40,11 +40,9 @@ pub use header::{
     is_sensitive_header, validate_header_name, validate_header_value, CORRELATION_HEADER, MAX_HEADER_VALUE,
     XML_MEDIA_TYPE,
 };
-pub use json::{invalid_json, request_json, response_from_json};
+pub use json::{invalid_json, response_from_json};
 pub use request::Request;
 pub use response::Response;
 
 #[cfg(test)]
 mod test_support;
-#[cfg(test)]
-mod vector_tests;

@@ -52,7 +52,7 @@ pub enum DetectOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Publication {
-    /// Queue name (DESIGN section 7).
+    /// Queue name (docs/DESIGN.md#7-flows-replayable-steps).
     pub queue: String,
     /// The event.
     pub event: ChangeEvent,

@@ -1,6 +1,6 @@
 //! Retry decisions: pure, deterministic functions of the classified error,
 //! the attempt number, the per-tenant [`RetryState`] the host keeps, the time
-//! and a seed (DESIGN.md section 6).
+//! and a seed (docs/DESIGN.md#6-errors-and-retries).
 //!
 //! - only technical errors are retried; 401/403 stop with a clear message
 //!   ([`RetryDecision::GiveUp`] with `needsOperator`); contract errors are
@@ -16,14 +16,10 @@
 //!   decision is [`RetryDecision::ReconcileFirst`]. A failure known to be
 //!   before sending is retried normally.
 
-mod json;
-
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{ClassifiedError, ErrorClass};
 use crate::http::{Method, Operation};
-
-pub use json::{decide_json, replay_json};
 
 /// Retry budget settings (token bucket). JSON camelCase, every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +71,7 @@ impl Default for BreakerPolicy {
     }
 }
 
-/// The retry policy: DESIGN.md section 6 defaults, each overridable.
+/// The retry policy: docs/DESIGN.md#6-errors-and-retries defaults, each overridable.
 /// JSON camelCase, every field optional:
 /// `{"maxAttempts": 4, "baseDelayMs": 1000, "maxDelayMs": 30000,
 /// "retryAfterCapMs": 60000, "budgetRequeueMs": 60000, "budget": {…}, "breaker": {…}}`.

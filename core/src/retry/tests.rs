@@ -414,27 +414,3 @@ proptest! {
         prop_assert!(terminal, "decision {:?}", d);
     }
 }
-
-#[test]
-fn json_facades_decide_and_refuse_bad_steps() {
-    let error = serde_json::to_value(response_error(
-        Method::Get,
-        "/firms.xml",
-        429,
-        &[("Retry-After", "120")],
-    ))
-    .unwrap();
-    let out = decide_json(&serde_json::json!({"error": error, "attempt": 1, "nowMs": NOW, "seed": 1})).unwrap();
-    assert_eq!(out["decision"]["decision"], "requeue");
-    assert_eq!(out["state"]["budget"]["tokens"], 500);
-    for args in [
-        serde_json::json!({"steps": [{"nowMs": 1}]}),
-        serde_json::json!({"steps": [{"nowMs": 1, "success": true, "admit": true}]}),
-        serde_json::json!({"steps": [{"nowMs": 1, "error": {}}]}),
-        serde_json::json!({"policy": {"maxAttempts": -1}, "steps": []}),
-        serde_json::json!({"state": {"budget": {"tokens": "many"}}, "steps": []}),
-    ] {
-        let err = replay_json(&args).unwrap_err();
-        assert!(err.code.starts_with("usage."), "{args}");
-    }
-}

@@ -32,9 +32,7 @@ use body::{bad_body, parse_id, read_fields};
 use network::check_source;
 use secret::{check_secret, require_secret};
 
-/// The path of the webhook endpoint every host serves; the secret, when
-/// carried in the path, is the segment after it (and is redacted from logs).
-pub const WEBHOOK_PATH: &str = "/incwo/webhook";
+pub use crate::base::WEBHOOK_PATH;
 
 /// Largest webhook body read (incwo's pings are a few dozen bytes).
 pub const MAX_WEBHOOK_BODY: usize = 64 * 1024;

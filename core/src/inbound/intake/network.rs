@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::InboundError;
 
-/// incwo's documented source network for its calls (REFERENCE section 4).
+/// incwo's documented source network for its calls (docs/INCWO-API.md#4-webhooks--notifications).
 pub const INCWO_NETWORK: &str = "185.16.44.0/24";
 
 /// A network of the allow-list: an address and a prefix length.

@@ -9,19 +9,19 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::encode::base64_encode;
+use crate::http::encode::base64_encode;
 
 /// Dispatches a vector's call to the JSON façade every binding exposes.
 pub(crate) fn call(name: &str, args: &Value) -> Value {
     let result = match name {
-        "request" => super::request_json(args),
-        "classify" => crate::errors::classify_json(args),
-        "retry" => crate::retry::replay_json(args),
+        "request" => super::request::request(args),
+        "classify" => super::classify::classify(args),
+        "retry" => super::retry::replay(args),
         other => panic!("unknown call {other}"),
     };
     match result {
         Ok(value) => value,
-        Err(usage) => crate::api::usage_error(&usage),
+        Err(usage) => super::usage_error(&usage),
     }
 }
 

@@ -1,12 +1,14 @@
-//! JSON façade of the retry policy, the exact shapes every binding exposes.
+//! `retry` and `retry.decide`: the JSON façade of the retry policy
+//! ([`crate::retry`]), the exact shapes every binding exposes.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{decide, RetryPolicy, RetryState};
-use crate::errors::json::ClassifyArgs;
+use super::args::Args;
+use super::classify::ClassifyArgs;
 use crate::errors::ClassifiedError;
 use crate::http::invalid_json;
+use crate::retry::{decide, RetryPolicy, RetryState};
 use crate::usage::UsageError;
 
 /// The failed call: a classified error as returned by `classify`, or the
@@ -88,13 +90,13 @@ fn run_step(policy: &RetryPolicy, state: &mut RetryState, default_seed: u64, ste
     }
 }
 
-/// Runs a sequence of steps against one tenant's state, as a host would:
+/// `retry`: runs a sequence of steps against one tenant's state, as a host would:
 /// `{"policy"?: {…}, "state"?: {…}, "seed": 42, "steps": [
 ///   {"nowMs", "attempt", "seed"?, "error": {…classified error…} | "classify": {…classify args…}},
 ///   {"nowMs", "success": true}, {"nowMs", "admit": true}]}`
 /// → `{"results": [decision | {"recorded": "success"} | admission, …], "state": {…}}`.
-pub fn replay_json(args: &Value) -> Result<Value, UsageError> {
-    let args = ReplayArgs::deserialize(args).map_err(invalid_json)?;
+pub(crate) fn replay(args: &Value) -> Result<Value, UsageError> {
+    let args: ReplayArgs = Args::new(args).typed()?;
     let mut state = args.state.unwrap_or_else(|| RetryState::new(&args.policy));
     let mut results = Vec::with_capacity(args.steps.len());
     for step in args.steps {
@@ -118,11 +120,11 @@ struct DecideArgs {
     seed: u64,
 }
 
-/// One decision: `{"policy"?: {…}, "state"?: {…}, "error": {…classified
+/// `retry.decide`, one decision: `{"policy"?: {…}, "state"?: {…}, "error": {…classified
 /// error…}, "attempt": 1, "nowMs": …, "seed": …}` → `{"decision": {…},
 /// "state": {…}}` (the updated state to store).
-pub fn decide_json(args: &Value) -> Result<Value, UsageError> {
-    let args = DecideArgs::deserialize(args).map_err(invalid_json)?;
+pub(crate) fn decide_one(args: &Value) -> Result<Value, UsageError> {
+    let args: DecideArgs = Args::new(args).typed()?;
     let mut state = args.state.unwrap_or_else(|| RetryState::new(&args.policy));
     let decision = decide(
         &args.policy,
@@ -133,4 +135,43 @@ pub fn decide_json(args: &Value) -> Result<Value, UsageError> {
         args.seed,
     );
     Ok(json!({"decision": decision, "state": state}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::classify_response;
+    use crate::http::{CallSite, Method, Response};
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn response_error(method: Method, endpoint: &str, status: u16, headers: &[(&str, &str)]) -> ClassifiedError {
+        let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let response = Response::new(status, headers, Vec::new());
+        classify_response(&CallSite::new(method, endpoint), &response, NOW, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn json_facades_decide_and_refuse_bad_steps() {
+        let error = serde_json::to_value(response_error(
+            Method::Get,
+            "/firms.xml",
+            429,
+            &[("Retry-After", "120")],
+        ))
+        .unwrap();
+        let out = decide_one(&serde_json::json!({"error": error, "attempt": 1, "nowMs": NOW, "seed": 1})).unwrap();
+        assert_eq!(out["decision"]["decision"], "requeue");
+        assert_eq!(out["state"]["budget"]["tokens"], 500);
+        for args in [
+            serde_json::json!({"steps": [{"nowMs": 1}]}),
+            serde_json::json!({"steps": [{"nowMs": 1, "success": true, "admit": true}]}),
+            serde_json::json!({"steps": [{"nowMs": 1, "error": {}}]}),
+            serde_json::json!({"policy": {"maxAttempts": -1}, "steps": []}),
+            serde_json::json!({"state": {"budget": {"tokens": "many"}}, "steps": []}),
+        ] {
+            let err = replay(&args).unwrap_err();
+            assert!(err.code.starts_with("usage."), "{args}");
+        }
+    }
 }

@@ -134,7 +134,7 @@ pub struct Profile {
     pub profile_version: u32,
     /// A name for logs.
     pub name: String,
-    /// The mapper version to emit with (see [`crate::mapping::MapperVersion`]).
+    /// The mapper version to emit with (see [`crate::base::MapperVersion`]).
     pub mapper_version: u32,
     /// Tax code → rate and `vat_value_id`.
     pub taxes: BTreeMap<String, TaxEntry>,
@@ -235,7 +235,7 @@ impl Profile {
                 ),
             );
         }
-        if crate::mapping::MapperVersion::from_number(self.mapper_version).is_none() {
+        if crate::base::MapperVersion::from_number(self.mapper_version).is_none() {
             problem(
                 "/mapperVersion".into(),
                 format!("unknown mapper version {}; known versions: 1", self.mapper_version),
@@ -265,7 +265,7 @@ impl Profile {
             }
         }
         for (code, currency) in &self.currencies {
-            if !crate::contract::iso::is_currency(code) {
+            if !crate::base::iso::is_currency(code) {
                 problem(format!("/currencies/{code}"), "not an ISO 4217 currency code".into());
             }
             if currency.minor_digits > 4 {

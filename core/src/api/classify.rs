@@ -1,12 +1,14 @@
-//! JSON façade of the classifier, the exact shapes every binding exposes.
+//! `classify`: the JSON façade of the error classifier ([`crate::errors`]).
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{classify_response, classify_transport, ClassificationTable, ClassifiedError, TransportFailure};
-use crate::http::{CallSite, Method, Operation, Response};
+use super::args::Args;
+use crate::errors::{classify_response, classify_transport, ClassificationTable, ClassifiedError, TransportFailure};
+use crate::http::{invalid_json, CallSite, Method, Operation, Response};
 use crate::usage::UsageError;
 
+/// The arguments of `classify` (also a step of `retry`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ClassifyArgs {
@@ -49,13 +51,33 @@ impl ClassifyArgs {
     }
 }
 
-/// Classifies from JSON: `{"method": "POST", "endpoint": "/bill_sheets.xml",
+/// `classify`: `{"method": "POST", "endpoint": "/bill_sheets.xml",
 /// "operation"?: "create", "correlationId"?: "…", "nowMs": 0,
 /// "response": {"status", "headers", "body" | "bodyBase64"} | "transport":
 /// {"kind", "phase"?}, "table"?: {"overrides": {…}}}` → the
 /// [`ClassifiedError`] JSON, or `null` for a 2xx response.
-pub fn classify_json(args: &Value) -> Result<Value, UsageError> {
-    let args = ClassifyArgs::deserialize(args).map_err(crate::http::invalid_json)?;
-    let classified = args.classify(0)?;
-    serde_json::to_value(&classified).map_err(crate::http::invalid_json)
+pub(crate) fn classify(args: &Value) -> Result<Value, UsageError> {
+    let classified = Args::new(args).typed::<ClassifyArgs>()?.classify(0)?;
+    serde_json::to_value(&classified).map_err(invalid_json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_refuses_bad_shapes_without_panic() {
+        for args in [
+            serde_json::json!(null),
+            serde_json::json!({}),
+            serde_json::json!({"method": "GET", "endpoint": "/x.xml"}),
+            serde_json::json!({"method": "PATCH", "endpoint": "/x.xml", "response": {"status": 500}}),
+            serde_json::json!({"method": "GET", "endpoint": "/x.xml", "response": {"status": 70000}}),
+            serde_json::json!({"method": "GET", "endpoint": "/x.xml", "transport": {"kind": "meteor"}}),
+            serde_json::json!({"method": "GET", "endpoint": "/x.xml", "response": {"status": 500}, "table": {"overrides": {"x": {}}}}),
+        ] {
+            let err = classify(&args).unwrap_err();
+            assert!(err.code.starts_with("usage."), "{args}");
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Scripted flow runs, for golden vectors every host replays through
+//! `flow.script`: scripted flow runs, for golden vectors every host replays through
 //! `api::call("flow.script", args)`: a batch, a list of answers fed in order
 //! to each `Send`, and the actions and outcomes that follow.
 //!
@@ -17,9 +17,10 @@
 //! the Authorization header), the other actions are the flow's own JSON, and
 //! `counters` holds every non-histogram metric sample by series name.
 
-use super::batch;
-use super::{Action, Flow, FlowOptions};
+use super::args::{bad_args, Args};
+use super::flow::read_batch;
 use crate::errors::TransportFailure;
+use crate::flow::{Action, Flow, FlowOptions};
 use crate::http::{response_from_json, Auth, ConnectionConfig};
 use crate::usage::UsageError;
 use serde_json::{json, Map, Value};
@@ -27,12 +28,11 @@ use serde_json::{json, Map, Value};
 /// Most actions one script may produce before it is cut (a usage error).
 const MAX_ACTIONS: usize = 100_000;
 
+/// The hint of every `flow.script` argument error.
+const HINT: &str = "see tests/vectors/flow/README.md for the flow.script arguments";
+
 fn bad(message: impl Into<String>) -> UsageError {
-    UsageError::new(
-        "usage.bad_arguments",
-        message,
-        "see tests/vectors/flow/README.md for the flow.script arguments",
-    )
+    bad_args(message, HINT)
 }
 
 fn default_config() -> Result<ConnectionConfig, UsageError> {
@@ -62,39 +62,22 @@ fn counters(text: &str) -> Value {
 }
 
 /// Runs a flow against a scripted sequence of answers.
-pub fn run_json(args: &Value) -> Result<Value, UsageError> {
-    let profile_text = match &args["profile"] {
-        Value::Null => None,
-        Value::String(text) => Some(text.clone()),
-        other => Some(other.to_string()),
-    };
-    let profile = crate::api::load_profile(profile_text.as_deref())?;
-    let options: FlowOptions = match &args["options"] {
-        Value::Null => FlowOptions::default(),
-        v => serde_json::from_value(v.clone()).map_err(|e| bad(format!("options: {e}")))?,
-    };
-    let config = match &args["config"] {
+pub(crate) fn run(args: &Value) -> Result<Value, UsageError> {
+    let args = Args::new(args);
+    let profile = args.profile()?;
+    let options: FlowOptions = args.optional("options", HINT)?.unwrap_or_default();
+    let config = match args.get("config") {
         Value::Null => default_config()?,
-        v => ConnectionConfig::from_json(v)?,
+        _ => args.config()?,
     };
-    let items = match (&args["records"], &args["jsonl"]) {
-        (Value::Array(records), _) => records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| batch::parse_line(i + 1, &r.to_string(), &profile))
-            .collect(),
-        (_, Value::String(text)) => batch::parse_jsonl(text, &profile),
-        _ => return Err(bad("records (an array) or jsonl (a text) is required")),
-    };
-    let mut now = match &args["now"] {
-        Value::Null => 0,
-        v => v.as_u64().ok_or_else(|| bad("now must be ms since the epoch"))?,
-    };
-    let seed = match &args["seed"] {
-        Value::Null => 0,
-        v => v.as_u64().ok_or_else(|| bad("seed must be a non-negative integer"))?,
-    };
-    let answers = match &args["answers"] {
+    let items = read_batch(args, &profile, HINT)?;
+    let mut now = args
+        .optional_number("now", Some, "now must be ms since the epoch", HINT)?
+        .unwrap_or(0);
+    let seed = args
+        .optional_number("seed", Some, "seed must be a non-negative integer", HINT)?
+        .unwrap_or(0);
+    let answers = match args.get("answers") {
         Value::Null => Vec::new(),
         Value::Array(a) => a.clone(),
         _ => return Err(bad("answers must be an array")),
@@ -160,11 +143,11 @@ mod tests {
     #[test]
     fn a_run_without_answers_stops_at_the_first_send() {
         let args = json!({"records": [{"kind": "product", "record": {"sku": "A", "name": "A", "unitPriceExclTax": "1.00", "taxCode": "TVA20"}}]});
-        let out = run_json(&args).unwrap();
+        let out = run(&args).unwrap();
         assert_eq!(out["stoppedAt"], "answers_exhausted");
         assert_eq!(out["actions"][0]["endpoint"], "/customer_products.xml");
         assert!(!out.to_string().contains("Authorization"));
-        assert!(run_json(&json!({})).is_err());
-        assert!(run_json(&json!({"records": [], "answers": 3})).is_err());
+        assert!(run(&json!({})).is_err());
+        assert!(run(&json!({"records": [], "answers": 3})).is_err());
     }
 }
