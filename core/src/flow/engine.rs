@@ -182,6 +182,7 @@ fn send(flow: &mut Flow, purpose: Purpose, request: Request, attempt: u32, now: 
         sent_at: now,
         attempt,
     });
+    super::operations::on_send(&mut flow.registry, &request, attempt);
     Action::Send {
         request_id: id,
         request,

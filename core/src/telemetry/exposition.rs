@@ -67,6 +67,7 @@ impl Registry {
                 "replay_total" => {
                     registry.replays.insert(label("reason")?, value);
                 }
+                other if registry.ops.read(other, &labels, value).map_err(fail)? => {}
                 other => return Err(fail(format!("`{other}` is not a metric this core renders"))),
             }
         }
@@ -107,6 +108,7 @@ impl Registry {
         for (queue, size) in &run.backlog {
             self.backlog.insert(queue.clone(), *size);
         }
+        self.ops.merge(&run.ops);
     }
 }
 
