@@ -285,6 +285,7 @@ pub fn runbook_markdown() -> String {
     }
     out.push('\n');
     out.push_str(PROCEDURES);
+    out.push_str(crate::telemetry::operations::RUNBOOK_SECTION);
     out
 }
 
