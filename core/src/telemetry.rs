@@ -17,7 +17,8 @@
 //! a [`MetricEvent`] is `{"metric": "api_call", "endpoint": "...",
 //! "operation": "...", "durationMs": 120}` (also `api_error` {class, endpoint},
 //! `backlog_size` {queue, size}, `replay` {reason}, `reconciliation_gap`
-//! {domain}); `crate::api`'s `telemetry.render` turns a list of them into `{"text": "..."}`.
+//! {domain}, and the operations events of [`operations`]); `crate::api`'s
+//! `telemetry.render` turns a list of them into `{"text": "..."}`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,6 +72,9 @@ pub enum MetricEvent {
         /// Domain, e.g. `invoice`, `stock`.
         domain: String,
     },
+    /// One of the operations metrics (quarantine, retries, breaker, last sync, webhook backlog).
+    #[serde(untagged)]
+    Operations(operations::OperationsEvent),
 }
 
 /// Cumulative-ready histogram state: per-bucket counts, count and sum.
@@ -103,6 +107,7 @@ pub struct Registry {
     backlog: BTreeMap<String, u64>,
     replays: BTreeMap<String, u64>,
     gaps: BTreeMap<String, u64>,
+    ops: operations::OperationsRegistry,
 }
 
 fn bump(map: &mut BTreeMap<String, u64>, key: String) {
@@ -135,10 +140,12 @@ impl Registry {
             }
             MetricEvent::Replay { reason } => bump(&mut self.replays, sanitize_label(reason)),
             MetricEvent::ReconciliationGap { domain } => bump(&mut self.gaps, sanitize_label(domain)),
+            MetricEvent::Operations(event) => self.ops.record(event),
         }
     }
 
-    /// The whole registry in Prometheus text format 0.0.4: families sorted by
+    /// The whole registry in Prometheus text format 0.0.4: the five families
+    /// sorted by name, then the operations ones ([`operations`]) sorted by
     /// name, each with HELP and TYPE lines (also when empty), series sorted
     /// by label values, label values escaped.
     pub fn render_prometheus(&self) -> String {
@@ -206,6 +213,7 @@ impl Registry {
             "reason",
             &self.replays,
         );
+        self.ops.render(&mut out);
         out
     }
 }
@@ -423,6 +431,7 @@ mod credentials;
 mod redaction;
 pub use redaction::{is_sensitive_key, redact};
 mod exposition;
+pub mod operations;
 pub use exposition::ExpositionError;
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub(crate) fn render(events: &Value) -> Value {
         }
         Err(_) => usage_error(
             "telemetry.bad_event",
-            "expected a list of metric events (api_call, api_error, backlog_size, replay, reconciliation_gap)",
+            "expected a list of metric events (api_call, api_error, backlog_size, replay, reconciliation_gap, quarantined, retry, retry_budget, breaker_state, sync_succeeded, webhook_backlog)",
         ),
     }
 }

@@ -6,10 +6,12 @@
 //! - [`iso`]: the ISO 3166 and ISO 4217 tables (re-exported as `crate::contract::iso`);
 //! - [`classification`]: the status → class table of error classification
 //!   (re-exported by `crate::errors`);
+//! - [`codes`]: the table of every stable code (re-exported by `crate::codes`);
 //! - [`MapperVersion`] (re-exported by `crate::mapping`) and
 //!   [`WEBHOOK_PATH`], which several layers read.
 
 pub mod classification;
+pub mod codes;
 pub mod iso;
 pub mod profile;
 

@@ -57,6 +57,7 @@
 pub mod batch;
 mod engine;
 pub mod ledger;
+mod operations;
 mod parts;
 pub mod queues;
 pub mod transitions;
@@ -413,7 +414,9 @@ impl Flow {
 
     /// The next action. After `Send`, answer before polling again.
     pub fn poll(&mut self, now: u64) -> Result<Action, UsageError> {
-        engine::poll(self, now)
+        let action = engine::poll(self, now)?;
+        operations::observe(self, &action, now);
+        Ok(action)
     }
 
     /// The answer to request `request_id`.

@@ -66,6 +66,7 @@ impl Registry {
                 "replay_total" => {
                     registry.replays.insert(label("reason")?, value);
                 }
+                other if registry.ops.read(other, &labels, value).map_err(fail)? => {}
                 other => return Err(fail(format!("`{other}` is not a metric this core renders"))),
             }
         }
@@ -106,6 +107,7 @@ impl Registry {
         for (queue, size) in &run.backlog {
             self.backlog.insert(queue.clone(), *size);
         }
+        self.ops.merge(&run.ops);
     }
 }
 

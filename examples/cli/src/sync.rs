@@ -34,10 +34,17 @@ pub struct SyncArgs {
     /// twice; costs list-page reads).
     #[arg(long)]
     lookup_before_create: bool,
+    /// Keep the metrics' running totals in this node_exporter textfile-collector
+    /// file (`*.prom`), rewritten atomically at the end of each run.
+    #[arg(long)]
+    metrics_file: Option<PathBuf>,
 }
 
 /// Runs `incwo sync`.
 pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
+    args.metrics_file
+        .as_deref()
+        .map_or(Ok(()), crate::metrics::check_textfile_path)?;
     let profile_text = input::profile(args.profile.as_deref())?;
     let profile = incwo_core::api::load_profile(profile_text.as_deref()).map_err(|e| e.to_string())?;
     let config = args.account.config()?;
@@ -119,7 +126,11 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         },
         &mut |_| stop.load(Ordering::SeqCst),
         None,
-    )?;
+    );
+    if let Some(path) = &args.metrics_file {
+        crate::metrics::write_textfile(path, flow.metrics())?;
+    }
+    let result = result?;
     if terminal {
         eprintln!();
     }

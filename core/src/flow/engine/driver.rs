@@ -75,6 +75,7 @@ fn send(flow: &mut Flow, purpose: Purpose, request: Request, attempt: u32, now: 
         sent_at: now,
         attempt,
     });
+    crate::flow::operations::on_send(&mut flow.registry, &request, attempt);
     Action::Send {
         request_id: id,
         request,
