@@ -72,6 +72,25 @@ pub struct Route {
     pub record_key: String,
     /// Ledger entries to fetch before the record starts.
     pub ledger_refs: Vec<LedgerRef>,
+    /// The order through which the record has its customer (an invoice's or
+    /// a stock movement's source order, a cancellation's order): a host that
+    /// remembers orders' customers passes that customer as `orderCustomer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_ref: Option<String>,
+    /// For an order with a customer, the pair such a host remembers, so the
+    /// host never reads the record's fields itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_order: Option<KnownOrder>,
+}
+
+/// An order and its customer, as [`Route::known_order`] reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KnownOrder {
+    /// The order number.
+    pub order: String,
+    /// The order's customer external id.
+    pub customer: String,
 }
 
 fn text<'a>(record: &'a Value, field: &str) -> Option<&'a str> {
@@ -202,7 +221,21 @@ pub fn route(envelope: &Value, shards: u32, tenant: &str, order_customer: Option
         format!("{tenant}/{local}")
     };
     let shards = shards.clamp(1, MAX_SHARDS);
+    let parsed: Option<Kind> = kind.parse().ok();
+    let order_ref = parsed.and_then(|k| match model::customer_ref(k, record)? {
+        model::CustomerRef::OrderOf(order) => Some(order.to_string()),
+        model::CustomerRef::Own(_) => None,
+    });
+    let known_order = match (parsed, &customer, id) {
+        (Some(Kind::Order), Some(customer), Some(order)) if !order.is_empty() => Some(KnownOrder {
+            order: order.to_string(),
+            customer: customer.clone(),
+        }),
+        _ => None,
+    };
     Route {
+        order_ref,
+        known_order,
         shard: shard_of(&partition_key, shards),
         shards,
         customer,
@@ -220,6 +253,33 @@ mod tests {
     fn order(number: &str, customer: &str) -> Value {
         json!({"kind": "order", "record": {"orderNumber": number, "customerExternalId": customer,
             "lines": [{"sku": "P1"}, {"sku": "P2"}, {"sku": "P1"}]}})
+    }
+
+    #[test]
+    fn a_route_names_the_order_to_remember_and_the_order_to_look_up() {
+        let placed = route(&order("O1", "C1"), 4, "", None, &[]);
+        assert_eq!(
+            placed.known_order,
+            Some(KnownOrder {
+                order: "O1".into(),
+                customer: "C1".into()
+            })
+        );
+        assert_eq!(placed.order_ref, None);
+        for envelope in [
+            json!({"kind": "invoice", "record": {"invoiceNumber": "F1", "sourceOrder": "O1"}}),
+            json!({"kind": "stock-movement", "record": {"movementId": "M1", "sku": "P1", "sourceOrder": "O1"}}),
+            json!({"kind": "cancellation", "record": {"orderNumber": "O1"}}),
+        ] {
+            let unknown = route(&envelope, 4, "", None, &[]);
+            assert_eq!(unknown.order_ref.as_deref(), Some("O1"), "{envelope}");
+            assert_eq!((unknown.customer, unknown.known_order), (None, None), "{envelope}");
+            // Passing the remembered customer puts it with its order.
+            let known = route(&envelope, 4, "", Some("C1"), &[]);
+            assert_eq!(known.partition_key, placed.partition_key, "{envelope}");
+        }
+        let product = route(&json!({"kind": "product", "record": {"sku": "P1"}}), 4, "", None, &[]);
+        assert_eq!((product.order_ref, product.known_order), (None, None));
     }
 
     #[test]
