@@ -46,18 +46,6 @@ pub struct BatchItem {
     pub raw: Option<Value>,
 }
 
-pub(crate) fn external_id_of(kind: Kind, record: &Value) -> Option<String> {
-    let field = match kind {
-        Kind::Customer => "externalId",
-        Kind::Product => "sku",
-        Kind::Quote => "quoteNumber",
-        Kind::Order | Kind::Cancellation => "orderNumber",
-        Kind::Invoice => "invoiceNumber",
-        Kind::StockMovement => "movementId",
-    };
-    record.get(field).and_then(Value::as_str).map(str::to_string)
-}
-
 fn malformed(line: usize, text: &str, message: String) -> BatchItem {
     BatchItem {
         line,
@@ -104,7 +92,7 @@ pub fn parse_line(line: usize, text: &str, profile: &Profile) -> BatchItem {
         return malformed(line, text, format!("line {line}: \"record\" is required"));
     };
     let report = contract::validate_value(kind, record, profile);
-    let external_id = external_id_of(kind, record);
+    let external_id = crate::model::external_id(kind, record).map(str::to_string);
     let raw_currency = record.get("currency").and_then(Value::as_str).map(str::to_string);
     match report.record {
         Some(r) => BatchItem {

@@ -57,9 +57,10 @@
 pub mod batch;
 mod engine;
 pub mod ledger;
+mod operations;
 mod parts;
+pub mod quarantine;
 pub mod queues;
-pub mod script;
 pub mod transitions;
 
 use crate::contract::Violation;
@@ -103,7 +104,7 @@ pub struct FlowOptions {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lookup_before_create: bool,
     /// An operator replays quarantined records: each record's end counts in
-    /// `replay_total{reason="manual"}` (see [`crate::quarantine`]).
+    /// `replay_total{reason="manual"}` (see [`crate::flow::quarantine`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub manual_replay: bool,
 }
@@ -271,9 +272,9 @@ pub enum Action {
         /// How it ended.
         outcome: Outcome,
         /// For a quarantined record: its quarantine entry, for the host to
-        /// store under its id (see [`crate::quarantine`]).
+        /// store under its id (see [`crate::flow::quarantine`]).
         #[serde(skip_serializing_if = "Option::is_none")]
-        quarantine: Option<Box<crate::quarantine::Entry>>,
+        quarantine: Option<Box<crate::flow::quarantine::Entry>>,
     },
     /// The batch is over.
     Done {
@@ -346,7 +347,7 @@ pub struct Flow {
     state: Checkpoint,
     registry: Registry,
     engine: engine::Engine,
-    tracker: crate::quarantine::Tracker,
+    tracker: crate::flow::quarantine::Tracker,
 }
 
 impl Flow {
@@ -435,6 +436,7 @@ impl Flow {
                 });
             }
         }
+        operations::observe(self, &action, now);
         Ok(action)
     }
 

@@ -19,6 +19,7 @@ mod input;
 mod inspect;
 mod intake_server;
 mod listen;
+mod metrics;
 mod postman;
 mod quarantine;
 mod scenario;

@@ -128,6 +128,10 @@ pub struct ReplayArgs {
     /// Look documents up in incwo before creating them (see `incwo sync`).
     #[arg(long)]
     lookup_before_create: bool,
+    /// Add the replay's metrics (`replay_total{reason="manual"}`…) to this
+    /// textfile-collector file, as `incwo sync --metrics-file` does.
+    #[arg(long)]
+    metrics_file: Option<std::path::PathBuf>,
     /// Days an entry is kept after its last change.
     #[arg(long, default_value_t = quarantine::RETENTION_DAYS)]
     retention_days: u64,
@@ -408,6 +412,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
         state: &args.state,
         jsonl: replay_batch(&args, &entries)?,
         command: "incwo quarantine replay".into(),
+        metrics_file: args.metrics_file.as_deref(),
         options: FlowOptions {
             company: args.company.clone(),
             lookup_before_create: args.lookup_before_create,

@@ -34,6 +34,10 @@ pub struct SyncArgs {
     /// twice; costs list-page reads).
     #[arg(long)]
     lookup_before_create: bool,
+    /// Keep the metrics' running totals in this node_exporter textfile-collector
+    /// file (`*.prom`), rewritten atomically at the end of each run.
+    #[arg(long)]
+    metrics_file: Option<PathBuf>,
 }
 
 /// Runs `incwo sync`.
@@ -44,6 +48,7 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         state: &args.state,
         jsonl: input::text(&args.file)?,
         command: format!("incwo sync {}", args.file),
+        metrics_file: args.metrics_file.as_deref(),
         options: FlowOptions {
             company: args.company.clone(),
             lookup_before_create: args.lookup_before_create,
@@ -68,6 +73,8 @@ pub struct Run<'a> {
     pub jsonl: String,
     /// The command line, named to a second writer that finds the lock busy.
     pub command: String,
+    /// The textfile-collector file whose running totals the run adds to.
+    pub metrics_file: Option<&'a std::path::Path>,
     /// Flow options.
     pub options: FlowOptions,
 }
@@ -88,6 +95,7 @@ pub struct Done {
 /// send, each quarantined record's entry stored in the quarantine table.
 /// An interrupted or busy run returns its exit code with an empty report.
 pub fn execute(run: &Run<'_>) -> Result<Done, String> {
+    run.metrics_file.map_or(Ok(()), crate::metrics::check_textfile_path)?;
     let profile_text = input::profile(run.profile)?;
     let profile = incwo_core::api::load_profile(profile_text.as_deref()).map_err(|e| e.to_string())?;
     let config = run.account.config()?;
@@ -182,7 +190,11 @@ pub fn execute(run: &Run<'_>) -> Result<Done, String> {
         },
         &mut |_| stop.load(Ordering::SeqCst),
         None,
-    )?;
+    );
+    if let Some(path) = run.metrics_file {
+        crate::metrics::write_textfile(path, flow.metrics())?;
+    }
+    let result = result?;
     if terminal {
         eprintln!();
     }
