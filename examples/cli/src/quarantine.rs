@@ -2,13 +2,13 @@
 //! (filters, table or `--json`), show one, replay after a fix (through the
 //! normal flow, so never twice), drop with a reason. The rules (entries,
 //! filters, retention, selection, settling) are the core's
-//! ([`incwo_core::quarantine`]); this file reads flags, the store and prints.
+//! ([`incwo_core::flow::quarantine`]); this file reads flags, the store and prints.
 
 use crate::account::AccountArgs;
 use crate::store::{StateArgs, Store};
 use crate::{input, sync};
 use incwo_core::flow::{Action, FlowOptions};
-use incwo_core::quarantine::{self, Entry, Filter, State};
+use incwo_core::flow::quarantine::{self, Entry, Filter, State};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -3,7 +3,7 @@
 //! settles and drops; this file only reads and writes rows).
 
 use super::Store;
-use incwo_core::quarantine::{self, Entry};
+use incwo_core::flow::quarantine::{self, Entry};
 use rusqlite::{params, OptionalExtension};
 
 impl Store {
