@@ -9,8 +9,8 @@
 //! pages seen so far, newest pages first after the first one, bounded by a
 //! page budget.
 
-use crate::flow::ledger::Domain;
 use crate::http::{ConnectionConfig, HttpError, Method, Request, RequestSpec};
+use crate::model::Domain;
 use crate::views::{self, Item, Page, Parsed, ViewError};
 
 /// What the connector needs to know about an object found in incwo.

@@ -6,15 +6,15 @@
 //! into typed views. It never opens a socket, reads a clock, draws randomness
 //! or touches a disk: hosts do the IO and pass time and seeds in.
 //!
-//! Modules, one concern each:
-//! - [`model`]: the canonical records (contract version 1).
-//! - [`contract`]: validation into actionable violations, and JSON Schema export.
-//! - [`mapping`]: the mapping profile, totals, and the versioned mappers.
-//! - [`views`]: typed views of incwo's XML resources and list pages.
-//! - [`xml`]: the hardened XML reader/writer and incwo's value formats.
-//! - [`discover`]: proposes a mapping profile from an account's data.
-//! - [`codes`]: every stable code, for operators (docs/RUNBOOK.md).
-//! - [`inbound`]: changes made in incwo (webhooks, polling) brought back as events.
+//! Modules, one concern each, lowest layer first (a module never imports
+//! from a layer above it; `core/tests/layers.rs` enforces it, and
+//! docs/ARCHITECTURE.md holds the module map):
+//! 1. [`model`], [`base`], [`usage`]: the canonical records, the shared
+//!    vocabulary (profile, ISO tables, status classes), usage errors;
+//! 2. [`xml`]; 3. [`contract`]; 4. [`mapping`], [`views`];
+//! 5. [`http`]; 6. [`errors`], [`retry`], [`telemetry`];
+//! 7. [`adapters`], [`discover`]; 8. [`flow`];
+//! 9. [`inbound`], [`partition`]; 10. [`api`] (the JSON façade), [`codes`].
 //!
 //! # Example
 //!
@@ -61,6 +61,7 @@ pub mod telemetry;
 
 pub mod adapters;
 pub mod api;
+pub mod base;
 pub mod codes;
 pub mod contract;
 pub mod discover;

@@ -5,6 +5,16 @@
 //! exactly). They serialise to camelCase JSON with money as decimal strings,
 //! so a host never sees a float. Field rules live in the contract's spec
 //! tables, not here.
+//!
+//! The model also holds the rules every layer shares about records: the
+//! incwo [`Domain`] of an object, a record's external id and its customer
+//! ([`identity`]).
+
+mod domain;
+pub mod identity;
+
+pub use domain::Domain;
+pub use identity::{customer_of, customer_ref, external_id, CustomerRef, Field, RecordFields};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
@@ -318,17 +328,15 @@ impl Record {
         }
     }
 
-    /// The record's own external id (customer id, SKU, document number…).
+    /// The record's own external id (customer id, SKU, document number…;
+    /// see [`identity`]).
     pub fn external_id(&self) -> &str {
-        match self {
-            Record::Customer(c) => &c.external_id,
-            Record::Product(p) => &p.sku,
-            Record::Quote(q) => &q.quote_number,
-            Record::Order(o) => &o.order_number,
-            Record::Invoice(i) => &i.invoice_number,
-            Record::StockMovement(m) => &m.movement_id,
-            Record::Cancellation(c) => &c.order_number,
-        }
+        identity::external_id(self.kind(), self).unwrap_or_default()
+    }
+
+    /// The domain of the record's main object (see [`Domain::of`]).
+    pub fn domain(&self) -> Domain {
+        Domain::of(self.kind())
     }
 }
 

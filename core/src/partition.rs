@@ -1,4 +1,4 @@
-//! Partitioning for scale-out (DESIGN section 11): the same rule in every host.
+//! Partitioning for scale-out (docs/DESIGN.md#11-scale-out): the same rule in every host.
 //!
 //! Records are routed by customer to a fixed number of shards, each consumed
 //! by one worker, so one customer's chain is never processed concurrently
@@ -26,10 +26,13 @@
 //! waiting one is deferred, whatever order the broker redelivers them in.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::flow::ledger::{Domain, Entry};
-use crate::usage::UsageError;
+use crate::flow::ledger::Entry;
+use crate::model::{self, Domain, Kind};
+
+mod queue;
+pub use queue::{CustomerQueue, Gate, Settled, Waiting, DEFAULT_STALE_AFTER_MS};
 
 /// The message header a consistent-hash exchange hashes.
 pub const HEADER: &str = "x-customer";
@@ -39,11 +42,6 @@ pub const DEFAULT_SHARDS: u32 = 4;
 
 /// Most shards a host may configure.
 pub const MAX_SHARDS: u32 = 4096;
-
-/// How long (ms) past its `notBefore` a waiting record may stay at the head
-/// of its customer's queue before a later record evicts it (its message was
-/// lost, e.g. moved to a failure transport), unless the host says otherwise.
-pub const DEFAULT_STALE_AFTER_MS: u64 = 15 * 60 * 1000;
 
 /// A ledger entry a host fetches before starting a record: its domain,
 /// external id and step (any mapper version's key matches them).
@@ -74,6 +72,25 @@ pub struct Route {
     pub record_key: String,
     /// Ledger entries to fetch before the record starts.
     pub ledger_refs: Vec<LedgerRef>,
+    /// The order through which the record has its customer (an invoice's or
+    /// a stock movement's source order, a cancellation's order): a host that
+    /// remembers orders' customers passes that customer as `orderCustomer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_ref: Option<String>,
+    /// For an order with a customer, the pair such a host remembers, so the
+    /// host never reads the record's fields itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_order: Option<KnownOrder>,
+}
+
+/// An order and its customer, as [`Route::known_order`] reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KnownOrder {
+    /// The order number.
+    pub order: String,
+    /// The order's customer external id.
+    pub customer: String,
 }
 
 fn text<'a>(record: &'a Value, field: &str) -> Option<&'a str> {
@@ -102,37 +119,20 @@ fn order_customer_in(entries: &[Entry], number: &str) -> Option<String> {
 }
 
 /// The customer of a record envelope `{"kind", "record"}`: its own, its
-/// order's (`order_customer`, else the order's entry in `entries`).
+/// order's (`order_customer`, else the order's entry in `entries`); the rule
+/// is the model's ([`model::customer_of`]).
 pub fn customer_of(envelope: &Value, order_customer: Option<&str>, entries: &[Entry]) -> Option<String> {
-    let record = &envelope["record"];
-    let order_of = |number: Option<&str>| -> Option<String> {
-        let number = number?;
+    let kind: Kind = envelope["kind"].as_str()?.parse().ok()?;
+    model::customer_of(kind, &envelope["record"], |number| {
         order_customer
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .or_else(|| order_customer_in(entries, number))
-    };
-    match envelope["kind"].as_str().unwrap_or("") {
-        "customer" => text(record, "externalId").map(str::to_string),
-        "quote" | "order" => text(record, "customerExternalId").map(str::to_string),
-        "invoice" => order_of(text(record, "sourceOrder")),
-        "cancellation" => order_of(text(record, "orderNumber")),
-        "stock-movement" => order_of(text(record, "sourceOrder")),
-        _ => None,
-    }
+    })
 }
 
 fn external_id<'a>(kind: &str, record: &'a Value) -> Option<&'a str> {
-    let field = match kind {
-        "customer" => "externalId",
-        "product" => "sku",
-        "quote" => "quoteNumber",
-        "order" | "cancellation" => "orderNumber",
-        "invoice" => "invoiceNumber",
-        "stock-movement" => "movementId",
-        _ => return None,
-    };
-    text(record, field)
+    model::external_id(kind.parse().ok()?, record)
 }
 
 /// The ledger references of a record envelope (see [`LedgerRef`]), with
@@ -221,7 +221,21 @@ pub fn route(envelope: &Value, shards: u32, tenant: &str, order_customer: Option
         format!("{tenant}/{local}")
     };
     let shards = shards.clamp(1, MAX_SHARDS);
+    let parsed: Option<Kind> = kind.parse().ok();
+    let order_ref = parsed.and_then(|k| match model::customer_ref(k, record)? {
+        model::CustomerRef::OrderOf(order) => Some(order.to_string()),
+        model::CustomerRef::Own(_) => None,
+    });
+    let known_order = match (parsed, &customer, id) {
+        (Some(Kind::Order), Some(customer), Some(order)) if !order.is_empty() => Some(KnownOrder {
+            order: order.to_string(),
+            customer: customer.clone(),
+        }),
+        _ => None,
+    };
     Route {
+        order_ref,
+        known_order,
         shard: shard_of(&partition_key, shards),
         shards,
         customer,
@@ -231,372 +245,41 @@ pub fn route(envelope: &Value, shards: u32, tenant: &str, order_customer: Option
     }
 }
 
-/// A record waiting in its customer's queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Waiting {
-    /// The record key (see [`Route::record_key`]).
-    pub record: String,
-    /// Not before (ms since the epoch): its retry time, or for a record
-    /// behind another, the time it was requeued to.
-    #[serde(default)]
-    pub not_before: u64,
-    /// The record's place in its customer's sequence, when the producer
-    /// numbered it (see [`CustomerQueue::gate_in_sequence`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-}
-
-/// The records of one customer that wait, in the order they must run. The
-/// host stores it per customer (a row keyed by the partition key). Empty:
-/// any record of the customer may run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct CustomerQueue {
-    /// Waiting records, the first one ahead of the others.
-    pub waiting: Vec<Waiting>,
-    /// Numbered records: every number up to this one has ended.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub done_through: u64,
-    /// Numbered records: since when (ms) the next number is expected.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub next_since: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-/// What the gate decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "decision", rename_all = "camelCase", rename_all_fields = "camelCase")]
-pub enum Gate {
-    /// Run the record now.
-    Run,
-    /// Requeue the record, not before `not_before` (ms since the epoch).
-    Defer {
-        /// ms since the epoch.
-        not_before: u64,
-        /// `retry_pending` (its own retry is not due) or `customer_waiting`.
-        reason: String,
-        /// The record this one waits behind, when another.
-        behind: Option<String>,
-    },
-}
-
-/// How a record ended, for [`CustomerQueue::settle`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Settled {
-    /// Synced, skipped or quarantined: the record leaves the queue.
-    Ended,
-    /// Deferred or waiting for a retry: it keeps (or takes) its place.
-    Waiting,
-}
-
-/// Gap (ms) between the head's retry and the records behind it, per position,
-/// so that redeliveries come back roughly in order (the gate enforces it).
-const SPACING_MS: u64 = 200;
-
-impl CustomerQueue {
-    /// Nothing waits and no sequence is remembered: the host may delete the
-    /// customer's row (a missing row reads as this empty state).
-    pub fn is_empty(&self) -> bool {
-        self.waiting.is_empty() && self.done_through == 0
-    }
-
-    /// Whether a record may run now. A record that runs takes the head of
-    /// the queue until it settles, so that if its worker dies or throws
-    /// (its message comes back later, perhaps behind the customer's next
-    /// records) the records behind it wait for it. A record behind another
-    /// takes its place at the end of the queue (once) and is deferred; the
-    /// head runs when its retry is due. A head stale for longer than
-    /// `stale_after_ms` past its retry time is dropped (its message was
-    /// lost), so a customer is never blocked for ever.
-    pub fn gate(&mut self, record: &str, now: u64, stale_after_ms: u64) -> Gate {
-        while let Some(head) = self.waiting.first() {
-            let stale = head.record != record && now > head.not_before.saturating_add(stale_after_ms);
-            if !stale {
-                break;
-            }
-            self.waiting.remove(0);
-        }
-        let Some(head) = self.waiting.first() else {
-            self.waiting.push(Waiting {
-                record: record.to_string(),
-                not_before: now,
-                seq: None,
-            });
-            return Gate::Run;
-        };
-        if head.record == record {
-            return if now >= head.not_before {
-                Gate::Run
-            } else {
-                Gate::Defer {
-                    not_before: head.not_before,
-                    reason: "retry_pending".into(),
-                    behind: None,
-                }
-            };
-        }
-        let head_due = head.not_before.max(now);
-        let behind = Some(head.record.clone());
-        let position = match self.waiting.iter().position(|w| w.record == record) {
-            Some(p) => p,
-            None => {
-                self.waiting.push(Waiting {
-                    record: record.to_string(),
-                    not_before: 0,
-                    seq: None,
-                });
-                self.waiting.len() - 1
-            }
-        };
-        let offset = SPACING_MS.saturating_mul(u64::try_from(position).unwrap_or(u64::MAX).min(50));
-        let not_before = head_due.saturating_add(SPACING_MS).saturating_add(offset);
-        // The record comes back then: once it is at the head, it runs from
-        // that time, and is stale only long after it.
-        if let Some(w) = self.waiting.get_mut(position) {
-            w.not_before = not_before;
-        }
-        Gate::Defer {
-            not_before,
-            reason: "customer_waiting".into(),
-            behind,
-        }
-    }
-
-    /// [`CustomerQueue::gate`] for a record the producer numbered `seq`
-    /// (1, 2, 3… per customer, in the order they must run): the record runs
-    /// only when every smaller number has ended, so a message that comes
-    /// back late (its worker died before the gate saw it, and the broker
-    /// requeued it behind the customer's next records) still runs first.
-    /// A number already ended runs (a redelivery: the ledger makes it a
-    /// no-op). A missing number blocks the customer for at most
-    /// `stale_after_ms`, then the records after it go on.
-    pub fn gate_in_sequence(&mut self, record: &str, seq: u64, now: u64, stale_after_ms: u64) -> Gate {
-        if seq <= self.done_through {
-            return Gate::Run;
-        }
-        if self.next_since == 0 {
-            self.next_since = now;
-        }
-        if seq > self.done_through.saturating_add(1) && now > self.next_since.saturating_add(stale_after_ms) {
-            // The numbers before it never came (messages lost): go on.
-            self.done_through = seq - 1;
-            self.next_since = now;
-            self.waiting.retain(|w| w.seq.map_or(true, |s| s >= seq));
-        }
-        let next = self.done_through.saturating_add(1);
-        let own = self.waiting.iter().position(|w| w.record == record);
-        if seq == next {
-            match own {
-                Some(i) if self.waiting[i].not_before > now => {
-                    return Gate::Defer {
-                        not_before: self.waiting[i].not_before,
-                        reason: "retry_pending".into(),
-                        behind: None,
-                    }
-                }
-                Some(i) => {
-                    let mine = self.waiting.remove(i);
-                    self.waiting.insert(
-                        0,
-                        Waiting {
-                            not_before: now,
-                            ..mine
-                        },
-                    );
-                }
-                None => self.waiting.insert(
-                    0,
-                    Waiting {
-                        record: record.to_string(),
-                        not_before: now,
-                        seq: Some(seq),
-                    },
-                ),
-            }
-            return Gate::Run;
-        }
-        let head = self.waiting.iter().find(|w| w.seq == Some(next));
-        let head_due = head.map_or(now, |h| h.not_before.max(now));
-        let behind = head.map(|h| h.record.clone());
-        let offset = SPACING_MS.saturating_mul((seq - next).min(50));
-        let not_before = head_due.saturating_add(SPACING_MS).saturating_add(offset);
-        match own {
-            Some(i) => self.waiting[i].not_before = not_before,
-            None => self.waiting.push(Waiting {
-                record: record.to_string(),
-                not_before,
-                seq: Some(seq),
-            }),
-        }
-        Gate::Defer {
-            not_before,
-            reason: "customer_waiting".into(),
-            behind,
-        }
-    }
-
-    /// Records how a record that ran ended: `Ended` removes it (and, for a
-    /// numbered record, lets the next number run), `Waiting` keeps its place
-    /// (at the head, where a record that ran always is) with its new retry time.
-    pub fn settle(&mut self, record: &str, settled: Settled, not_before: u64) {
-        match settled {
-            Settled::Ended => {
-                if let Some(seq) = self.waiting.iter().find(|w| w.record == record).and_then(|w| w.seq) {
-                    if seq == self.done_through.saturating_add(1) {
-                        self.done_through = seq;
-                        self.next_since = 0;
-                    }
-                }
-                self.waiting.retain(|w| w.record != record)
-            }
-            Settled::Waiting => match self.waiting.iter_mut().find(|w| w.record == record) {
-                Some(w) => w.not_before = not_before,
-                None => self.waiting.insert(
-                    0,
-                    Waiting {
-                        record: record.to_string(),
-                        not_before,
-                        seq: None,
-                    },
-                ),
-            },
-        }
-    }
-}
-
-fn bad(message: impl Into<String>, hint: &str) -> UsageError {
-    UsageError::new("usage.bad_arguments", message, hint)
-}
-
-fn entries_arg(args: &Value) -> Result<Vec<Entry>, UsageError> {
-    let parsed = match &args["entries"] {
-        Value::Null => return Ok(Vec::new()),
-        Value::String(text) => serde_json::from_str(text),
-        v => serde_json::from_value(v.clone()),
-    };
-    parsed.map_err(|e| {
-        bad(
-            format!("entries: {e}"),
-            "pass ledger entries (a list or its JSON text) as the flow reports them",
-        )
-    })
-}
-
-fn queue_arg(args: &Value) -> Result<CustomerQueue, UsageError> {
-    match &args["state"] {
-        Value::Null => Ok(CustomerQueue::default()),
-        Value::String(s) if s.is_empty() => Ok(CustomerQueue::default()),
-        Value::String(s) => {
-            serde_json::from_str(s).map_err(|e| bad(format!("state: {e}"), "pass the state returned last time"))
-        }
-        v => serde_json::from_value(v.clone())
-            .map_err(|e| bad(format!("state: {e}"), "pass the state returned last time")),
-    }
-}
-
-fn record_arg(args: &Value) -> Result<&str, UsageError> {
-    args["recordKey"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| bad("recordKey is required", "pass the recordKey of partition.route"))
-}
-
-/// `partition.route`: `{"record": {"kind", "record"}, "shards"?: 4,
-/// "tenant"?: "", "orderCustomer"?: "C1", "entries"?: [ledger entries] or
-/// their JSON text}` →
-/// `{"customer", "partitionKey", "shard", "shards", "recordKey",
-/// "ledgerRefs": [{"domain", "externalId", "step"}], "headers": {"x-customer": key}}`.
-pub fn route_json(args: &Value) -> Result<Value, UsageError> {
-    let envelope = &args["record"];
-    if !envelope.is_object() || !envelope["kind"].is_string() {
-        return Err(bad(
-            "record must be an envelope {\"kind\", \"record\"}",
-            "pass one line of the batch",
-        ));
-    }
-    let shards = match &args["shards"] {
-        Value::Null => DEFAULT_SHARDS,
-        v => v
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| (1..=MAX_SHARDS).contains(n))
-            .ok_or_else(|| {
-                bad(
-                    format!("shards must be between 1 and {MAX_SHARDS}"),
-                    "pass the number of shard queues",
-                )
-            })?,
-    };
-    let entries = entries_arg(args)?;
-    let route = route(
-        envelope,
-        shards,
-        args["tenant"].as_str().unwrap_or(""),
-        args["orderCustomer"].as_str(),
-        &entries,
-    );
-    let mut out = serde_json::to_value(&route).map_err(|e| bad(format!("cannot render: {e}"), "report this"))?;
-    out["headers"] = json!({ HEADER: route.partition_key });
-    Ok(out)
-}
-
-/// `partition.gate`: `{"state"?: CustomerQueue, "recordKey", "now",
-/// "staleAfterMs"?, "sequence"?}` → `{"decision": "run" | "defer",
-/// "notBefore"?, "reason"?, "behind"?, "state", "empty"}` (`empty`: see
-/// [`CustomerQueue::is_empty`]). With `sequence` (the
-/// record's number in its customer's sequence, from 1, given by the
-/// producer) the record runs only after every smaller number has ended
-/// ([`CustomerQueue::gate_in_sequence`]).
-pub fn gate_json(args: &Value) -> Result<Value, UsageError> {
-    let mut queue = queue_arg(args)?;
-    let record = record_arg(args)?;
-    let now = args["now"]
-        .as_u64()
-        .ok_or_else(|| bad("now (ms since the epoch) is required", "pass the host's clock"))?;
-    let stale = args["staleAfterMs"].as_u64().unwrap_or(DEFAULT_STALE_AFTER_MS);
-    let gate = match args["sequence"].as_u64() {
-        Some(seq) if seq > 0 => queue.gate_in_sequence(record, seq, now, stale),
-        _ => queue.gate(record, now, stale),
-    };
-    let mut out = serde_json::to_value(&gate).map_err(|e| bad(format!("cannot render: {e}"), "report this"))?;
-    out["empty"] = json!(queue.is_empty());
-    out["state"] = serde_json::to_value(&queue).unwrap_or(Value::Null);
-    Ok(out)
-}
-
-/// `partition.settle`: `{"state"?, "recordKey", "outcome": "synced" |
-/// "skipped" | "quarantined" | "deferred" | "waiting", "notBefore"?}` →
-/// `{"state", "empty": bool}` (`empty`: see [`CustomerQueue::is_empty`]).
-pub fn settle_json(args: &Value) -> Result<Value, UsageError> {
-    let mut queue = queue_arg(args)?;
-    let record = record_arg(args)?;
-    let settled = match args["outcome"].as_str().unwrap_or("") {
-        "synced" | "skipped" | "quarantined" => Settled::Ended,
-        "deferred" | "waiting" => Settled::Waiting,
-        other => {
-            return Err(bad(
-                format!("unknown outcome {other:?}"),
-                "outcome is synced, skipped, quarantined, deferred or waiting",
-            ))
-        }
-    };
-    let not_before = args["notBefore"].as_u64().unwrap_or(0);
-    queue.settle(record, settled, not_before);
-    Ok(json!({"empty": queue.is_empty(), "state": serde_json::to_value(&queue).unwrap_or(Value::Null)}))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn order(number: &str, customer: &str) -> Value {
         json!({"kind": "order", "record": {"orderNumber": number, "customerExternalId": customer,
             "lines": [{"sku": "P1"}, {"sku": "P2"}, {"sku": "P1"}]}})
+    }
+
+    #[test]
+    fn a_route_names_the_order_to_remember_and_the_order_to_look_up() {
+        let placed = route(&order("O1", "C1"), 4, "", None, &[]);
+        assert_eq!(
+            placed.known_order,
+            Some(KnownOrder {
+                order: "O1".into(),
+                customer: "C1".into()
+            })
+        );
+        assert_eq!(placed.order_ref, None);
+        for envelope in [
+            json!({"kind": "invoice", "record": {"invoiceNumber": "F1", "sourceOrder": "O1"}}),
+            json!({"kind": "stock-movement", "record": {"movementId": "M1", "sku": "P1", "sourceOrder": "O1"}}),
+            json!({"kind": "cancellation", "record": {"orderNumber": "O1"}}),
+        ] {
+            let unknown = route(&envelope, 4, "", None, &[]);
+            assert_eq!(unknown.order_ref.as_deref(), Some("O1"), "{envelope}");
+            assert_eq!((unknown.customer, unknown.known_order), (None, None), "{envelope}");
+            // Passing the remembered customer puts it with its order.
+            let known = route(&envelope, 4, "", Some("C1"), &[]);
+            assert_eq!(known.partition_key, placed.partition_key, "{envelope}");
+        }
+        let product = route(&json!({"kind": "product", "record": {"sku": "P1"}}), 4, "", None, &[]);
+        assert_eq!((product.order_ref, product.known_order), (None, None));
     }
 
     #[test]
@@ -661,128 +344,5 @@ mod tests {
             .ledger_refs
             .iter()
             .any(|r| r.domain == Domain::CreditNote && r.external_id == "F0"));
-    }
-
-    #[test]
-    fn the_gate_keeps_a_customers_order_whatever_the_redelivery_order() {
-        let mut q = CustomerQueue::default();
-        assert_eq!(q.gate("a", 0, 1000), Gate::Run);
-        q.settle("a", Settled::Waiting, 500);
-        // b and c arrive while a waits: they queue behind it.
-        assert!(matches!(q.gate("b", 10, 100_000), Gate::Defer { .. }));
-        assert!(matches!(q.gate("c", 20, 100_000), Gate::Defer { .. }));
-        // c comes back first, then a before its time, then a in time.
-        assert!(matches!(q.gate("c", 600, 100_000), Gate::Defer { .. }));
-        assert!(matches!(q.gate("a", 400, 100_000), Gate::Defer { ref reason, .. } if reason == "retry_pending"));
-        assert_eq!(q.gate("a", 600, 100_000), Gate::Run);
-        q.settle("a", Settled::Ended, 0);
-        assert!(matches!(q.gate("c", 700, 100_000), Gate::Defer { .. }));
-        // b comes back at the time it was requeued to (not before).
-        assert!(matches!(q.gate("b", 800, 100_000), Gate::Defer { ref reason, .. } if reason == "retry_pending"));
-        assert_eq!(q.gate("b", 900, 100_000), Gate::Run);
-        q.settle("b", Settled::Ended, 0);
-        assert_eq!(q.gate("c", 1300, 100_000), Gate::Run);
-        q.settle("c", Settled::Ended, 0);
-        assert!(q.waiting.is_empty());
-    }
-
-    #[test]
-    fn a_record_promoted_to_the_head_is_not_stale() {
-        let mut q = CustomerQueue::default();
-        q.settle("a", Settled::Waiting, 100);
-        let Gate::Defer { not_before, .. } = q.gate("b", 50, 1000) else {
-            panic!("b waits behind a")
-        };
-        assert_eq!(q.gate("a", 100, 1000), Gate::Run);
-        q.settle("a", Settled::Ended, 0);
-        // c arrives long after b was queued, but before b's time is stale.
-        assert!(matches!(q.gate("c", not_before + 500, 1000), Gate::Defer { .. }));
-        assert_eq!(q.gate("b", not_before + 600, 1000), Gate::Run);
-    }
-
-    #[test]
-    fn a_record_whose_worker_died_keeps_its_place() {
-        let mut q = CustomerQueue::default();
-        assert_eq!(q.gate("a", 0, 100_000), Gate::Run);
-        // The worker dies before settling a; b arrives first, a comes back.
-        assert!(matches!(q.gate("b", 10, 100_000), Gate::Defer { behind: Some(ref h), .. } if h == "a"));
-        assert_eq!(q.gate("a", 20, 100_000), Gate::Run);
-        q.settle("a", Settled::Ended, 0);
-        assert_eq!(q.gate("b", 500, 100_000), Gate::Run);
-        q.settle("b", Settled::Ended, 0);
-        assert!(q.waiting.is_empty());
-    }
-
-    #[test]
-    fn numbered_records_run_in_their_order_whatever_order_they_arrive_in() {
-        let mut q = CustomerQueue::default();
-        assert_eq!(q.gate_in_sequence("r1", 1, 0, 100_000), Gate::Run);
-        q.settle("r1", Settled::Ended, 0);
-        // r2's worker died before its gate; r3 and r4 arrive first.
-        assert!(matches!(q.gate_in_sequence("r3", 3, 10, 100_000), Gate::Defer { .. }));
-        assert!(matches!(q.gate_in_sequence("r4", 4, 20, 100_000), Gate::Defer { .. }));
-        assert!(matches!(q.gate_in_sequence("r4", 4, 900, 100_000), Gate::Defer { .. }));
-        assert_eq!(q.gate_in_sequence("r2", 2, 1000, 100_000), Gate::Run);
-        // A retry of r2 keeps r3 waiting.
-        q.settle("r2", Settled::Waiting, 2000);
-        assert!(
-            matches!(q.gate_in_sequence("r3", 3, 1500, 100_000), Gate::Defer { behind: Some(ref h), .. } if h == "r2")
-        );
-        assert!(
-            matches!(q.gate_in_sequence("r2", 2, 1500, 100_000), Gate::Defer { ref reason, .. } if reason == "retry_pending")
-        );
-        assert_eq!(q.gate_in_sequence("r2", 2, 2000, 100_000), Gate::Run);
-        q.settle("r2", Settled::Ended, 0);
-        assert!(matches!(q.gate_in_sequence("r4", 4, 2100, 100_000), Gate::Defer { .. }));
-        // r3 comes back at the time it was requeued to, then r4.
-        assert_eq!(q.gate_in_sequence("r3", 3, 2400, 100_000), Gate::Run);
-        q.settle("r3", Settled::Ended, 0);
-        assert_eq!(q.gate_in_sequence("r4", 4, 2800, 100_000), Gate::Run);
-        q.settle("r4", Settled::Ended, 0);
-        // A redelivered copy of an ended record runs (the ledger skips it).
-        assert_eq!(q.gate_in_sequence("r2", 2, 2900, 100_000), Gate::Run);
-        assert!(q.waiting.is_empty());
-        assert_eq!(q.done_through, 4);
-    }
-
-    #[test]
-    fn a_number_that_never_comes_blocks_its_customer_only_until_stale() {
-        let mut q = CustomerQueue::default();
-        assert!(matches!(q.gate_in_sequence("r2", 2, 1, 1000), Gate::Defer { .. }));
-        assert!(matches!(q.gate_in_sequence("r2", 2, 900, 1000), Gate::Defer { .. }));
-        assert_eq!(q.gate_in_sequence("r2", 2, 1500, 1000), Gate::Run);
-        q.settle("r2", Settled::Ended, 0);
-        assert_eq!(q.done_through, 2);
-        let g = gate_json(&json!({"recordKey": "r3", "now": 1600, "sequence": 3, "state": q})).unwrap();
-        assert_eq!(g["decision"], "run");
-    }
-
-    #[test]
-    fn a_stale_head_is_dropped() {
-        let mut q = CustomerQueue::default();
-        q.settle("a", Settled::Waiting, 100);
-        assert!(matches!(q.gate("b", 200, 1000), Gate::Defer { .. }));
-        assert_eq!(q.gate("b", 2000, 1000), Gate::Run);
-    }
-
-    #[test]
-    fn json_calls_refuse_bad_arguments() {
-        assert!(route_json(&json!({})).is_err());
-        assert!(route_json(&json!({"record": order("O", "C"), "shards": 0})).is_err());
-        assert!(gate_json(&json!({"recordKey": "a"})).is_err());
-        assert!(settle_json(&json!({"recordKey": "a", "outcome": "x"})).is_err());
-        let r = route_json(&json!({"record": order("O", "C"), "shards": 2})).unwrap();
-        assert_eq!(r["headers"]["x-customer"], "customer/C");
-        let g = gate_json(
-            &json!({"recordKey": "a", "now": 1, "state": "{\"waiting\":[{\"record\":\"b\",\"notBefore\":5}]}"}),
-        )
-        .unwrap();
-        assert_eq!(g["decision"], "defer");
-        assert_eq!(g["empty"], false);
-        let s = settle_json(&json!({"recordKey": "b", "outcome": "synced", "state": g["state"]})).unwrap();
-        assert_eq!(s["state"]["waiting"][0]["record"], "a");
-        assert_eq!(s["empty"], false);
-        let s = settle_json(&json!({"recordKey": "a", "outcome": "synced", "state": s["state"]})).unwrap();
-        assert_eq!(s["empty"], true);
     }
 }

@@ -17,10 +17,11 @@
 //! a [`MetricEvent`] is `{"metric": "api_call", "endpoint": "...",
 //! "operation": "...", "durationMs": 120}` (also `api_error` {class, endpoint},
 //! `backlog_size` {queue, size}, `replay` {reason}, `reconciliation_gap`
-//! {domain}); [`render_events_json`] turns a list of them into `{"text": "..."}`.
+//! {domain}, and the operations events of [`operations`]); `crate::api`'s
+//! `telemetry.render` turns a list of them into `{"text": "..."}`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -71,6 +72,9 @@ pub enum MetricEvent {
         /// Domain, e.g. `invoice`, `stock`.
         domain: String,
     },
+    /// One of the operations metrics (quarantine, retries, breaker, last sync, webhook backlog).
+    #[serde(untagged)]
+    Operations(operations::OperationsEvent),
 }
 
 /// Cumulative-ready histogram state: per-bucket counts, count and sum.
@@ -103,6 +107,7 @@ pub struct Registry {
     backlog: BTreeMap<String, u64>,
     replays: BTreeMap<String, u64>,
     gaps: BTreeMap<String, u64>,
+    ops: operations::OperationsRegistry,
 }
 
 fn bump(map: &mut BTreeMap<String, u64>, key: String) {
@@ -135,10 +140,12 @@ impl Registry {
             }
             MetricEvent::Replay { reason } => bump(&mut self.replays, sanitize_label(reason)),
             MetricEvent::ReconciliationGap { domain } => bump(&mut self.gaps, sanitize_label(domain)),
+            MetricEvent::Operations(event) => self.ops.record(event),
         }
     }
 
-    /// The whole registry in Prometheus text format 0.0.4: families sorted by
+    /// The whole registry in Prometheus text format 0.0.4: the five families
+    /// sorted by name, then the operations ones ([`operations`]) sorted by
     /// name, each with HELP and TYPE lines (also when empty), series sorted
     /// by label values, label values escaped.
     pub fn render_prometheus(&self) -> String {
@@ -206,6 +213,7 @@ impl Registry {
             "reason",
             &self.replays,
         );
+        self.ops.render(&mut out);
         out
     }
 }
@@ -330,133 +338,6 @@ pub fn sanitize_label(value: &str) -> String {
     cap_chars(value)
 }
 
-// ---- redaction of free text ----
-
-const SENSITIVE_KEYS: [&str; 14] = [
-    "authorization",
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "token",
-    "cookie",
-    "credential",
-    "api_key",
-    "apikey",
-    "email",
-    "mail",
-    "phone",
-    "login",
-];
-
-/// Whether a field name names sensitive data (password, token, e-mail, phone…).
-pub fn is_sensitive_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SENSITIVE_KEYS.iter().any(|s| key.contains(s)) || key.contains("mobile")
-}
-
-/// Removes credentials, e-mail addresses and phone numbers from free text:
-/// the token after `Basic`/`Bearer`, the values of sensitive keys
-/// (`password=x`, `password: x`, `"password":"x"`, `?a=1&token=x`) and the
-/// webhook secret segment (`/incwo/webhook/<secret>`) become `[redacted]`,
-/// e-mails `[email]`, phone numbers `[phone]`.
-/// Heuristic and deliberately eager: it may hide a harmless number, never
-/// the other way round on the forms it knows (dates and decimals are kept).
-pub fn redact(text: &str) -> String {
-    redact_phones(&redact_emails(&redact_credentials(text)))
-}
-
-fn redact_emails(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let local = |c: char| c.is_alphanumeric() || "._%+-'".contains(c);
-    let domain = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let mut emitted = 0; // chars[..emitted] are in `out`
-    while i < chars.len() {
-        if chars[i] == '@' {
-            let mut start = i;
-            while start > emitted && local(chars[start - 1]) {
-                start -= 1;
-            }
-            let mut end = i + 1;
-            while end < chars.len() && domain(chars[end]) {
-                end += 1;
-            }
-            while end > i + 1 && chars[end - 1] == '.' {
-                end -= 1;
-            }
-            let host: String = chars[i + 1..end].iter().collect();
-            if start < i && host.contains('.') && !host.starts_with('.') {
-                out.extend(&chars[emitted..start]);
-                out.push_str("[email]");
-                emitted = end;
-                i = end;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    out.extend(&chars[emitted..]);
-    out
-}
-
-fn redact_phones(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let starts =
-            c.is_ascii_digit() || ((c == '+' || c == '(') && chars.get(i + 1).is_some_and(char::is_ascii_digit));
-        let boundary = i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
-        if starts && boundary {
-            let mut end = i + 1;
-            while end < chars.len() {
-                let ch = chars[end];
-                let next_digit = chars.get(end + 1).is_some_and(char::is_ascii_digit);
-                if ch.is_ascii_digit() || ch == ')' || (" .-(".contains(ch) && next_digit) {
-                    end += 1;
-                } else {
-                    break;
-                }
-            }
-            let run: String = chars[i..end].iter().collect();
-            let glued = chars.get(end).is_some_and(|c| c.is_alphanumeric());
-            if !glued && is_phone(&run) {
-                out.push_str("[phone]");
-            } else {
-                out.push_str(&run);
-            }
-            i = end;
-        } else {
-            out.push(c);
-            i += 1;
-        }
-    }
-    out
-}
-
-fn is_phone(run: &str) -> bool {
-    let digits = run.chars().filter(char::is_ascii_digit).count();
-    if !(8..=15).contains(&digits) {
-        return false;
-    }
-    let run = run.trim();
-    let separators: Vec<char> = run.chars().filter(|c| !c.is_ascii_digit() && *c != '+').collect();
-    if separators.is_empty() {
-        // Bare digits: incwo ids are long too, so only `+…` or `0…` numbers count.
-        return run.starts_with('+') || (run.starts_with('0') && digits >= 9);
-    }
-    if separators.iter().all(|&c| c == '.') && separators.len() == 1 {
-        return false; // a decimal number
-    }
-    let groups: Vec<usize> = run.split('-').map(str::len).collect();
-    let date_like =
-        separators.iter().all(|&c| c == '-') && matches!(groups.as_slice(), [2, 2, 4] | [2, 2, 4, 2, 2] | [4, 2, 2]);
-    !date_like
-}
-
 // ---- structured logs ----
 
 /// Severity of a [`LogEvent`].
@@ -546,47 +427,12 @@ fn redact_field(key: &str, value: &str) -> String {
     }
 }
 
-// ---- JSON entry points shared by hosts and golden vectors ----
-
-fn usage_error(code: &str, message: &str) -> Value {
-    json!({"error": {"class": "usage", "code": code, "message": message}})
-}
-
-/// Records a JSON list of [`MetricEvent`]s in a fresh registry and returns
-/// `{"text": <Prometheus text>}`, or `{"error": {"class": "usage", "code":
-/// "telemetry.bad_event", ...}}` when an event does not have the expected form.
-pub fn render_events_json(events: &Value) -> Value {
-    match Vec::<MetricEvent>::deserialize(events) {
-        Ok(events) => {
-            let mut registry = Registry::default();
-            for event in &events {
-                registry.record(event);
-            }
-            json!({"text": registry.render_prometheus()})
-        }
-        Err(_) => usage_error(
-            "telemetry.bad_event",
-            "expected a list of metric events (api_call, api_error, backlog_size, replay, reconciliation_gap)",
-        ),
-    }
-}
-
-/// Reads a JSON [`LogEvent`] and returns its redacted JSON form, or a
-/// `telemetry.bad_log_event` usage error.
-pub fn log_event_json(event: &Value) -> Value {
-    match LogEvent::deserialize(event) {
-        Ok(event) => event.to_json(),
-        Err(_) => usage_error(
-            "telemetry.bad_log_event",
-            "expected {level, message, correlationId?, fields?}",
-        ),
-    }
-}
-
 mod credentials;
-use credentials::redact_credentials;
+mod redaction;
+pub use redaction::{is_sensitive_key, redact};
 mod exposition;
-pub use exposition::{accumulate_json, ExpositionError};
+pub mod operations;
+pub use exposition::ExpositionError;
 
 #[cfg(test)]
 mod tests;

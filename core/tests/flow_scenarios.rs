@@ -1,4 +1,4 @@
-//! The test matrix (shared/TEST-MATRIX.md) against the in-process fake
+//! The test matrix (tests/README.md#the-flow-test-matrix) against the in-process fake
 //! incwo: every scenario asserts incwo's final state, the outcomes, the
 //! published events and the metrics.
 

@@ -13,6 +13,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { call } from 'incwo-connector-wasm/web';
 import { ready, connectionConfig, connectorFor, flowOptions } from './settings.js';
+import { metricsOf } from './metrics-object.js';
 
 /** The KV key of the whole checkpoint the Worker kept before Durable Objects (read once, for the import). */
 export const OLD_LEDGER_KEY = 'incwo-flow-checkpoint';
@@ -122,6 +123,7 @@ export class CustomerLedger extends DurableObject {
         },
         publish: this.env.EVENTS ? (queue, event) => this.env.EVENTS.send({ queue, event }) : undefined,
       });
+      await metricsOf(this.env)?.add(result.metrics);
       const after = await this.entries();
       return {
         outcomes: result.outcomes,

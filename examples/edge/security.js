@@ -75,7 +75,7 @@ export async function signBody(secret, bytes) {
  * the presented text is verified against the MAC of the secret
  * (`crypto.subtle.verify` compares without an early exit).
  */
-async function sameSecret(secret, presented) {
+export async function sameSecret(secret, presented) {
   const key = await hmacKey(secret);
   const expected = await crypto.subtle.sign('HMAC', key, encoder.encode(secret));
   return crypto.subtle.verify('HMAC', key, expected, encoder.encode(presented));

@@ -37,6 +37,12 @@
 // optional INCWO_WEBHOOK_ALLOW (comma-separated networks, e.g.
 // 185.16.44.0/24).
 //
+// GET /metrics serves the running metric totals (every flow run's, added up
+// in the OperationsMetrics Durable Object, binding METRICS, and the webhook
+// backlog) in the Prometheus text format, behind INCWO_ADMIN_SECRET (a
+// secret of its own, `Authorization: Bearer`; 503 admin.not_configured
+// without it or when it equals another endpoint's secret, 401/403 otherwise).
+//
 // Bodies over 1 MiB are refused with 413; an address (CF-Connecting-IP)
 // that failed to authenticate 10 times in a minute, on either endpoint, is
 // answered 429 with Retry-After until the minute ends (the core's
@@ -47,9 +53,12 @@ import { ready, connectionConfig, flowOptions } from './settings.js';
 import { OLD_LEDGER_KEY, entriesOfCheckpoint } from './ledger-object.js';
 import { BodyTooLarge, readCapped, authenticateOrder, loggablePath, logLine } from './security.js';
 import { throttleOf } from './throttle-object.js';
+import { metricsOf, countedInBacklog } from './metrics-object.js';
+import { authorizeAdmin } from './admin.js';
 
 export { CustomerLedger, LedgerDirectory } from './ledger-object.js';
 export { AuthThrottle } from './throttle-object.js';
+export { OperationsMetrics } from './metrics-object.js';
 
 const WEBHOOK_PATH = '/incwo/webhook';
 const decoder = new TextDecoder();
@@ -323,7 +332,7 @@ async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
   if (result.error?.code === 'inbound.bad_secret') await throttle?.check({ failed: true });
   if (result.target) {
     ctx.waitUntil(
-      reread(env, result.target).catch((error) => {
+      countedInBacklog(env, () => reread(env, result.target)).catch((error) => {
         // A failed re-read is not lost for good: incwo's next ping or a poll finds the change.
         logLine('error', { event: 'inbound.reread_failed', target: result.target, error: error?.code ?? 'error' });
       }),
@@ -332,7 +341,28 @@ async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
   return new Response(null, { status: typeof result.status === 'number' ? result.status : 500 });
 }
 
+/**
+ * `GET /metrics`: the running totals in the Prometheus text format, behind
+ * the admin secret (a failed authentication counts in the throttle).
+ */
+async function handleMetrics(request, env) {
+  if (request.method !== 'GET') return refusal(405, 'admin.method', 'GET /metrics', { allow: 'GET' });
+  const throttle = throttleOf(env, request);
+  const refused = await throttled(throttle);
+  if (refused) return refused;
+  const denied = await authorizeAdmin(request, env);
+  if (denied) {
+    if (denied.status === 503) logLine('error', { event: 'admin.not_configured', code: denied.code });
+    else await throttle?.check({ failed: true });
+    return refusal(denied.status, denied.code, denied.message, denied.headers);
+  }
+  const metrics = metricsOf(env);
+  if (!metrics) return refusal(503, 'admin.not_configured', 'the METRICS Durable Object binding (class OperationsMetrics) is missing');
+  return new Response(await metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
+}
+
 async function route(request, env, ctx, url) {
+  if (url.pathname === '/metrics') return handleMetrics(request, env);
   if (url.pathname === WEBHOOK_PATH || url.pathname.startsWith(`${WEBHOOK_PATH}/`)) {
     if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
     const segment = url.pathname.slice(WEBHOOK_PATH.length).replace(/^\/+/, '');

@@ -1,4 +1,4 @@
-# Scale-out suite (DESIGN section 11, docs/SCALE-OUT.md): RabbitMQ from
+# Scale-out suite (docs/DESIGN.md#11-scale-out, docs/SCALE-OUT.md): RabbitMQ from
 # Debian on 127.0.0.1 only (own node name, cookie, ports and data folder in a
 # scratch directory, stopped by its pid), the consistent-hash exchange
 # plugin, the Symfony bundle's workers (php8.2-amqp, Messenger 5.4) on a

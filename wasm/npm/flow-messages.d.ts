@@ -39,6 +39,11 @@ export type Action =
     line: number;
     /** How it ended. */
     outcome: Outcome;
+    /**
+     * For a quarantined record: its quarantine entry, for the host to
+     * store under its id (see [`crate::flow::quarantine`]).
+     */
+    quarantine?: QuarantineEntry | null;
   }
   /** The batch is over. */
   | {
@@ -183,6 +188,11 @@ export interface FlowOptions {
    * reads per create, so off by default.
    */
   lookupBeforeCreate?: boolean;
+  /**
+   * An operator replays quarantined records: each record's end counts in
+   * `replay_total{reason="manual"}` (see [`crate::flow::quarantine`]).
+   */
+  manualReplay?: boolean;
   /** Most list pages a find-by-marker lookup reads. */
   maxLookupPages?: number;
   /** Read every written document back and compare it. */
@@ -358,6 +368,53 @@ export type Outcome =
     outcome: "deferred";
   };
 
+/** One quarantined record. JSON camelCase; times are ms since the epoch. */
+export interface QuarantineEntry {
+  /** How many times it was quarantined. */
+  attempts: number;
+  /** Digest of that batch. */
+  batch: string;
+  /** Why it was dropped. */
+  dropReason?: string | null;
+  /** Why: class, code, message, violations (with paths), incwo's answer. */
+  error: ErrorInfo;
+  /** The record's external id (order number, SKU…), when readable. */
+  externalId?: string | null;
+  /** When it was first quarantined. */
+  firstSeen: number;
+  /** Stable id (`q-` + 16 hex digits): the same record gets the same id. */
+  id: string;
+  /** The record's kind (`order`…), when the line named a valid one. */
+  kind?: string | null;
+  /** When it was last quarantined, replayed or dropped. */
+  lastSeen: number;
+  /** 1-based line in the batch it came from. */
+  line: number;
+  /** The record as received, redacted (`null` when the line was not JSON). */
+  record: unknown;
+  /** Requests made for the record before it was quarantined. */
+  requests: RequestTrace[];
+  /** The runbook line of the code: what it means and what to do. */
+  runbook: string;
+  /** `open`, `replayed` or `dropped`. */
+  state: QuarantineState;
+}
+
+/** Where an entry stands. */
+export type QuarantineState = "open" | "replayed" | "dropped";
+
+/** A request already made for the quarantined record. */
+export interface RequestTrace {
+  /** The transport failure (`timeout`, `reset`…), if no status came back. */
+  failure?: string | null;
+  /** `GET`, `POST`, `PUT` or `DELETE`. */
+  method: string;
+  /** The HTTP status answered, if any. */
+  status?: number | null;
+  /** The URL, redacted like a log line. */
+  url: string;
+}
+
 /** One response header: a `[name, value]` pair or a `{name, value}` object. */
 export type ResponseHeader =
   | [string, string]
@@ -370,7 +427,7 @@ export type ResponseHeader =
 export type ResponseHeaders = ResponseHeader[] | Record<string, string>;
 
 /**
- * The retry policy: DESIGN.md section 6 defaults, each overridable.
+ * The retry policy: docs/DESIGN.md#6-errors-and-retries defaults, each overridable.
  * JSON camelCase, every field optional:
  * `{"maxAttempts": 4, "baseDelayMs": 1000, "maxDelayMs": 30000,
  * "retryAfterCapMs": 60000, "budgetRequeueMs": 60000, "budget": {…}, "breaker": {…}}`.

@@ -14,7 +14,7 @@ use Symfony\Contracts\HttpClient\Exception\TransportExceptionInterface;
 use Symfony\Contracts\HttpClient\HttpClientInterface;
 
 /**
- * Drives the core's flow loop (DESIGN section 7) over any Symfony
+ * Drives the core's flow loop (docs/DESIGN.md#7-flows-replayable-steps) over any Symfony
  * HttpClientInterface: Send → HTTP (fresh connection, timeout) → answer or
  * transport failure; Wait → sleep (or hand over to a wait policy, e.g. a
  * Messenger requeue); Publish → the publisher. With a {@see StateStore}

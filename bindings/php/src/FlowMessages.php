@@ -35,9 +35,12 @@ namespace Incwo\Connector;
  * - Method: HTTP method. JSON: `"GET"`, `"POST"`, `"PUT"`, `"DELETE"`.
  * - Operation: What a call does, derived from the method and the path shape (with or without an id). Used as a metric label and by retry decisions (a create whose outcome is unknown is reconciled, never blindly repeated). JSON: lowercase.
  * - Outcome: How a record ended.
+ * - QuarantineEntry: One quarantined record. JSON camelCase; times are ms since the epoch.
+ * - QuarantineState: Where an entry stands.
+ * - RequestTrace: A request already made for the quarantined record.
  * - ResponseHeader: One response header: a `[name, value]` pair or a `{name, value}` object.
  * - ResponseHeaders: A response's headers: a list of entries, or an object by name.
- * - RetryPolicy: The retry policy: DESIGN.md section 6 defaults, each overridable. JSON camelCase, every field optional: `{"maxAttempts": 4, "baseDelayMs": 1000, "maxDelayMs": 30000, "retryAfterCapMs": 60000, "budgetRequeueMs": 60000, "budget": {…}, "breaker": {…}}`.
+ * - RetryPolicy: The retry policy: docs/DESIGN.md#6-errors-and-retries defaults, each overridable. JSON camelCase, every field optional: `{"maxAttempts": 4, "baseDelayMs": 1000, "maxDelayMs": 30000, "retryAfterCapMs": 60000, "budgetRequeueMs": 60000, "budget": {…}, "breaker": {…}}`.
  * - RetryState: Everything the retry policy remembers for one tenant; a serializable value the host stores (in memory, a checkpoint or a shared row). JSON: `{"budget": {"tokens": 500}, "breaker": {…}}`.
  * - Severity: How much a violation weighs.
  * - Summary: Counts of a batch's outcomes.
@@ -67,6 +70,7 @@ namespace Incwo\Connector;
  *     kind: Kind|null,
  *     line: int,
  *     outcome: Outcome,
+ *     quarantine?: QuarantineEntry|null,
  * }|array{
  *     action: 'done',
  *     summary: Summary,
@@ -132,6 +136,7 @@ namespace Incwo\Connector;
  * @psalm-type FlowOptions = array{
  *     company?: string,
  *     lookupBeforeCreate?: bool,
+ *     manualReplay?: bool,
  *     maxLookupPages?: int,
  *     readBack?: bool,
  *     retry?: RetryPolicy,
@@ -207,6 +212,29 @@ namespace Incwo\Connector;
  *     error: ErrorInfo,
  *     notBefore: int,
  *     outcome: 'deferred',
+ * }
+ * @psalm-type QuarantineEntry = array{
+ *     attempts: int,
+ *     batch: string,
+ *     dropReason?: string|null,
+ *     error: ErrorInfo,
+ *     externalId?: string|null,
+ *     firstSeen: int,
+ *     id: string,
+ *     kind?: string|null,
+ *     lastSeen: int,
+ *     line: int,
+ *     record: mixed,
+ *     requests: list<RequestTrace>,
+ *     runbook: string,
+ *     state: QuarantineState,
+ * }
+ * @psalm-type QuarantineState = 'open'|'replayed'|'dropped'
+ * @psalm-type RequestTrace = array{
+ *     failure?: string|null,
+ *     method: string,
+ *     status?: int|null,
+ *     url: string,
  * }
  * @psalm-type ResponseHeader = array{0: string, 1: string}|array{
  *     name: string,

@@ -2,7 +2,7 @@
 //! and the two references measured beside it on the same input with the same
 //! output bytes: the floor (typed serde with borrowed strings, exact
 //! decimals, XML written by hand) and the plain `serde_json::Value` route.
-//! See `bench/README.md` and `/work/shared/bench/PEERS.md` for the rules.
+//! See `bench/README.md` and `docs/BENCH-PEERS.md` for the rules.
 
 #![allow(dead_code)]
 

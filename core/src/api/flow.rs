@@ -2,21 +2,35 @@
 //! handle type. Arguments and results are the JSON shapes of
 //! [`crate::flow`]; errors are `{"error": {"class": "usage", ...}}`.
 
-use super::{load_profile, usage_error};
+use super::args::{bad_args, Args};
+use super::usage_error;
+use crate::base::profile::Profile;
 use crate::errors::TransportFailure;
-use crate::flow::{batch, Flow, FlowOptions};
-use crate::http::{response_from_json, ConnectionConfig};
+use crate::flow::batch::{self, BatchItem};
+use crate::flow::ledger::{Entry, Ledger};
+use crate::flow::{Flow, FlowOptions};
+use crate::http::response_from_json;
 use crate::usage::UsageError;
 use serde_json::{json, Value};
+
+/// The batch of a call: `records` (a list of `{"kind", "record"}`) or
+/// `jsonl` (their JSON Lines text); `hint` is the caller's.
+pub(crate) fn read_batch(args: Args<'_>, profile: &Profile, hint: &str) -> Result<Vec<BatchItem>, UsageError> {
+    Ok(match (args.get("records"), args.get("jsonl")) {
+        (Value::Array(records), _) => records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| batch::parse_line(i + 1, &r.to_string(), profile))
+            .collect(),
+        (_, Value::String(text)) => batch::parse_jsonl(text, profile),
+        _ => return Err(bad_args("records (an array) or jsonl (a text) is required", hint)),
+    })
+}
 
 /// A running flow driven through JSON.
 #[derive(Debug)]
 pub struct FlowSession {
     flow: Flow,
-}
-
-fn bad_args(message: impl Into<String>, hint: &str) -> UsageError {
-    UsageError::new("usage.bad_arguments", message, hint)
 }
 
 fn to_value<T: serde::Serialize>(value: &T) -> Value {
@@ -33,57 +47,30 @@ impl FlowSession {
     /// JSON text) starts the flow with them; it is ignored when resuming
     /// from a checkpoint.
     pub fn start(args: &Value) -> Result<FlowSession, UsageError> {
-        let config = ConnectionConfig::from_json(&args["config"])?;
-        let profile_text = match &args["profile"] {
-            Value::Null => None,
-            Value::String(text) => Some(text.clone()),
-            other => Some(other.to_string()),
-        };
-        let profile = load_profile(profile_text.as_deref())?;
-        let options: FlowOptions = match &args["options"] {
-            Value::Null => FlowOptions::default(),
-            v => serde_json::from_value(v.clone()).map_err(|e| {
-                bad_args(
-                    format!("options: {e}"),
-                    "see FlowOptions: tenant, company, retry, maxLookupPages, readBack",
-                )
-            })?,
-        };
-        let items = match (&args["records"], &args["jsonl"]) {
-            (Value::Array(records), _) => records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| batch::parse_line(i + 1, &r.to_string(), &profile))
-                .collect(),
-            (_, Value::String(text)) => batch::parse_jsonl(text, &profile),
-            _ => {
-                return Err(bad_args(
-                    "records (an array) or jsonl (a text) is required",
-                    "pass the batch to sync",
-                ))
-            }
-        };
-        let now = args["now"]
-            .as_u64()
-            .ok_or_else(|| bad_args("now (ms since the epoch) is required", "pass the host's clock"))?;
-        let seed = args["seed"].as_u64().unwrap_or(0);
-        let flow = match args["checkpoint"].as_str() {
+        let args = Args::new(args);
+        let config = args.config()?;
+        let profile = args.profile()?;
+        let options: FlowOptions = args
+            .optional(
+                "options",
+                "see FlowOptions: tenant, company, retry, maxLookupPages, readBack",
+            )?
+            .unwrap_or_default();
+        let items = read_batch(args, &profile, "pass the batch to sync")?;
+        let now = args.now()?;
+        let seed = args.lenient_u64("seed").unwrap_or(0);
+        let flow = match args.str("checkpoint") {
             Some(checkpoint) => Flow::resume(checkpoint, items, profile, config, options, now)?,
-            None => match &args["ledger"] {
-                Value::Null => Flow::start(items, profile, config, options, now, seed),
-                entries => {
-                    // A list of entries, or its JSON text (hosts that keep entries as text).
-                    let parsed: Result<Vec<crate::flow::ledger::Entry>, serde_json::Error> = match entries {
-                        Value::String(text) => serde_json::from_str(text),
-                        v => serde_json::from_value(v.clone()),
-                    };
-                    let entries = parsed.map_err(|e| {
-                        bad_args(format!("ledger: {e}"), "pass ledger entries as the flow reported them")
-                    })?;
-                    let ledger = crate::flow::ledger::Ledger::from_entries(entries);
-                    Flow::with_ledger(items, profile, config, options, ledger, now, seed)
+            // A list of entries, or its JSON text (hosts that keep entries as text).
+            None => {
+                match args.optional_or_text::<Vec<Entry>>("ledger", "pass ledger entries as the flow reported them")? {
+                    None => Flow::start(items, profile, config, options, now, seed),
+                    Some(entries) => {
+                        let ledger = Ledger::from_entries(entries);
+                        Flow::with_ledger(items, profile, config, options, ledger, now, seed)
+                    }
                 }
-            },
+            }
         };
         Ok(FlowSession { flow })
     }

@@ -5,8 +5,25 @@
 //! Bindings (C ABI, Python, WebAssembly) marshal these values and nothing
 //! else, so every host gets the same behaviour; the golden vectors in
 //! `tests/vectors/` pin these shapes.
+//!
+//! Every JSON handler lives here, one module per area (`request`,
+//! `classify`, `retry`, `script`, `partition`, `inbound`, `telemetry`, the
+//! `flow` session), all reading their arguments through one parser
+//! (`args.rs`); the modules below keep typed Rust functions only. This is
+//! the top layer (docs/ARCHITECTURE.md, "Layers").
 
+mod args;
+mod classify;
 pub mod flow;
+mod inbound;
+mod partition;
+mod quarantine;
+mod request;
+mod retry;
+mod script;
+mod telemetry;
+#[cfg(test)]
+mod vector_tests;
 
 use crate::contract::{self, Violation};
 use crate::mapping::{self, Links, Profile};
@@ -138,37 +155,35 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
 ///   changes made in incwo brought back (see [`crate::inbound`]);
 /// - `inbound.throttle`: the failed-authentication limit of a webhook
 ///   intake, per client address (see [`crate::inbound::throttle`]);
+/// - `quarantine.list`, `quarantine.merge`, `quarantine.select`,
+///   `quarantine.settle`, `quarantine.drop`, `quarantine.runbook`: the
+///   quarantine workflow (see [`crate::quarantine`]);
 /// - `debug.panic` (`{"message": "..."}`): panics on purpose, with that
 ///   message. Self-test of the panic barrier of the bindings: the host sees a
 ///   typed internal error (`usage.internal_panic`, see [`panic_error`]) and
 ///   goes on; never use it in production. No other call panics on any input.
 pub fn call(name: &str, args: &Value) -> Value {
     let result = match name {
-        "request" => crate::http::request_json(args),
-        "classify" => crate::errors::classify_json(args),
-        "retry" => crate::retry::replay_json(args),
-        "retry.decide" => crate::retry::decide_json(args),
-        "flow.script" => crate::flow::script::run_json(args),
+        "request" => request::request(args),
+        "classify" => classify::classify(args),
+        "retry" => retry::replay(args),
+        "retry.decide" => retry::decide_one(args),
+        "flow.script" => script::run(args),
         "queue.name" => queue_name(args),
-        "partition.route" => crate::partition::route_json(args),
-        "partition.gate" => crate::partition::gate_json(args),
-        "partition.settle" => crate::partition::settle_json(args),
-        "inbound.webhook" => crate::inbound::webhook_json(args),
-        "inbound.fetch" => crate::inbound::fetch_json(args),
-        "inbound.detect" => crate::inbound::detect_json(args),
-        "inbound.poll" => crate::inbound::poll_json(args),
-        "inbound.throttle" => crate::inbound::throttle::throttle_json(args),
-        "telemetry.render" => Ok(crate::telemetry::render_events_json(&args["events"])),
-        "telemetry.log" => Ok(crate::telemetry::log_event_json(&args["event"])),
-        "telemetry.accumulate" => Ok(crate::telemetry::accumulate_json(args)),
-        "telemetry.redact" => match args["text"].as_str() {
-            Some(text) => Ok(json!({ "text": crate::telemetry::redact(text) })),
-            None => Err(UsageError::new("usage.bad_arguments", "args.text must be a string", "pass {\"text\": \"...\"}")),
-        },
-        "telemetry.normalize_endpoint" => match args["endpoint"].as_str() {
-            Some(endpoint) => Ok(json!({ "endpoint": crate::telemetry::normalize_endpoint(endpoint) })),
-            None => Err(UsageError::new("usage.bad_arguments", "args.endpoint must be a string", "pass {\"endpoint\": \"/firms/12.xml\"}")),
-        },
+        "partition.route" => partition::route_call(args),
+        "partition.gate" => partition::gate(args),
+        "partition.settle" => partition::settle(args),
+        "inbound.webhook" => inbound::webhook(args),
+        "inbound.fetch" => inbound::fetch(args),
+        "inbound.detect" => inbound::detect(args),
+        "inbound.poll" => inbound::poll(args),
+        "inbound.throttle" => inbound::throttle_call(args),
+        "telemetry.render" => Ok(telemetry::render(&args["events"])),
+        "telemetry.log" => Ok(telemetry::log(&args["event"])),
+        "telemetry.accumulate" => Ok(telemetry::accumulate(args)),
+        "telemetry.redact" => telemetry::redact_call(args),
+        "telemetry.normalize_endpoint" => telemetry::normalize_endpoint_call(args),
+        name if name.starts_with("quarantine.") => quarantine::call(name, args),
         "debug.panic" => {
             let message = args["message"].as_str().unwrap_or("debug.panic");
             panic!("{message}")
@@ -176,7 +191,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, inbound.throttle, telemetry.render, telemetry.accumulate, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, inbound.throttle, quarantine.list, quarantine.merge, quarantine.select, quarantine.settle, quarantine.drop, quarantine.runbook, telemetry.render, telemetry.accumulate, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))
@@ -234,7 +249,8 @@ pub fn subset_match(expected: &Value, actual: &Value) -> Result<(), String> {
 /// → `{"queue": "erp.incwo.order.acme.eur"}`.
 fn queue_name(args: &Value) -> Result<Value, UsageError> {
     use crate::flow::queues::{queue_name, QueueFor};
-    let text = |name: &str| args[name].as_str().unwrap_or("");
+    let args = args::Args::new(args);
+    let text = |name: &str| args.str(name).unwrap_or("");
     let queue = match text("family") {
         "quote" => QueueFor::Quote {
             company: text("company"),
@@ -253,19 +269,17 @@ fn queue_name(args: &Value) -> Result<Value, UsageError> {
             company: text("company"),
         },
         other => {
-            return Err(UsageError::new(
-                "usage.bad_arguments",
+            return Err(args::bad_args(
                 format!("unknown queue family {other:?}"),
                 "family is quote, order, stock, billing or referential",
             ))
         }
     };
-    let quarantine = args["quarantine"].as_bool().unwrap_or(false);
+    let quarantine = args.get("quarantine").as_bool().unwrap_or(false);
     queue_name(&queue, quarantine)
         .map(|name| json!({ "queue": name }))
         .map_err(|e| {
-            UsageError::new(
-                "usage.bad_arguments",
+            args::bad_args(
                 e.to_string(),
                 "give a company, currency or warehouse with at least one letter or digit",
             )

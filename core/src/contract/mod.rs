@@ -7,12 +7,12 @@
 //! violation at once, each carrying a JSON pointer, a code, a severity, a
 //! message and a hint. Nothing that violates the contract is ever sent.
 
-pub mod iso;
+pub use crate::base::iso;
 mod rules;
 pub mod schema;
 pub mod spec;
 
-use crate::mapping::Profile;
+use crate::base::profile::Profile;
 use crate::model::{Cancellation, Customer, Invoice, Kind, Order, Product, Quote, Record, StockMovement};
 use crate::usage::UsageError;
 use serde::{Deserialize, Serialize};

@@ -147,7 +147,7 @@ pub fn timestamp(value: &Value) -> Result<String, Broken> {
 /// An ISO 4217 code that the profile knows.
 pub fn currency(value: &Value, known: impl Fn(&str) -> bool) -> Result<String, Broken> {
     let s = as_str(value, "an ISO 4217 currency code")?;
-    if !crate::contract::iso::is_currency(s) {
+    if !crate::base::iso::is_currency(s) {
         return Err(broken(
             "format",
             "is not an ISO 4217 currency code",
@@ -167,7 +167,7 @@ pub fn currency(value: &Value, known: impl Fn(&str) -> bool) -> Result<String, B
 /// An ISO 3166-1 alpha-2 country code, upper case.
 pub fn country(value: &Value) -> Result<String, Broken> {
     let s = as_str(value, "an ISO 3166-1 alpha-2 code")?;
-    if crate::contract::iso::country(s).is_none() {
+    if crate::base::iso::country(s).is_none() {
         return Err(broken(
             "format",
             "is not an ISO 3166-1 alpha-2 country code",

@@ -3,7 +3,7 @@
 //! warehouses, currencies) are taken from the profile given.
 
 use super::spec::{self, Field, FieldType, MAX_LINES};
-use crate::mapping::Profile;
+use crate::base::profile::Profile;
 use crate::model::Kind;
 use serde_json::{json, Map, Value};
 

@@ -40,21 +40,13 @@ pub struct BatchItem {
     /// Raw fields kept for naming queues of refused records (`currency`).
     #[serde(skip)]
     pub raw_currency: Option<String>,
+    /// A refused line as received (the record, or the line's text when it is
+    /// not JSON), for its quarantine entry; `None` for valid records.
+    #[serde(skip)]
+    pub raw: Option<Value>,
 }
 
-fn external_id_of(kind: Kind, record: &Value) -> Option<String> {
-    let field = match kind {
-        Kind::Customer => "externalId",
-        Kind::Product => "sku",
-        Kind::Quote => "quoteNumber",
-        Kind::Order | Kind::Cancellation => "orderNumber",
-        Kind::Invoice => "invoiceNumber",
-        Kind::StockMovement => "movementId",
-    };
-    record.get(field).and_then(Value::as_str).map(str::to_string)
-}
-
-fn malformed(line: usize, message: String) -> BatchItem {
+fn malformed(line: usize, text: &str, message: String) -> BatchItem {
     BatchItem {
         line,
         kind: None,
@@ -66,6 +58,7 @@ fn malformed(line: usize, message: String) -> BatchItem {
         }),
         warnings: Vec::new(),
         raw_currency: None,
+        raw: Some(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))),
     }
 }
 
@@ -73,31 +66,33 @@ fn malformed(line: usize, message: String) -> BatchItem {
 pub fn parse_line(line: usize, text: &str, profile: &Profile) -> BatchItem {
     let value = match contract::parse_input(text, profile) {
         Ok(Ok(value)) => value,
-        Ok(Err(violation)) => return malformed(line, format!("line {line}: {}", violation.message)),
-        Err(e) => return malformed(line, format!("line {line}: {}", e.message)),
+        Ok(Err(violation)) => return malformed(line, text, format!("line {line}: {}", violation.message)),
+        Err(e) => return malformed(line, text, format!("line {line}: {}", e.message)),
     };
     let Some(envelope) = value.as_object() else {
         return malformed(
             line,
+            text,
             format!("line {line}: expected {{\"kind\": …, \"record\": {{…}}}}"),
         );
     };
     if let Some(extra) = envelope.keys().find(|k| *k != "kind" && *k != "record") {
         return malformed(
             line,
+            text,
             format!("line {line}: unknown envelope field {extra:?}; a line is {{\"kind\": …, \"record\": {{…}}}}"),
         );
     }
     let kind = match envelope.get("kind").and_then(Value::as_str).map(str::parse::<Kind>) {
         Some(Ok(kind)) => kind,
-        Some(Err(e)) => return malformed(line, format!("line {line}: {e}")),
-        None => return malformed(line, format!("line {line}: \"kind\" is required")),
+        Some(Err(e)) => return malformed(line, text, format!("line {line}: {e}")),
+        None => return malformed(line, text, format!("line {line}: \"kind\" is required")),
     };
     let Some(record) = envelope.get("record") else {
-        return malformed(line, format!("line {line}: \"record\" is required"));
+        return malformed(line, text, format!("line {line}: \"record\" is required"));
     };
     let report = contract::validate_value(kind, record, profile);
-    let external_id = external_id_of(kind, record);
+    let external_id = crate::model::external_id(kind, record).map(str::to_string);
     let raw_currency = record.get("currency").and_then(Value::as_str).map(str::to_string);
     match report.record {
         Some(r) => BatchItem {
@@ -107,6 +102,7 @@ pub fn parse_line(line: usize, text: &str, profile: &Profile) -> BatchItem {
             record: Ok(r),
             warnings: report.violations,
             raw_currency,
+            raw: None,
         },
         None => BatchItem {
             line,
@@ -119,6 +115,7 @@ pub fn parse_line(line: usize, text: &str, profile: &Profile) -> BatchItem {
             }),
             warnings: Vec::new(),
             raw_currency,
+            raw: Some(record.clone()),
         },
     }
 }

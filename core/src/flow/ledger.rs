@@ -19,63 +19,8 @@ use uuid::Uuid;
 /// Namespace of every idempotency key and payload hash of the connector.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_5e2b_4f0d_4b7e_9c3a_1d2e_8f40_a7b1);
 
-/// What kind of incwo object an entry is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Domain {
-    /// A firm.
-    Customer,
-    /// A customer product.
-    Product,
-    /// A quote (proposal sheet).
-    Quote,
-    /// A sales order (proposal sheet).
-    Order,
-    /// An invoice (bill sheet).
-    Invoice,
-    /// A credit note (bill sheet).
-    CreditNote,
-    /// A stock movement.
-    StockMovement,
-}
-
-impl Domain {
-    /// The name used in keys, metrics and events.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Domain::Customer => "customer",
-            Domain::Product => "product",
-            Domain::Quote => "quote",
-            Domain::Order => "order",
-            Domain::Invoice => "invoice",
-            Domain::CreditNote => "credit_note",
-            Domain::StockMovement => "stock_movement",
-        }
-    }
-
-    /// The incwo resource holding objects of this domain.
-    pub fn resource(self) -> &'static str {
-        match self {
-            Domain::Customer => "firms",
-            Domain::Product => "customer_products",
-            Domain::Quote | Domain::Order => "proposal_sheets",
-            Domain::Invoice | Domain::CreditNote => "bill_sheets",
-            Domain::StockMovement => "stock_movements",
-        }
-    }
-
-    /// The incwo field carrying the connector's marker (the external id), the
-    /// basis of find-by-marker reconciliation.
-    pub fn marker_field(self) -> &'static str {
-        match self {
-            Domain::Customer => "accounting_ref",
-            Domain::Product => "reference",
-            Domain::Quote | Domain::Order | Domain::Invoice | Domain::CreditNote => "title",
-            Domain::StockMovement => "comment",
-        }
-    }
-}
+/// The domain of an entry; defined in the model, re-exported at its old path.
+pub use crate::model::Domain;
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -57,11 +57,12 @@
 pub mod batch;
 mod engine;
 pub mod ledger;
+mod operations;
 mod parts;
+pub mod quarantine;
 pub mod queues;
 #[cfg(feature = "schema")]
 pub mod schema;
-pub mod script;
 pub mod transitions;
 
 use crate::contract::Violation;
@@ -105,6 +106,10 @@ pub struct FlowOptions {
     /// reads per create, so off by default.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lookup_before_create: bool,
+    /// An operator replays quarantined records: each record's end counts in
+    /// `replay_total{reason="manual"}` (see [`crate::flow::quarantine`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub manual_replay: bool,
 }
 
 impl Default for FlowOptions {
@@ -116,6 +121,7 @@ impl Default for FlowOptions {
             max_lookup_pages: 50,
             read_back: true,
             lookup_before_create: false,
+            manual_replay: false,
         }
     }
 }
@@ -272,6 +278,10 @@ pub enum Action {
         external_id: Option<String>,
         /// How it ended.
         outcome: Outcome,
+        /// For a quarantined record: its quarantine entry, for the host to
+        /// store under its id (see [`crate::flow::quarantine`]).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        quarantine: Option<Box<crate::flow::quarantine::Entry>>,
     },
     /// The batch is over.
     Done {
@@ -345,6 +355,7 @@ pub struct Flow {
     state: Checkpoint,
     registry: Registry,
     engine: engine::Engine,
+    tracker: crate::flow::quarantine::Tracker,
 }
 
 impl Flow {
@@ -392,6 +403,7 @@ impl Flow {
             state,
             registry: Registry::default(),
             engine: engine::Engine::default(),
+            tracker: Default::default(),
         }
     }
 
@@ -422,11 +434,23 @@ impl Flow {
 
     /// The next action. After `Send`, answer before polling again.
     pub fn poll(&mut self, now: u64) -> Result<Action, UsageError> {
-        engine::poll(self, now)
+        let mut action = engine::poll(self, now)?;
+        let entry = self.tracker.observe(&action, &self.items, &self.state.digest, now);
+        if let Action::RecordDone { quarantine, .. } = &mut action {
+            *quarantine = entry;
+            if self.options.manual_replay {
+                self.registry.record(&crate::telemetry::MetricEvent::Replay {
+                    reason: "manual".into(),
+                });
+            }
+        }
+        operations::observe(self, &action, now);
+        Ok(action)
     }
 
     /// The answer to request `request_id`.
     pub fn on_response(&mut self, request_id: u64, response: Response, now: u64) -> Result<(), UsageError> {
+        self.tracker.answered(request_id, Some(response.status), None);
         engine::on_answer(self, request_id, Ok(response), now)
     }
 
@@ -437,6 +461,9 @@ impl Flow {
         failure: TransportFailure,
         now: u64,
     ) -> Result<(), UsageError> {
+        let kind = serde_json::to_value(failure.kind).ok();
+        self.tracker
+            .answered(request_id, None, kind.as_ref().and_then(|k| k.as_str()));
         engine::on_answer(self, request_id, Err(failure), now)
     }
 

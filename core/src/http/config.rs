@@ -10,285 +10,10 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::encode::base64_encode;
+use super::auth::Auth;
+use super::base_url::BaseUrl;
 use super::HttpError;
-use crate::errors::ClassificationTable;
-
-/// A secret string (password, bearer token). Its `Debug` prints
-/// `[redacted]` and it has no `Display`, so it cannot leak through a log line.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-/// How requests authenticate. incwo itself speaks HTTP Basic with the
-/// login/password of the API user; `Bearer` serves gateways placed in front
-/// of incwo. JSON: `{"type":"basic","login":…,"password":…}` or
-/// `{"type":"bearer","token":…}`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Auth {
-    /// HTTP Basic (incwo's real scheme). The token is computed only when headers are built.
-    Basic {
-        /// The API user's login (an e-mail: personal data, redacted in `Debug`).
-        login: String,
-        /// The API user's password.
-        password: Secret,
-    },
-    /// `Authorization: Bearer …`, for a gateway in front of incwo.
-    Bearer {
-        /// The gateway token.
-        token: Secret,
-    },
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::Basic { .. } => f.write_str("Basic { login: [redacted], password: [redacted] }"),
-            Auth::Bearer { .. } => f.write_str("Bearer { token: [redacted] }"),
-        }
-    }
-}
-
-impl Auth {
-    /// HTTP Basic credentials.
-    pub fn basic(login: impl Into<String>, password: impl Into<String>) -> Self {
-        Auth::Basic {
-            login: login.into(),
-            password: Secret::new(password),
-        }
-    }
-
-    /// Bearer token credentials.
-    pub fn bearer(token: impl Into<String>) -> Self {
-        Auth::Bearer {
-            token: Secret::new(token),
-        }
-    }
-
-    fn validate(&self) -> Result<(), HttpError> {
-        let bad = |reason: &str| {
-            Err(HttpError::InvalidCredentials {
-                reason: reason.to_owned(),
-            })
-        };
-        match self {
-            Auth::Basic { login, password } => {
-                if login.is_empty() {
-                    return bad("the Basic login is empty");
-                }
-                if login.contains(':') {
-                    return bad("a Basic login cannot contain ':'");
-                }
-                if login.chars().any(char::is_control) {
-                    return bad("the Basic login contains a control character");
-                }
-                if password.expose().is_empty() {
-                    return bad("the Basic password is empty");
-                }
-                if password.expose().chars().any(char::is_control) {
-                    return bad("the Basic password contains a control character");
-                }
-            }
-            Auth::Bearer { token } => {
-                let token = token.expose();
-                if token.is_empty() {
-                    return bad("the bearer token is empty");
-                }
-                if !token.bytes().all(|b| b.is_ascii_graphic()) {
-                    return bad("the bearer token must be visible ASCII without spaces");
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The `Authorization` header value. Only the request builder calls it.
-    pub(crate) fn header_value(&self) -> String {
-        match self {
-            Auth::Basic { login, password } => {
-                let mut pair = String::with_capacity(login.len() + 1 + password.expose().len());
-                pair.push_str(login);
-                pair.push(':');
-                pair.push_str(password.expose());
-                format!("Basic {}", base64_encode(pair.as_bytes()))
-            }
-            Auth::Bearer { token } => format!("Bearer {}", token.expose()),
-        }
-    }
-}
-
-/// A validated base URL: scheme, host (with port) and an optional path
-/// prefix, without trailing slash. `Display` gives `https://host[:port][/prefix]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseUrl {
-    https: bool,
-    authority: String,
-    prefix: String,
-    loopback: bool,
-}
-
-impl BaseUrl {
-    /// Parses and normalizes (lower-cased scheme and host, no trailing slash)
-    /// a base URL. Refuses credentials, query, fragment, dot-segments and
-    /// anything but `http`/`https`. Does not apply the https rule (see
-    /// [`ConnectionConfig::new`]).
-    pub fn parse(text: &str) -> Result<Self, HttpError> {
-        let bad = |reason: &str| {
-            Err(HttpError::InvalidBaseUrl {
-                reason: reason.to_owned(),
-            })
-        };
-        if text.is_empty() {
-            return bad("the server address is empty");
-        }
-        if text.len() > 2048 {
-            return bad("the server address is longer than 2048 bytes");
-        }
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return bad("the server address contains whitespace or control characters");
-        }
-        let Some((scheme, rest)) = text.split_once("://") else {
-            return bad("the server address must start with https:// (or http:// for loopback)");
-        };
-        let https = match scheme.to_ascii_lowercase().as_str() {
-            "https" => true,
-            "http" => false,
-            _ => return bad("only http and https server addresses are supported"),
-        };
-        if rest.contains('?') || rest.contains('#') {
-            return bad("the server address cannot carry a query or a fragment");
-        }
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        if authority.contains('@') {
-            return bad("credentials go in the auth settings, never in the server address");
-        }
-        let (host, port) = split_host_port(authority)?;
-        let host = host.to_ascii_lowercase();
-        let loopback = is_loopback(&host);
-        let mut prefix = String::new();
-        for segment in path.split('/').filter(|s| !s.is_empty()) {
-            if segment == "." || segment == ".." {
-                return bad("the server address path cannot contain dot-segments");
-            }
-            if !segment
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
-            {
-                return bad("the server address path may only use letters, digits and - _ . ~");
-            }
-            prefix.push('/');
-            prefix.push_str(segment);
-        }
-        let authority = match port {
-            Some(port) => format!("{host}:{port}"),
-            None => host,
-        };
-        Ok(Self {
-            https,
-            authority,
-            prefix,
-            loopback,
-        })
-    }
-
-    /// True for `https`.
-    pub fn is_https(&self) -> bool {
-        self.https
-    }
-
-    /// True when the host is `localhost`, `127.0.0.0/8` or `[::1]`.
-    pub fn is_loopback(&self) -> bool {
-        self.loopback
-    }
-
-    /// The last path segment of the prefix, if any.
-    fn last_segment(&self) -> Option<&str> {
-        self.prefix.rsplit('/').next().filter(|s| !s.is_empty())
-    }
-}
-
-impl fmt::Display for BaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.https { "https" } else { "http" };
-        write!(f, "{scheme}://{}{}", self.authority, self.prefix)
-    }
-}
-
-fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), HttpError> {
-    let bad = |reason: &str| HttpError::InvalidBaseUrl {
-        reason: reason.to_owned(),
-    };
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let end = rest.find(']').ok_or_else(|| bad("unclosed IPv6 literal"))?;
-        let literal = &rest[..end];
-        if literal.is_empty() || !literal.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
-            return Err(bad("invalid IPv6 literal"));
-        }
-        let after = &rest[end + 1..];
-        let port = match after.strip_prefix(':') {
-            Some(port) => Some(port),
-            None if after.is_empty() => None,
-            None => return Err(bad("unexpected text after the IPv6 literal")),
-        };
-        (&authority[..end + 2], port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad("the server address has no host"));
-    }
-    if !host.starts_with('[')
-        && !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-    {
-        return Err(bad("the host may only use letters, digits, - and ."));
-    }
-    let port = match port {
-        None => None,
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => Some(n),
-            _ => return Err(bad("the port must be a number between 1 and 65535")),
-        },
-    };
-    Ok((host, port))
-}
-
-fn is_loopback(host: &str) -> bool {
-    if host == "localhost" || host == "[::1]" {
-        return true;
-    }
-    let parts: Vec<&str> = host.split('.').collect();
-    parts.len() == 4
-        && parts[0] == "127"
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok())
-}
+use crate::base::classification::ClassificationTable;
 
 /// Everything needed to address one incwo business file: validated base
 /// URL, business file id, credentials, optional idempotency-key header name
@@ -473,5 +198,102 @@ impl TryFrom<RawConfig> for ConnectionConfig {
             config = config.with_user_agent(&agent)?;
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::test_support::{CID, PASSWORD};
+    use crate::http::Method;
+    use proptest::prelude::*;
+
+    #[test]
+    fn config_refuses_insecure_and_malformed_servers() {
+        let auth = || Auth::basic("api@example.fr", PASSWORD);
+        let new = |s: &str| ConnectionConfig::new(s, "123456", auth(), false);
+        assert_eq!(new("http://www.incwo.com").unwrap_err(), HttpError::InsecureBaseUrl);
+        assert!(ConnectionConfig::new("http://dev.incwo.com", "123456", auth(), true).is_ok());
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:3000/",
+            "http://[::1]:9000",
+            "HTTPS://Shard1.INCWO.com/",
+        ] {
+            assert!(new(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            new("HTTPS://Shard1.INCWO.com/").unwrap().base().to_string(),
+            "https://shard1.incwo.com"
+        );
+        assert_eq!(
+            new("https://gw.example.com/incwo/").unwrap().base().to_string(),
+            "https://gw.example.com/incwo"
+        );
+        for bad in [
+            "",
+            "www.incwo.com",
+            "ftp://www.incwo.com",
+            "https://user:pw@www.incwo.com",
+            "https://www.incwo.com?x=1",
+            "https://www.incwo.com/#x",
+            "https://www.incwo.com/a/../b",
+            "https://www.incwo.com:0",
+            "https://www.incwo.com:99999",
+            "https://ww w.incwo.com",
+            "https://",
+            "http://127.0.0.1.evil.com",
+        ] {
+            assert!(new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            new("https://www.incwo.com/123456").unwrap_err(),
+            HttpError::BaseUrlIncludesBusinessFile
+        );
+        assert_eq!(
+            ConnectionConfig::new("https://www.incwo.com", "12a", auth(), false).unwrap_err(),
+            HttpError::InvalidBusinessFileId
+        );
+        assert!(ConnectionConfig::new("https://www.incwo.com", "1", Auth::basic("a:b", "p"), false).is_err());
+        assert!(ConnectionConfig::new("https://www.incwo.com", "1", Auth::bearer("has space"), false).is_err());
+        let bearer = ConnectionConfig::new("https://gw.example.com", "1", Auth::bearer("tok-123"), false).unwrap();
+        let r = bearer
+            .request(Method::Get, "firms", None, &[], Vec::new(), CID)
+            .unwrap();
+        assert_eq!(r.header("Authorization"), Some("Bearer tok-123"));
+    }
+
+    #[test]
+    fn config_reads_its_json_shape() {
+        let value = serde_json::json!({
+            "server": "http://127.0.0.1:4010",
+            "businessFileId": 123456,
+            "auth": {"type": "basic", "login": "api@example.fr", "password": PASSWORD},
+            "idempotencyKeyHeader": "Idempotency-Key",
+            "classification": {"overrides": {"404": {"class": "technical", "retryable": true}}}
+        });
+        let c = ConnectionConfig::from_json(&value).unwrap();
+        assert_eq!(c.business_file_id(), "123456");
+        assert_eq!(c.idempotency_key_header(), Some("Idempotency-Key"));
+        assert_eq!(
+            c.classification().rule(404).class,
+            crate::base::classification::ErrorClass::Technical
+        );
+        // A password of the wrong type never appears in the error message.
+        let bad = serde_json::json!({
+            "server": "https://www.incwo.com", "businessFileId": "1",
+            "auth": {"type": "basic", "login": "a", "password": 987654321}
+        });
+        let err = ConnectionConfig::from_json(&bad).unwrap_err();
+        assert_eq!(err.code(), "usage.invalid_json");
+        assert!(!err.to_string().contains("987654321"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_server_text_never_panics(server in any::<String>(), bfid in "[0-9a-z]{0,8}") {
+            let _ = ConnectionConfig::new(&server, &bfid, Auth::basic("a", "b"), false);
+            let _ = ConnectionConfig::new(&format!("https://{server}"), &bfid, Auth::basic("a", "b"), false);
+        }
     }
 }

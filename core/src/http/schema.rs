@@ -3,7 +3,8 @@
 //! hand-written `Serialize` writes it, and the response the host answers
 //! with, as [`Response`]'s `Deserialize` reads it (through `ResponseIn`).
 
-use super::{Method, Operation, Request, ResponseIn};
+use super::response::ResponseIn;
+use super::{Method, Operation, Request};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use std::borrow::Cow;
 

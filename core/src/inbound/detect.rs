@@ -9,11 +9,12 @@
 //! back as changes.
 
 use super::{snapshot::Snapshot, ChangeEvent, FieldChange, InboundOptions, Source};
-use crate::flow::ledger::{idempotency_key, payload_hash, Domain, Entry, EntryState, Ledger};
+use crate::flow::ledger::{idempotency_key, payload_hash, Entry, EntryState, Ledger};
 use crate::flow::queues::{queue_name, QueueFor};
 use crate::flow::transitions::{self, DocType};
 use crate::mapping::totals::{TaxTotal, Totals};
 use crate::mapping::Profile;
+use crate::model::Domain;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -51,7 +52,7 @@ pub enum DetectOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Publication {
-    /// Queue name (DESIGN section 7).
+    /// Queue name (docs/DESIGN.md#7-flows-replayable-steps).
     pub queue: String,
     /// The event.
     pub event: ChangeEvent,

@@ -17,8 +17,8 @@
 
 use super::snapshot::{self, Snapshot};
 use crate::adapters::Adapter;
-use crate::flow::ledger::Domain;
 use crate::http::{ConnectionConfig, Request};
+use crate::model::Domain;
 use crate::usage::UsageError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 use super::detect::{detect, DetectOutcome, Observed, DELETED};
 use super::snapshot;
 use super::*;
-use crate::flow::ledger::{EntryState, LineQuantities};
+use crate::flow::ledger::{Domain, Entry, EntryState, Ledger, LineQuantities};
 use crate::mapping::Profile;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -210,25 +210,6 @@ fn deletions_and_unknown_objects() {
         assert_eq!(r.outcome, DetectOutcome::NotTracked);
     }
     assert!(l.take_changed().is_empty());
-}
-
-#[test]
-fn json_calls_never_panic_on_odd_arguments() {
-    for name in ["inbound.webhook", "inbound.fetch", "inbound.detect", "inbound.poll"] {
-        for args in [
-            json!(null),
-            json!({}),
-            json!({"body": 1}),
-            json!({"target": {"resource": "firms", "id": 1}}),
-            json!({"state": {"pollStateVersion": 9}}),
-        ] {
-            let out = crate::api::call(name, &args);
-            assert!(
-                out.get("error").is_some() || out.get("status").is_some(),
-                "{name} {args}: {out}"
-            );
-        }
-    }
 }
 
 #[test]

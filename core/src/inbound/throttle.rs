@@ -6,7 +6,6 @@
 
 use super::InboundError;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 /// Failed authentications an address may make in one window.
 pub const MAX_FAILURES: u32 = 10;
@@ -70,48 +69,6 @@ pub fn refusal(retry_after_seconds: u64) -> InboundError {
     .retry_after(retry_after_seconds)
 }
 
-/// `inbound.throttle`: `{"state": {windowStart, failures} | null, "now": ms,
-/// "failed"?: bool}` → `{"state", "allowed": true}` or, once the address
-/// made too many failures, `{"state", "allowed": false, "retryAfterSeconds",
-/// "status": 429, "error"}`. Hosts call it before serving a request, and
-/// with `failed: true` after the core refused its secret
-/// (`inbound.bad_secret`), keeping `state` per client address.
-pub fn throttle_json(args: &Value) -> Result<Value, crate::usage::UsageError> {
-    let bad = |m: String| {
-        crate::usage::UsageError::new(
-            "usage.bad_arguments",
-            m,
-            "pass {\"state\": {\"windowStart\": ms, \"failures\": n} or null, \"now\": ms, \"failed\": bool}",
-        )
-    };
-    let state = match &args["state"] {
-        Value::Null => None,
-        v => Some(
-            serde_json::from_value::<ThrottleState>(v.clone())
-                .map_err(|e| bad(format!("state: {}", e.to_string().replace('"', ""))))?,
-        ),
-    };
-    let now = args["now"]
-        .as_u64()
-        .ok_or_else(|| bad("now must be the time in ms since the epoch".into()))?;
-    let failed = match &args["failed"] {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        _ => return Err(bad("failed must be a boolean".into())),
-    };
-    let decision = throttle(state, now, failed);
-    let state = serde_json::to_value(decision.state).unwrap_or(Value::Null);
-    Ok(match decision.retry_after_seconds {
-        None => json!({"state": state, "allowed": true}),
-        Some(seconds) => {
-            let mut out = refusal(seconds).to_json();
-            out["state"] = state;
-            out["allowed"] = json!(false);
-            out
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,22 +93,5 @@ mod tests {
             failures: u32::MAX,
         };
         assert_eq!(throttle(Some(huge), u64::MAX, true).state.failures, u32::MAX);
-    }
-
-    #[test]
-    fn the_json_call_checks_its_arguments() {
-        assert!(throttle_json(&json!({"now": "x"})).is_err());
-        assert!(throttle_json(&json!({"now": 1, "state": {"windowStart": 0}, "failed": 1})).is_err());
-        assert!(throttle_json(&json!({"now": 1, "state": {"windowStart": 0, "failures": 1, "x": 1}})).is_err());
-        let out = throttle_json(&json!({"now": 5, "state": {"windowStart": 0, "failures": 10}})).unwrap();
-        assert_eq!(
-            (
-                out["status"].as_u64(),
-                out["allowed"].as_bool(),
-                out["retryAfterSeconds"].as_u64()
-            ),
-            (Some(429), Some(false), Some(60))
-        );
-        assert_eq!(out["error"]["code"], "inbound.too_many_failures");
     }
 }

@@ -3,40 +3,16 @@
 //! new version, and older versions stay selectable through the profile's
 //! `mapperVersion`. Golden vectors pin each version's output.
 
-mod profile;
 pub mod totals;
 pub mod v1;
 
-pub use profile::{unknown_values, UNKNOWN};
-pub use profile::{
+pub use crate::base::MapperVersion;
+
+pub use crate::base::profile::{unknown_values, UNKNOWN};
+pub use crate::base::profile::{
     ContactItemTypes, CurrencyEntry, InvoiceMode, Limits, Profile, ProfileError, ProfileProblem, SheetTypes, Statuses,
     TaxEntry, VatRounding, DEFAULT_PROFILE_JSON, PROFILE_VERSION,
 };
-
-/// A mapper version. Version 1 is the only one so far; a change to what a
-/// version emits adds a variant instead of editing an existing one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MapperVersion {
-    /// The first mapper: see [`v1`].
-    V1,
-}
-
-impl MapperVersion {
-    /// The version named by a profile's `mapperVersion`.
-    pub fn from_number(n: u32) -> Option<Self> {
-        match n {
-            1 => Some(MapperVersion::V1),
-            _ => None,
-        }
-    }
-
-    /// The version's number, as written in profiles and idempotency keys.
-    pub fn number(self) -> u32 {
-        match self {
-            MapperVersion::V1 => 1,
-        }
-    }
-}
 
 /// Why a record could not be mapped (a record that passed validation under
 /// the same profile always maps; this guards direct callers).

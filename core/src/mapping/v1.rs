@@ -68,7 +68,7 @@ pub fn map_customer(customer: &Customer, profile: &Profile) -> Mapped {
         }
         w.element("zip_code", &address.zip_code);
         w.element("city", &address.city);
-        let (alpha3, name) = crate::contract::iso::country(&address.country).unwrap_or(("", ""));
+        let (alpha3, name) = crate::base::iso::country(&address.country).unwrap_or(("", ""));
         w.element("country", name);
         w.element("country_iso_3166_a3", alpha3);
         w.close("contact_address");

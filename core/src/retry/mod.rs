@@ -1,6 +1,6 @@
 //! Retry decisions: pure, deterministic functions of the classified error,
 //! the attempt number, the per-tenant [`RetryState`] the host keeps, the time
-//! and a seed (DESIGN.md section 6).
+//! and a seed (docs/DESIGN.md#6-errors-and-retries).
 //!
 //! - only technical errors are retried; 401/403 stop with a clear message
 //!   ([`RetryDecision::GiveUp`] with `needsOperator`); contract errors are
@@ -16,14 +16,10 @@
 //!   decision is [`RetryDecision::ReconcileFirst`]. A failure known to be
 //!   before sending is retried normally.
 
-mod json;
-
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{ClassifiedError, ErrorClass};
 use crate::http::{Method, Operation};
-
-pub use json::{decide_json, replay_json};
 
 /// Retry budget settings (token bucket). JSON camelCase, every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +73,7 @@ impl Default for BreakerPolicy {
     }
 }
 
-/// The retry policy: DESIGN.md section 6 defaults, each overridable.
+/// The retry policy: docs/DESIGN.md#6-errors-and-retries defaults, each overridable.
 /// JSON camelCase, every field optional:
 /// `{"maxAttempts": 4, "baseDelayMs": 1000, "maxDelayMs": 30000,
 /// "retryAfterCapMs": 60000, "budgetRequeueMs": 60000, "budget": {…}, "breaker": {…}}`.
@@ -460,7 +456,25 @@ pub fn decide(
     if error.outcome_unknown && (error.operation == Operation::Create || error.method == Method::Post) {
         return RetryDecision::ReconcileFirst;
     }
+    schedule(policy, state, error, attempt, now_ms, seed)
+}
 
+/// When a call that will be sent again goes: after its backoff (full
+/// jitter from `seed`) and any `Retry-After`, or as a requeue when the
+/// `Retry-After` or an open breaker lasts beyond `retryAfterCapMs`, or when
+/// the budget is spent. Spends the retry's budget. Returns `RetryNow`,
+/// `RetryAt` or `Requeue`. [`decide`] ends with it; a create reconciled after
+/// [`RetryDecision::ReconcileFirst`] calls it too before creating again, so
+/// the cap, the breaker and the budget hold on that path as well.
+pub fn schedule(
+    policy: &RetryPolicy,
+    state: &mut RetryState,
+    error: &ClassifiedError,
+    attempt: u32,
+    now_ms: u64,
+    seed: u64,
+) -> RetryDecision {
+    let attempt = attempt.max(1);
     let mut at = now_ms.saturating_add(jitter(seed, attempt, policy.backoff_ceiling(attempt)));
     if let Some(retry_after) = error.retry_after_ms {
         if retry_after.saturating_sub(now_ms) > policy.retry_after_cap_ms {

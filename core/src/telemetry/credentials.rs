@@ -3,8 +3,8 @@
 //! `?a=1&token=x&b=2`), the token after `Basic`/`Bearer`, and the webhook
 //! secret carried as the path segment after [`WEBHOOK_PATH`].
 
-use super::is_sensitive_key;
-use crate::inbound::intake::WEBHOOK_PATH;
+use super::redaction::is_sensitive_key;
+use crate::base::WEBHOOK_PATH;
 
 const HIDDEN: &str = "[redacted]";
 

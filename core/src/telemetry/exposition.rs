@@ -4,7 +4,6 @@
 //! that only grow instead of the last run's numbers.
 
 use super::{Registry, DURATION_BUCKETS_MS};
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Why a text is not an exposition this core wrote: the 1-based line and what is wrong.
@@ -67,6 +66,7 @@ impl Registry {
                 "replay_total" => {
                     registry.replays.insert(label("reason")?, value);
                 }
+                other if registry.ops.read(other, &labels, value).map_err(fail)? => {}
                 other => return Err(fail(format!("`{other}` is not a metric this core renders"))),
             }
         }
@@ -107,6 +107,7 @@ impl Registry {
         for (queue, size) in &run.backlog {
             self.backlog.insert(queue.clone(), *size);
         }
+        self.ops.merge(&run.ops);
     }
 }
 
@@ -172,40 +173,6 @@ fn series(line: &str) -> Result<(&str, BTreeMap<String, String>, u64), String> {
         }
     }
     Ok((name, labels, value))
-}
-
-/// `telemetry.accumulate`: `{"total": <text>|null, "run": <text>}` → `{"text":
-/// <total + run>}`, both texts as this core renders them (a flow's metrics
-/// or an earlier total), or a `telemetry.bad_exposition` usage error.
-pub fn accumulate_json(args: &Value) -> Value {
-    let read = |name: &str, required: bool| -> Result<Registry, Value> {
-        match &args[name] {
-            Value::String(text) => Registry::from_prometheus(text).map_err(|e| match e.line {
-                0 => bad(name, &format!("args.{name}: {}", e.message)),
-                line => bad(name, &format!("args.{name}, line {line}: {}", e.message)),
-            }),
-            Value::Null if !required => Ok(Registry::default()),
-            _ => Err(bad(name, &format!("args.{name} must be the Prometheus text of a run"))),
-        }
-    };
-    let run = || -> Result<Value, Value> {
-        let mut total = read("total", false)?;
-        total.merge(&read("run", true)?);
-        Ok(json!({"text": total.render_prometheus()}))
-    };
-    run().unwrap_or_else(|e| e)
-}
-
-/// The usage error; `details.argument` names the text at fault (`total` or
-/// `run`), so a host can start its totals again when only they are unreadable.
-fn bad(argument: &str, message: &str) -> Value {
-    json!({"error": {
-        "class": "usage",
-        "code": "telemetry.bad_exposition",
-        "message": message,
-        "details": {"argument": argument},
-        "hint": "pass texts this core rendered: a flow's metrics, or the text of an earlier telemetry.accumulate",
-    }})
 }
 
 #[cfg(test)]
@@ -289,13 +256,5 @@ mod tests {
                 "{bad}: {e:?}"
             );
         }
-        let out = accumulate_json(&json!({"total": "bogus 1", "run": text}));
-        assert_eq!(out["error"]["code"], "telemetry.bad_exposition");
-        assert!(out["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("args.total, line 1: "));
-        assert_eq!(out["error"]["details"]["argument"], "total");
-        assert_eq!(accumulate_json(&json!({}))["error"]["code"], "telemetry.bad_exposition");
     }
 }

@@ -367,7 +367,7 @@ impl Sent {
 }
 
 /// Checks the retry rules from the requests a host sends and their answers,
-/// independently of the core's retry code (DESIGN section 6): per record run
+/// independently of the core's retry code (docs/DESIGN.md#6-errors-and-retries): per record run
 /// (one record, one flow incarnation: a resumed record restarts), a call is
 /// sent at most `maxAttempts` times (a write: every identical send counts,
 /// the reconciliation lookups between two creates do not; a read: the

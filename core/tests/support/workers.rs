@@ -1,4 +1,4 @@
-//! Scale-out in-process (DESIGN section 11): several workers, each consuming
+//! Scale-out in-process (docs/DESIGN.md#11-scale-out): several workers, each consuming
 //! the shard of the records `partition::route` gives it, sharing one ledger
 //! table and one incwo. The protocol is the one the scale-out hosts follow
 //! (`bindings/php/src/ScaleOut/RecordProcessor.php`), record by record:

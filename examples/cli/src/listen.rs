@@ -261,6 +261,12 @@ pub struct ListenArgs {
     /// Pages read per polling run.
     #[arg(long, default_value_t = 10)]
     page_budget: u32,
+    /// Serve `GET /metrics` (Prometheus text) on this address, e.g. 127.0.0.1:9464.
+    #[arg(long)]
+    metrics_bind: Option<String>,
+    /// With --metrics-bind: also serve the totals `incwo sync --metrics-file` keeps in this file.
+    #[arg(long, requires = "metrics_bind")]
+    metrics_file: Option<PathBuf>,
 }
 
 /// The webhook secret from `--secret-env`; without one, listening for
@@ -343,6 +349,13 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         );
         Some(e)
     };
+    let metrics = match &args.metrics_bind {
+        Some(bind) => Some(crate::metrics::MetricsServer::start(bind, args.metrics_file.clone())?),
+        None => None,
+    };
+    if let Some(m) = &metrics {
+        eprintln!("metrics: http://{}/metrics", m.addr());
+    }
     let agent = agent(Duration::from_millis(account.timeout_ms), account.tls()?);
     let mut retry: Vec<Value> = Vec::new();
     let mut last_poll = 0u64;
@@ -351,6 +364,8 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
         if let Some(e) = &endpoint {
             targets.extend(e.take());
         }
+        let backlog = |n: usize| metrics.iter().for_each(|m| m.backlog.store(n as u64, Ordering::SeqCst));
+        backlog(targets.len());
         let poll_due = args.poll_every > 0 && host::now_ms().saturating_sub(last_poll) >= args.poll_every * 1000;
         if targets.is_empty() && !poll_due {
             std::thread::sleep(Duration::from_millis(200));
@@ -410,6 +425,7 @@ pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
             .collect::<Result<_, _>>()
             .map_err(|e| format!("a ledger entry the core returned cannot be read: {e}"))?;
         store.put_entries(&business_file, &changed)?;
+        backlog(retry.len());
         let mut out = std::io::stdout().lock();
         for e in events {
             let _ = writeln!(out, "{e}");

@@ -19,7 +19,9 @@ mod input;
 mod inspect;
 mod intake_server;
 mod listen;
+mod metrics;
 mod postman;
+mod quarantine;
 mod scenario;
 mod state;
 mod store;
@@ -125,6 +127,9 @@ enum Command {
     },
     /// Sync a JSON Lines batch into incwo over HTTP; rerunning resumes and creates nothing twice.
     Sync(sync::SyncArgs),
+    /// Quarantined records: list, show, replay after a fix (never twice), drop with a reason.
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCommand),
     /// The state store of `sync` and `listen` (export: print it as a version-1 JSON checkpoint).
     #[command(subcommand)]
     State(state::StateCommand),
@@ -270,6 +275,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Sync(args) => return sync::run(args),
         Command::Listen(args) => return listen::run(args),
         Command::State(command) => return state::run(command),
+        Command::Quarantine(command) => return quarantine::run(command),
         Command::Doctor(args) => return doctor::run(args),
         Command::Profile(command) => return discover::run(command),
         Command::Runbook => {

@@ -34,40 +34,99 @@ pub struct SyncArgs {
     /// twice; costs list-page reads).
     #[arg(long)]
     lookup_before_create: bool,
+    /// Keep the metrics' running totals in this node_exporter textfile-collector
+    /// file (`*.prom`), rewritten atomically at the end of each run.
+    #[arg(long)]
+    metrics_file: Option<PathBuf>,
 }
 
 /// Runs `incwo sync`.
 pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
-    let profile_text = input::profile(args.profile.as_deref())?;
+    let run = Run {
+        account: &args.account,
+        profile: args.profile.as_deref(),
+        state: &args.state,
+        jsonl: input::text(&args.file)?,
+        command: format!("incwo sync {}", args.file),
+        metrics_file: args.metrics_file.as_deref(),
+        options: FlowOptions {
+            company: args.company.clone(),
+            lookup_before_create: args.lookup_before_create,
+            ..FlowOptions::default()
+        },
+    };
+    let done = execute(&run)?;
+    println!("{}", serde_json::to_string_pretty(&done.report).unwrap_or_default());
+    Ok(done.exit)
+}
+
+/// A batch to run through the flow, with its state store (`sync`, and the
+/// manual replays of `quarantine replay`).
+pub struct Run<'a> {
+    /// The account to reach.
+    pub account: &'a AccountArgs,
+    /// Mapping profile file.
+    pub profile: Option<&'a std::path::Path>,
+    /// The state store.
+    pub state: &'a StateArgs,
+    /// The batch (JSON Lines).
+    pub jsonl: String,
+    /// The command line, named to a second writer that finds the lock busy.
+    pub command: String,
+    /// The textfile-collector file whose running totals the run adds to.
+    pub metrics_file: Option<&'a std::path::Path>,
+    /// Flow options.
+    pub options: FlowOptions,
+}
+
+/// How a run ended.
+pub struct Done {
+    /// The exit code `sync` answers.
+    pub exit: ExitCode,
+    /// The report (`summary`, `problems`, `requests`).
+    pub report: serde_json::Value,
+    /// Each record's end, in order (the `recordDone` actions).
+    pub records: Vec<Action>,
+    /// The run's metrics (Prometheus text).
+    pub metrics: String,
+}
+
+/// Runs a batch: the flow loop over real HTTP, the state saved before each
+/// send, each quarantined record's entry stored in the quarantine table.
+/// An interrupted or busy run returns its exit code with an empty report.
+pub fn execute(run: &Run<'_>) -> Result<Done, String> {
+    run.metrics_file.map_or(Ok(()), crate::metrics::check_textfile_path)?;
+    let profile_text = input::profile(run.profile)?;
     let profile = incwo_core::api::load_profile(profile_text.as_deref()).map_err(|e| e.to_string())?;
-    let config = args.account.config()?;
-    let items = batch::parse_jsonl(&input::text(&args.file)?, &profile);
+    let config = run.account.config()?;
+    let items = batch::parse_jsonl(&run.jsonl, &profile);
     let total = items.len();
-    let options = FlowOptions {
-        company: args.company.clone(),
-        lookup_before_create: args.lookup_before_create,
-        ..FlowOptions::default()
+    let options = run.options.clone();
+    let stopped = |exit: ExitCode| Done {
+        exit,
+        report: serde_json::Value::Null,
+        records: Vec::new(),
+        metrics: String::new(),
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let business_file = args.account.business_file.clone();
-    let command = format!("incwo sync {}", args.file);
-    let _writer = match args
+    let business_file = run.account.business_file.clone();
+    let _writer = match run
         .state
-        .lock("writer", &business_file, &command, &|| stop.load(Ordering::SeqCst))
+        .lock("writer", &business_file, &run.command, &|| stop.load(Ordering::SeqCst))
     {
         Ok(guard) => guard,
         Err((lock::LockError::Busy(_), message)) => {
             eprintln!("incwo: {message}");
-            return Ok(ExitCode::from(lock::EXIT_BUSY));
+            return Ok(stopped(ExitCode::from(lock::EXIT_BUSY)));
         }
-        Err((lock::LockError::Interrupted, _)) => return Ok(ExitCode::from(130)),
+        Err((lock::LockError::Interrupted, _)) => return Ok(stopped(ExitCode::from(130))),
         Err((_, message)) => return Err(message),
     };
-    let mut store = Store::open(&args.state.state, &business_file)?;
+    let mut store = Store::open(&run.state.state, &business_file)?;
     let mut flow = match store.checkpoint(&business_file)? {
         Some(checkpoint) => {
             Flow::resume(&checkpoint, items, profile, config, options, host::now_ms()).map_err(|e| e.to_string())?
@@ -85,18 +144,30 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         .filter_map(|(i, o)| Some((i, o.clone()?)))
         .collect();
     store.begin_run(&business_file, &start)?;
-    let transport = args.account.transport()?;
+    let transport = run.account.transport()?;
     let mut log = RunLog::default();
     let terminal = std::io::stderr().is_terminal();
     let mut done = flow.outcomes().iter().filter(|o| o.is_some()).count();
     let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
+    let mut records = Vec::new();
+    let quarantined = std::cell::RefCell::new(Vec::new());
     let result = host::drive(
         &mut flow,
         &transport,
         &mut log,
-        &mut |flow, durable| store.save(&business_file, &flow.take_changes(), durable),
+        &mut |flow, durable| {
+            for entry in quarantined.borrow_mut().drain(..) {
+                store.put_quarantine(&business_file, &entry)?;
+            }
+            store.save(&business_file, &flow.take_changes(), durable)
+        },
         &mut |action| {
-            if let Action::RecordDone { outcome, .. } = action {
+            if let Action::RecordDone {
+                outcome, quarantine, ..
+            } = action
+            {
+                records.push(action.clone());
+                quarantined.borrow_mut().extend(quarantine.as_deref().cloned());
                 done += 1;
                 match outcome {
                     Outcome::Quarantined { error } | Outcome::Deferred { error, .. } => {
@@ -119,16 +190,23 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         },
         &mut |_| stop.load(Ordering::SeqCst),
         None,
-    )?;
+    );
+    if let Some(path) = run.metrics_file {
+        crate::metrics::write_textfile(path, flow.metrics())?;
+    }
+    let result = result?;
     if terminal {
         eprintln!();
     }
     if result == Stop::Interrupted {
         eprintln!(
             "incwo: stopped after the current action; state saved in {}; rerun the same command to resume",
-            args.state.state.display()
+            run.state.state.display()
         );
-        return Ok(ExitCode::from(130));
+        return Ok(stopped(ExitCode::from(130)));
+    }
+    for entry in quarantined.borrow_mut().drain(..) {
+        store.put_quarantine(&business_file, &entry)?;
     }
     let summary = flow.summary();
     let problems: Vec<serde_json::Value> = flow
@@ -143,13 +221,18 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         })
         .collect();
     let report = serde_json::json!({"summary": summary, "problems": problems, "requests": log.requests});
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     if let Some(stopped) = &summary.stopped {
         eprintln!("incwo: the run stopped: {} ({})", stopped.message, stopped.code);
     }
-    Ok(if summary.quarantined == 0 && summary.deferred == 0 {
+    let exit = if summary.quarantined == 0 && summary.deferred == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    };
+    Ok(Done {
+        exit,
+        report,
+        records,
+        metrics: flow.metrics().render_prometheus(),
     })
 }

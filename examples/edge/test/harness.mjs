@@ -17,6 +17,7 @@ export const { startSim } = await import(path.join(ROOT, 'wasm/test/support.mjs'
 
 export const WEBHOOK_SECRET = 'whsec-edge-test';
 export const ORDER_SECRET = 'ordsec-edge-test';
+export const ADMIN_SECRET = 'admsec-edge-test';
 
 /** A JSON file of examples/data. */
 export function example(name) {
@@ -32,6 +33,8 @@ function modules() {
     { type: 'ESModule', path: path.join(EDGE, 'security.js') },
     { type: 'ESModule', path: path.join(EDGE, 'ledger-object.js') },
     { type: 'ESModule', path: path.join(EDGE, 'throttle-object.js') },
+    { type: 'ESModule', path: path.join(EDGE, 'metrics-object.js') },
+    { type: 'ESModule', path: path.join(EDGE, 'admin.js') },
     file('incwo-connector-wasm/web', 'ESModule', path.join(PKG, 'web.js')),
     file('incwo-connector-wasm/layer.js', 'ESModule', path.join(PKG, 'layer.js')),
     file('incwo-connector-wasm/web/incwo_wasm.js', 'ESModule', path.join(PKG, 'web/incwo_wasm.js')),
@@ -57,6 +60,7 @@ export async function startEdge(sim, bindings = {}) {
     INCWO_FLOW_OPTIONS: JSON.stringify({ retry: { baseDelayMs: 50, maxDelayMs: 200 } }),
     INCWO_WEBHOOK_SECRET: WEBHOOK_SECRET,
     INCWO_ORDER_SECRET: ORDER_SECRET,
+    INCWO_ADMIN_SECRET: ADMIN_SECRET,
     INCWO_WEBHOOK_ALLOW: '127.0.0.1/32,185.16.44.0/24',
     ...bindings,
   };
@@ -70,6 +74,7 @@ export async function startEdge(sim, bindings = {}) {
       CUSTOMERS: { className: 'CustomerLedger', useSQLite: true },
       DIRECTORY: { className: 'LedgerDirectory', useSQLite: true },
       THROTTLE: { className: 'AuthThrottle', useSQLite: true },
+      METRICS: { className: 'OperationsMetrics', useSQLite: true },
     },
     // A real socket on loopback: the simulator posts its webhooks there.
     host: '127.0.0.1',

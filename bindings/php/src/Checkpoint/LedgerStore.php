@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Incwo\Connector\Checkpoint;
 
 /**
- * A ledger shared by workers (DESIGN section 11): entries addressable one
+ * A ledger shared by workers (docs/DESIGN.md#11-scale-out): entries addressable one
  * by one by idempotency key, plus the per-customer waiting queues of the
  * partitioning rule and each record's last outcome.
  */

@@ -12,7 +12,7 @@ use Psr\Log\LoggerInterface;
 use Psr\Log\NullLogger;
 
 /**
- * Processes one record against a shared ledger (DESIGN section 11), the
+ * Processes one record against a shared ledger (docs/DESIGN.md#11-scale-out), the
  * unit of work of a scale-out worker:
  *
  * 1. `partition.route` names the record's partition key and the ledger

@@ -27,9 +27,7 @@ class ActionPublish(TypedDict):
     queue: str
 
 
-class ActionRecordDone(TypedDict):
-    """A record ended (for progress reports)."""
-
+class _ActionRecordDoneRequired(TypedDict):
     action: Literal["recordDone"]
     #: External id, when readable.
     externalId: Optional[str]
@@ -41,6 +39,14 @@ class ActionRecordDone(TypedDict):
     line: int
     #: How it ended.
     outcome: "Outcome"
+
+
+class ActionRecordDone(_ActionRecordDoneRequired, total=False):
+    """A record ended (for progress reports)."""
+
+    #: For a quarantined record: its quarantine entry, for the host to
+    #: store under its id (see [`crate::flow::quarantine`]).
+    quarantine: Optional["QuarantineEntry"]
 
 
 class ActionSend(TypedDict):
@@ -199,6 +205,9 @@ class FlowOptions(TypedDict, total=False):
     #: incwo already holds instead of creating it twice. Costs list-page
     #: reads per create, so off by default.
     lookupBeforeCreate: bool
+    #: An operator replays quarantined records: each record's end counts in
+    #: `replay_total{reason="manual"}` (see [`crate::flow::quarantine`]).
+    manualReplay: bool
     #: Most list pages a find-by-marker lookup reads.
     maxLookupPages: int
     #: Read every written document back and compare it.
@@ -373,6 +382,58 @@ class OutcomeSynced(TypedDict):
     outcome: Literal["synced"]
 
 
+class _QuarantineEntryRequired(TypedDict):
+    #: How many times it was quarantined.
+    attempts: int
+    #: Digest of that batch.
+    batch: str
+    #: Why: class, code, message, violations (with paths), incwo's answer.
+    error: "ErrorInfo"
+    #: When it was first quarantined.
+    firstSeen: int
+    #: Stable id (`q-` + 16 hex digits): the same record gets the same id.
+    id: str
+    #: When it was last quarantined, replayed or dropped.
+    lastSeen: int
+    #: 1-based line in the batch it came from.
+    line: int
+    #: The record as received, redacted (`null` when the line was not JSON).
+    record: Any
+    #: Requests made for the record before it was quarantined.
+    requests: List["RequestTrace"]
+    #: The runbook line of the code: what it means and what to do.
+    runbook: str
+    #: `open`, `replayed` or `dropped`.
+    state: "QuarantineState"
+
+
+class QuarantineEntry(_QuarantineEntryRequired, total=False):
+    """One quarantined record. JSON camelCase; times are ms since the epoch."""
+
+    #: Why it was dropped.
+    dropReason: Optional[str]
+    #: The record's external id (order number, SKU…), when readable.
+    externalId: Optional[str]
+    #: The record's kind (`order`…), when the line named a valid one.
+    kind: Optional[str]
+
+
+class _RequestTraceRequired(TypedDict):
+    #: `GET`, `POST`, `PUT` or `DELETE`.
+    method: str
+    #: The URL, redacted like a log line.
+    url: str
+
+
+class RequestTrace(_RequestTraceRequired, total=False):
+    """A request already made for the quarantined record."""
+
+    #: The transport failure (`timeout`, `reset`…), if no status came back.
+    failure: Optional[str]
+    #: The HTTP status answered, if any.
+    status: Optional[int]
+
+
 class ResponseHeaderObject(TypedDict):
     """A flow message."""
 
@@ -381,7 +442,7 @@ class ResponseHeaderObject(TypedDict):
 
 
 class RetryPolicy(TypedDict, total=False):
-    """The retry policy: DESIGN.md section 6 defaults, each overridable.
+    """The retry policy: docs/DESIGN.md#6-errors-and-retries defaults, each overridable.
     JSON camelCase, every field optional:
     `{"maxAttempts": 4, "baseDelayMs": 1000, "maxDelayMs": 30000,
     "retryAfterCapMs": 60000, "budgetRequeueMs": 60000, "budget": {…}, "breaker": {…}}`.
@@ -528,6 +589,9 @@ Operation = Literal["create", "read", "update", "delete", "list"]
 #: How a record ended.
 Outcome = Union["OutcomeSynced", "OutcomeSkipped", "OutcomeQuarantined", "OutcomeDeferred"]
 
+#: Where an entry stands.
+QuarantineState = Literal["open", "replayed", "dropped"]
+
 #: One response header: a `[name, value]` pair or a `{name, value}` object.
 ResponseHeader = Union[List[str], "ResponseHeaderObject"]
 
@@ -585,6 +649,9 @@ __all__ = [
     "OutcomeQuarantined",
     "OutcomeSkipped",
     "OutcomeSynced",
+    "QuarantineEntry",
+    "QuarantineState",
+    "RequestTrace",
     "ResponseHeader",
     "ResponseHeaderObject",
     "ResponseHeaders",

@@ -27,6 +27,7 @@ mod args;
 mod files;
 pub mod import;
 pub mod lock;
+mod quarantine;
 mod schema;
 
 pub use args::StateArgs;

@@ -47,6 +47,24 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL,
         updated_at INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 2: reserved for the marker index of issue #19 (`marker_index`,
+    // `marker_sweep`); its migration takes this slot when it lands.
+    "",
+    // 3: the quarantine: one row per quarantined record (the core's entry
+    // as JSON, redacted, beside the columns operators filter on).
+    "CREATE TABLE quarantine (
+        business_file TEXT NOT NULL,
+        id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        code TEXT NOT NULL,
+        class TEXT NOT NULL,
+        kind TEXT,
+        external_id TEXT,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        entry TEXT NOT NULL,
+        PRIMARY KEY (business_file, id)
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the schema up to date (in one immediate transaction, so two

@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Incwo\Connector\Bundle\Messenger;
 
 /**
- * Records to sync, sent on one of the queues of DESIGN section 7. The
+ * Records to sync, sent on one of the queues of docs/DESIGN.md#7-flows-replayable-steps. The
  * checkpoint key identifies the message across redeliveries and requeues,
  * so a replay is idempotent through the ledger.
  */

@@ -35,15 +35,17 @@ final class IntegrationPublisher
     {
         $count = 0;
         foreach ($records as $record) {
-            $fields = is_array($record['record'] ?? null) ? $record['record'] : [];
-            $orderCustomer = match ($record['kind'] ?? '') {
-                'invoice', 'stock-movement' => $this->orderCustomers[(string) ($fields['sourceOrder'] ?? '')] ?? null,
-                'cancellation' => $this->orderCustomers[(string) ($fields['orderNumber'] ?? '')] ?? null,
-                default => null,
-            };
-            $route = $this->processor->route($record, $orderCustomer);
-            if (($record['kind'] ?? '') === 'order' && isset($fields['orderNumber'], $fields['customerExternalId'])) {
-                $this->orderCustomers[(string) $fields['orderNumber']] = (string) $fields['customerExternalId'];
+            // The core names the order a record reaches its customer through
+            // (`orderRef`) and the order/customer pair to remember
+            // (`knownOrder`): the publisher never reads the record's fields.
+            $route = $this->processor->route($record);
+            $orderCustomer = null;
+            if (($route['customer'] ?? null) === null && isset($route['orderRef'], $this->orderCustomers[$route['orderRef']])) {
+                $orderCustomer = $this->orderCustomers[$route['orderRef']];
+                $route = $this->processor->route($record, $orderCustomer);
+            }
+            if (isset($route['knownOrder'])) {
+                $this->orderCustomers[(string) $route['knownOrder']['order']] = (string) $route['knownOrder']['customer'];
             }
             // Numbered per customer in publish order: the gate runs them in
             // that order even when the broker redelivers one late.

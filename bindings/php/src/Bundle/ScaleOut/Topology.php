@@ -7,7 +7,7 @@ namespace Incwo\Connector\Bundle\ScaleOut;
 use Incwo\Connector\Bundle\Messenger\ConfirmationEvent;
 
 /**
- * The RabbitMQ topology of scale-out (DESIGN section 11), as the
+ * The RabbitMQ topology of scale-out (docs/DESIGN.md#11-scale-out), as the
  * `framework.messenger` configuration an application merges into its own:
  *
  * - `integration`: the `incwo.integration` exchange of type

@@ -1,0 +1,259 @@
+//! Finding objects in incwo: the find-by-marker scan of list pages, the
+//! marker the connector writes, and resolving the objects a record refers to
+//! (its customer, product, quote or order) from the ledger, else from incwo.
+
+use super::status::status_name;
+use super::{entry, new_entry, pop, quarantine, run, Purpose, Search, Step};
+use crate::adapters::{Adapter, Found, MarkerSearch};
+use crate::flow::ledger::{Domain, EntryState};
+use crate::flow::Flow;
+use crate::mapping::{v1, Profile};
+
+/// Runs (or continues) the find-by-marker scan of the current task; returns
+/// the request of the next page, or the scan's result.
+pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str) -> Result<Option<Found>, Step> {
+    let max_pages = flow.options.max_lookup_pages;
+    let r = run(flow);
+    let search = r.search.get_or_insert_with(|| Search {
+        scan: MarkerSearch::new(marker, max_pages),
+        result: None,
+    });
+    if let Some(result) = &search.result {
+        return Ok(result.clone());
+    }
+    match search.scan.next_page() {
+        Some(page) => {
+            let correlation_id = r.correlation_id.clone();
+            match Adapter::new(domain).list_page(&flow.config, page, &correlation_id) {
+                Ok(request) => Err(Step::Send(Purpose::Lookup(domain), request)),
+                Err(e) => Err(quarantine("usage.request", e.to_string())),
+            }
+        }
+        None => {
+            let truncated = search.scan.truncated();
+            if truncated {
+                return Err(quarantine(
+                    "business.reconcile_inconclusive",
+                    format!(
+                        "the {} {marker} was not found in the first {} list pages; its absence is not proven, so nothing is created",
+                        domain.as_str(),
+                        max_pages
+                    ),
+                ));
+            }
+            search.result = Some(None);
+            Ok(None)
+        }
+    }
+}
+
+/// The marker the connector wrote into incwo for an object: the external id,
+/// except for a credit note, titled after the invoice it cancels.
+pub(super) fn marker(domain: Domain, external_id: &str) -> String {
+    match domain {
+        Domain::CreditNote => v1::credit_note_title(external_id),
+        _ => external_id.to_string(),
+    }
+}
+
+/// Whether a proposal sheet found by its marker is of the domain's sheet
+/// type (a quote and an order share the resource); other objects always are.
+pub(super) fn sheet_type_matches(profile: &Profile, domain: Domain, found: &Found) -> bool {
+    match (domain, &found.sheet_type) {
+        (Domain::Quote, Some(t)) => *t == profile.sheet_types.quote,
+        (Domain::Order, Some(t)) => *t == profile.sheet_types.order,
+        _ => true,
+    }
+}
+
+/// Knows a referenced object's incwo id (the ledger's, else incwo's by its
+/// marker) and links it, or quarantines the record when neither knows it.
+pub(super) fn resolve(flow: &mut Flow, domain: Domain, external_id: &str, now: u64) -> Step {
+    if let Some(e) = entry(flow, domain, external_id).filter(|e| e.state == EntryState::Done) {
+        let id = e.incwo_id;
+        link(flow, domain, external_id, id);
+        return pop(flow);
+    }
+    let found = match search(flow, domain, external_id) {
+        Ok(found) => found,
+        Err(step) => return step,
+    };
+    let found = found.filter(|f| sheet_type_matches(&flow.profile, domain, f));
+    match found {
+        Some(found) => {
+            if matches!(domain, Domain::Quote | Domain::Order) {
+                let mut e = new_entry(flow, domain, external_id, EntryState::Done, String::new(), now);
+                e.incwo_id = Some(found.id);
+                e.status = status_name(&flow.profile, domain, found.progress_id);
+                e.verified = true;
+                e.mark_published(&format!("{}.created", domain.as_str()));
+                flow.state.ledger.put(e);
+            }
+            if let (Domain::Quote | Domain::Order, Some(firm)) = (domain, found.firm_id) {
+                run(flow).links.firm_id.get_or_insert(firm);
+            }
+            link(flow, domain, external_id, Some(found.id));
+            pop(flow)
+        }
+        None => {
+            let what = match domain {
+                Domain::Customer => "customer",
+                Domain::Product => "product",
+                Domain::Quote => "quote",
+                _ => "order",
+            };
+            quarantine(
+                &format!("business.unknown_{what}"),
+                format!("the {what} {external_id} is neither in the ledger nor in incwo; sync it first"),
+            )
+        }
+    }
+}
+
+/// Records an object's incwo id in the links the mapping uses: the firm of
+/// the record (a customer's, or a referenced document's customer's) and
+/// product ids.
+pub(super) fn link(flow: &mut Flow, domain: Domain, external_id: &str, id: Option<u64>) {
+    let firm_of_doc = match domain {
+        Domain::Order | Domain::Quote => entry(flow, domain, external_id).and_then(|e| e.customer.clone()),
+        _ => None,
+    };
+    let firm_of_doc = firm_of_doc.and_then(|c| entry(flow, Domain::Customer, &c).and_then(|e| e.incwo_id));
+    let r = run(flow);
+    match (domain, id) {
+        (Domain::Customer, Some(id)) => r.links.firm_id = Some(id),
+        (Domain::Product, Some(id)) => {
+            r.links.product_ids.insert(external_id.to_string(), id);
+        }
+        (Domain::Order | Domain::Quote, _) if r.links.firm_id.is_none() => r.links.firm_id = firm_of_doc,
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::flow::Outcome;
+
+    fn found(sheet_type: Option<&str>) -> Found {
+        Found {
+            id: 1,
+            progress_id: None,
+            firm_id: None,
+            sheet_type: sheet_type.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_marker_is_the_external_id_and_a_credit_notes_names_its_invoice() {
+        assert_eq!(marker(Domain::Order, "CMD-1"), "CMD-1");
+        assert_eq!(marker(Domain::StockMovement, "MVT-1"), "MVT-1");
+        assert_eq!(marker(Domain::CreditNote, "FAC-1"), "FAC-1-credit");
+    }
+
+    #[test]
+    fn a_quote_and_an_order_are_told_apart_by_sheet_type() {
+        let p = Profile::default();
+        let (quote, order) = (p.sheet_types.quote.clone(), p.sheet_types.order.clone());
+        assert_ne!(quote, order);
+        assert!(sheet_type_matches(&p, Domain::Quote, &found(Some(&quote))));
+        assert!(!sheet_type_matches(&p, Domain::Quote, &found(Some(&order))));
+        assert!(sheet_type_matches(&p, Domain::Order, &found(Some(&order))));
+        assert!(!sheet_type_matches(&p, Domain::Order, &found(Some(&quote))));
+        assert!(
+            sheet_type_matches(&p, Domain::Order, &found(None)),
+            "no type read: not refused"
+        );
+        assert!(sheet_type_matches(&p, Domain::Invoice, &found(Some("anything"))));
+    }
+
+    #[test]
+    fn an_object_the_ledger_knows_is_linked_without_a_request() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        put_done(&mut flow, Domain::Customer, "C1", 11);
+        begin(&mut flow);
+        assert!(matches!(resolve(&mut flow, Domain::Customer, "C1", 0), Step::Continue));
+        assert_eq!(flow.engine.run.as_ref().unwrap().links.firm_id, Some(11));
+    }
+
+    #[test]
+    fn an_unknown_object_is_searched_and_quarantines_when_absent() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        begin(&mut flow);
+        let Step::Send(Purpose::Lookup(Domain::Customer), request) = resolve(&mut flow, Domain::Customer, "C1", 0)
+        else {
+            panic!("expected a list page request");
+        };
+        assert_eq!(request.endpoint(), "/firms.xml");
+        run(&mut flow).search.as_mut().unwrap().result = Some(None);
+        match resolve(&mut flow, Domain::Customer, "C1", 0) {
+            Step::Finish(Outcome::Quarantined { error }) => {
+                assert_eq!(error.code, "business.unknown_customer");
+                assert!(error.message.contains("C1"), "{}", error.message);
+            }
+            _ => panic!("expected a quarantine"),
+        }
+    }
+
+    #[test]
+    fn an_order_found_in_incwo_enters_the_ledger_with_its_status_and_firm() {
+        let mut flow = flow_of(&[invoice("F1", "O1", &[("P1", "1")])]);
+        begin(&mut flow);
+        let confirmed = flow.profile.statuses.order["confirmed"];
+        let order = Found {
+            id: 400,
+            progress_id: Some(confirmed),
+            firm_id: Some(12),
+            sheet_type: Some(flow.profile.sheet_types.order.clone()),
+        };
+        run(&mut flow).search = Some(Search {
+            scan: MarkerSearch::new("O1", 5),
+            result: Some(Some(order)),
+        });
+        assert!(matches!(resolve(&mut flow, Domain::Order, "O1", 9), Step::Continue));
+        let e = entry(&flow, Domain::Order, "O1").expect("adopted");
+        assert_eq!(
+            (e.incwo_id, e.status.as_deref(), e.verified),
+            (Some(400), Some("confirmed"), true)
+        );
+        assert!(
+            e.has_published("order.created"),
+            "found, not created: nothing to announce"
+        );
+        assert_eq!(flow.engine.run.as_ref().unwrap().links.firm_id, Some(12));
+    }
+
+    #[test]
+    fn a_scan_cut_short_by_its_page_budget_proves_nothing() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        flow.options.max_lookup_pages = 1;
+        begin(&mut flow);
+        assert!(
+            search(&mut flow, Domain::Customer, "C1").is_err(),
+            "page 1 is requested"
+        );
+        let f = |id: u64| (format!("X{id}"), Found { id, ..found(None) });
+        let scan = &mut run(&mut flow).search.as_mut().unwrap().scan;
+        assert_eq!(scan.feed(&[f(1), f(2)], 3), None);
+        match search(&mut flow, Domain::Customer, "C1") {
+            Err(Step::Finish(Outcome::Quarantined { error })) => {
+                assert_eq!(error.code, "business.reconcile_inconclusive")
+            }
+            _ => panic!("expected an inconclusive scan"),
+        }
+    }
+
+    #[test]
+    fn a_document_links_the_firm_of_its_customer() {
+        let mut flow = flow_of(&[invoice("F1", "O1", &[("P1", "1")])]);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        put_done(&mut flow, Domain::Customer, "C1", 21);
+        begin(&mut flow);
+        link(&mut flow, Domain::Order, "O1", Some(400));
+        link(&mut flow, Domain::Product, "P1", Some(31));
+        let links = &flow.engine.run.as_ref().unwrap().links;
+        assert_eq!(links.firm_id, Some(21));
+        assert_eq!(links.product_ids.get("P1"), Some(&31));
+    }
+}

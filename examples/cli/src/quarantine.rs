@@ -1,0 +1,494 @@
+//! `incwo quarantine …`: what the flow quarantined, for an operator: list
+//! (filters, table or `--json`), show one, replay after a fix (through the
+//! normal flow, so never twice), drop with a reason. The rules (entries,
+//! filters, retention, selection, settling) are the core's
+//! ([`incwo_core::flow::quarantine`]); this file reads flags, the store and prints.
+
+use crate::account::AccountArgs;
+use crate::store::{StateArgs, Store};
+use crate::{input, sync};
+use incwo_core::flow::quarantine::{self, Entry, Filter, State};
+use incwo_core::flow::{Action, FlowOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The quarantine commands.
+#[derive(clap::Subcommand, Debug)]
+pub enum QuarantineCommand {
+    /// List quarantined records (open ones unless --status says otherwise), oldest first.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print the entries as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one entry: the record (redacted), the violations or incwo's answer,
+    /// the runbook line of its code and the requests already made.
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The entry's id (`q-…`, from `list`).
+        id: String,
+        /// Print the entry as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay entries after a fix, through the normal flow (ledger,
+    /// reconcile-before-create: never created twice); counts
+    /// replay_total{reason="manual"}.
+    Replay(Box<ReplayArgs>),
+    /// Drop entries: they are kept, closed, with the reason.
+    Drop {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The entries' ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Why (kept with the entry, redacted like a log line).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Where the entries are.
+#[derive(clap::Args, Debug)]
+pub struct StoreArgs {
+    /// The state store of `incwo sync`.
+    #[arg(long)]
+    state: PathBuf,
+    /// The business file id.
+    #[arg(long)]
+    business_file: String,
+    /// Days an entry is kept after its last change; older ones are deleted.
+    #[arg(long, default_value_t = quarantine::RETENTION_DAYS)]
+    retention_days: u64,
+}
+
+/// What to list or replay.
+#[derive(clap::Args, Debug, Default)]
+pub struct FilterArgs {
+    /// Error code (`contract.invalid`), or a prefix ending in `.` (`business.`).
+    #[arg(long)]
+    code: Option<String>,
+    /// Error class: contract, business, technical, usage.
+    #[arg(long)]
+    class: Option<String>,
+    /// The record's kind: customer, product, quote, order, invoice, stock-movement, cancellation.
+    #[arg(long)]
+    resource: Option<String>,
+    /// First quarantined at least this long ago: 90s, 15m, 2h, 7d.
+    #[arg(long, value_parser = parse_age)]
+    older_than: Option<u64>,
+    /// open (default), replayed, dropped or all.
+    #[arg(long)]
+    status: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(&self) -> Filter {
+        Filter {
+            code: self.code.clone(),
+            class: self.class.clone(),
+            resource: self.resource.clone(),
+            older_than_seconds: self.older_than,
+            state: self.status.clone(),
+        }
+    }
+}
+
+/// Arguments of `incwo quarantine replay`.
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// The entries' ids (or --all-matching).
+    ids: Vec<String>,
+    /// Replay every open entry matching the filters instead of ids.
+    #[arg(long, conflicts_with = "ids")]
+    all_matching: bool,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// The fixed record: its JSON (with one id), or {"kind", "record"} lines.
+    #[arg(long, conflicts_with = "batch", required_unless_present = "batch")]
+    record: Option<String>,
+    /// The original (or fixed) batch: the lines of the entries are taken from it.
+    #[arg(long)]
+    batch: Option<String>,
+    #[command(flatten)]
+    account: AccountArgs,
+    /// Mapping profile (JSON), e.g. the fixed one; the shipped default when absent.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    #[command(flatten)]
+    state: StateArgs,
+    /// Company segment of queue names.
+    #[arg(long, default_value = "default")]
+    company: String,
+    /// Look documents up in incwo before creating them (see `incwo sync`).
+    #[arg(long)]
+    lookup_before_create: bool,
+    /// Add the replay's metrics (`replay_total{reason="manual"}`…) to this
+    /// textfile-collector file, as `incwo sync --metrics-file` does.
+    #[arg(long)]
+    metrics_file: Option<std::path::PathBuf>,
+    /// Days an entry is kept after its last change.
+    #[arg(long, default_value_t = quarantine::RETENTION_DAYS)]
+    retention_days: u64,
+}
+
+fn parse_age(text: &str) -> Result<u64, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not an age; write 90s, 15m, 2h or 7d"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?}; use s, m, h or d")),
+    };
+    Ok(n.saturating_mul(factor))
+}
+
+/// Runs a quarantine command.
+pub fn run(command: QuarantineCommand) -> Result<ExitCode, String> {
+    match command {
+        QuarantineCommand::List { store, filter, json } => {
+            let entries = listed(&store, &filter.filter())?;
+            if json {
+                print_json(&serde_json::json!({ "entries": entries }))?;
+            } else {
+                print!("{}", table(&entries));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        QuarantineCommand::Show { store, id, json } => {
+            let db = existing(&store.state)?;
+            let entry = db
+                .quarantine_entry(&store.business_file, &id)?
+                .ok_or_else(|| not_found(&id, &store.business_file))?;
+            if json {
+                print_json(&serde_json::to_value(&entry).map_err(|e| e.to_string())?)?;
+            } else {
+                print!("{}", show(&entry));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        QuarantineCommand::Drop { store, ids, reason } => {
+            let mut db = existing(&store.state)?;
+            for id in &ids {
+                let entry = db
+                    .quarantine_entry(&store.business_file, id)?
+                    .ok_or_else(|| not_found(id, &store.business_file))?;
+                let entry = quarantine::drop_entry(entry, &reason, crate::host::now_ms()).map_err(|e| e.to_string())?;
+                db.write_quarantine(&store.business_file, &entry)?;
+                println!(
+                    "{}  dropped  {}",
+                    entry.id,
+                    entry.drop_reason.as_deref().unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        QuarantineCommand::Replay(args) => replay(*args),
+    }
+}
+
+/// The state store of earlier `incwo sync` runs (never created here: a
+/// mistyped path is an error, not an empty quarantine).
+fn existing(path: &std::path::Path) -> Result<Store, String> {
+    if !path.is_file() {
+        return Err(format!(
+            "no state store at {}; pass the --state of your `incwo sync`",
+            path.display()
+        ));
+    }
+    Store::open_existing(path)
+}
+
+fn not_found(id: &str, business_file: &str) -> String {
+    format!(
+        "no quarantine entry {id} for business file {business_file}; `incwo quarantine list --status all` lists them"
+    )
+}
+
+fn print_json(value: &serde_json::Value) -> Result<(), String> {
+    println!("{}", serde_json::to_string_pretty(value).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// The entries matching `filter`, after deleting those past their retention.
+fn listed(store: &StoreArgs, filter: &Filter) -> Result<Vec<Entry>, String> {
+    let mut db = existing(&store.state)?;
+    let all = db.quarantine_entries(&store.business_file)?;
+    let (entries, expired) = quarantine::list(&all, filter, crate::host::now_ms(), store.retention_days);
+    db.delete_quarantine(&store.business_file, &expired)?;
+    Ok(entries)
+}
+
+fn time(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+fn state_name(state: State) -> &'static str {
+    match state {
+        State::Open => "open",
+        State::Replayed => "replayed",
+        State::Dropped => "dropped",
+    }
+}
+
+/// The list as an aligned table.
+fn table(entries: &[Entry]) -> String {
+    if entries.is_empty() {
+        return "no quarantined record matches\n".into();
+    }
+    let mut rows = vec![[
+        "ID",
+        "STATE",
+        "CODE",
+        "CLASS",
+        "KIND",
+        "EXTERNAL ID",
+        "FIRST SEEN",
+        "ATTEMPTS",
+    ]
+    .map(String::from)];
+    for e in entries {
+        rows.push([
+            e.id.clone(),
+            state_name(e.state).into(),
+            e.error.code.clone(),
+            e.error.class.clone(),
+            e.kind.clone().unwrap_or_else(|| "-".into()),
+            e.external_id.clone().unwrap_or_else(|| format!("(line {})", e.line)),
+            time(e.first_seen),
+            e.attempts.to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..8)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!("{} record(s)\n", entries.len()));
+    out
+}
+
+/// One entry, for a person.
+fn show(e: &Entry) -> String {
+    let mut out = format!(
+        "{}  {} {}  (line {} of batch {})\nstate: {}, quarantined {} time(s), first {}, last {}\n",
+        e.id,
+        e.kind.as_deref().unwrap_or("-"),
+        e.external_id.as_deref().unwrap_or("(no external id)"),
+        e.line,
+        e.batch,
+        state_name(e.state),
+        e.attempts,
+        time(e.first_seen),
+        time(e.last_seen),
+    );
+    if let Some(reason) = &e.drop_reason {
+        out.push_str(&format!("dropped because: {reason}\n"));
+    }
+    out.push_str(&format!(
+        "error: {} {}: {}\n",
+        e.error.class, e.error.code, e.error.message
+    ));
+    for v in &e.error.violations {
+        out.push_str(&format!("  {}  {}  {} (hint: {})\n", v.path, v.code, v.message, v.hint));
+    }
+    if let Some(details) = &e.error.details {
+        out.push_str(&format!("incwo answered: {details}\n"));
+    }
+    out.push_str(&format!("runbook: {}\n", e.runbook));
+    out.push_str("requests already made:");
+    if e.requests.is_empty() {
+        out.push_str(" none\n");
+    } else {
+        out.push('\n');
+        for r in &e.requests {
+            let answer = match (r.status, &r.failure) {
+                (Some(status), _) => status.to_string(),
+                (None, Some(failure)) => failure.clone(),
+                (None, None) => "no answer".into(),
+            };
+            out.push_str(&format!("  {} {} → {}\n", r.method, r.url, answer));
+        }
+    }
+    let record = serde_json::to_string_pretty(&e.record).unwrap_or_default();
+    out.push_str(&format!("record (redacted):\n{record}\n"));
+    if e.state == State::Open {
+        out.push_str(&format!(
+            "replay after the fix: incwo quarantine replay {} --record FIXED.json (or --batch ORIGINAL.jsonl) …\n",
+            e.id
+        ));
+    }
+    out
+}
+
+/// The batch that replays `entries`: the fixed record(s) of `--record`, or
+/// their lines in `--batch`.
+fn replay_batch(args: &ReplayArgs, entries: &[Entry]) -> Result<String, String> {
+    if let Some(path) = &args.record {
+        let text = input::text(path)?;
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+            if value.get("record").is_none() {
+                // A bare record: its kind is the entry's.
+                let [entry] = entries else {
+                    return Err("a bare record replays one entry; give one id, or {\"kind\", \"record\"} lines".into());
+                };
+                let kind = entry.kind.as_deref().ok_or_else(|| {
+                    format!(
+                        "{} has no kind; give {{\"kind\": …, \"record\": {{…}}}} in --record",
+                        entry.id
+                    )
+                })?;
+                return Ok(format!("{}\n", serde_json::json!({ "kind": kind, "record": value })));
+            }
+            return Ok(format!("{value}\n"));
+        }
+        return Ok(text);
+    }
+    let path = args.batch.as_deref().unwrap_or_default();
+    let (lines, missing) = quarantine::select(entries, &input::text(path)?);
+    if !missing.is_empty() {
+        return Err(format!(
+            "no line of {path} matches {} (by kind and external id); fix the batch or give --record for each",
+            missing.join(", ")
+        ));
+    }
+    Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+}
+
+fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
+    let business_file = args.account.business_file.clone();
+    let store = StoreArgs {
+        state: args.state.state.clone(),
+        business_file: business_file.clone(),
+        retention_days: args.retention_days,
+    };
+    let entries: Vec<Entry> = if args.all_matching {
+        let mut filter = args.filter.filter();
+        filter.state = Some("open".into());
+        listed(&store, &filter)?
+    } else if args.ids.is_empty() {
+        return Err(
+            "name the entries to replay (ids from `incwo quarantine list`), or --all-matching with filters".into(),
+        );
+    } else {
+        let db = existing(&store.state)?;
+        let mut entries = Vec::new();
+        for id in &args.ids {
+            let entry = db
+                .quarantine_entry(&business_file, id)?
+                .ok_or_else(|| not_found(id, &business_file))?;
+            if entry.state != State::Open {
+                return Err(format!(
+                    "{id} is {}; only open entries are replayed",
+                    state_name(entry.state)
+                ));
+            }
+            entries.push(entry);
+        }
+        entries
+    };
+    if entries.is_empty() {
+        println!("no open quarantined record matches; nothing replayed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let run = sync::Run {
+        account: &args.account,
+        profile: args.profile.as_deref(),
+        state: &args.state,
+        jsonl: replay_batch(&args, &entries)?,
+        command: "incwo quarantine replay".into(),
+        metrics_file: args.metrics_file.as_deref(),
+        options: FlowOptions {
+            company: args.company.clone(),
+            lookup_before_create: args.lookup_before_create,
+            manual_replay: true,
+            ..FlowOptions::default()
+        },
+    };
+    let done = sync::execute(&run)?;
+    if done.report.is_null() {
+        return Ok(done.exit);
+    }
+    let mut db = existing(&store.state)?;
+    let now = crate::host::now_ms();
+    let mut replayed = Vec::new();
+    for action in &done.records {
+        let Action::RecordDone {
+            kind,
+            external_id,
+            outcome,
+            ..
+        } = action
+        else {
+            continue;
+        };
+        let id = quarantine::entry_id(kind.map(|k| k.as_str()), external_id.as_deref(), "", 0);
+        // A single entry replayed from --record is that record, whatever its id now.
+        let entry = match entries.as_slice() {
+            [only] if args.record.is_some() => Some(only),
+            _ => entries.iter().find(|e| e.id == id),
+        };
+        let Some(entry) = entry else { continue };
+        let Some(current) = db.quarantine_entry(&business_file, &entry.id)? else {
+            continue;
+        };
+        let settled = quarantine::settle(current, outcome, now);
+        if settled.state == State::Replayed {
+            replayed.push(settled.id.clone());
+            db.write_quarantine(&business_file, &settled)?;
+        }
+    }
+    let open: Vec<&str> = entries
+        .iter()
+        .map(|e| e.id.as_str())
+        .filter(|id| !replayed.iter().any(|r| r == id))
+        .collect();
+    let replays: Vec<&str> = done
+        .metrics
+        .lines()
+        .filter(|l| l.starts_with("replay_total{"))
+        .collect();
+    print_json(&serde_json::json!({
+        "replayed": replayed,
+        "stillOpen": open,
+        "summary": done.report["summary"],
+        "problems": done.report["problems"],
+        "requests": done.report["requests"],
+        "metrics": replays,
+    }))?;
+    Ok(if open.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_take_a_unit_and_refuse_others() {
+        assert_eq!(parse_age("90"), Ok(90));
+        assert_eq!(parse_age("15m"), Ok(900));
+        assert_eq!(parse_age("2h"), Ok(7200));
+        assert_eq!(parse_age("7d"), Ok(604_800));
+        assert!(parse_age("2w").unwrap_err().contains("unknown unit"));
+        assert!(parse_age("soon").unwrap_err().contains("not an age"));
+    }
+}
