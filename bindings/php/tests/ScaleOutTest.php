@@ -4,7 +4,11 @@ declare(strict_types=1);
 
 namespace Incwo\Connector\Tests;
 
+use Incwo\Connector\Bundle\ScaleOut\QuarantinedRecord;
+use Incwo\Connector\Bundle\ScaleOut\QuarantinedRecordHandler;
+use Incwo\Connector\Checkpoint\FileCheckpointStore;
 use Incwo\Connector\Checkpoint\PdoLedgerStore;
+use Incwo\Connector\Quarantine\Quarantine;
 use Incwo\Connector\Connector;
 use Incwo\Connector\Core;
 use Incwo\Connector\ScaleOut\RecordProcessor;
@@ -82,5 +86,33 @@ final class ScaleOutTest extends TestCase
             $ids[(string) $sheet['title']] = (int) $sheet['id'];
         }
         self::assertLessThan($ids['O9-3'], $ids['O9-2'], 'created in publish order');
+    }
+
+    public function testAQuarantinedRecordFeedsTheQuarantineStoreThroughItsQueue(): void
+    {
+        $sim = new Simulator();
+        $store = new PdoLedgerStore(new \PDO('sqlite::memory:'));
+        $store->createTables();
+        $core = new Core();
+        $processor = new RecordProcessor(new Connector($core, HttpClient::create(), $sim->connection(), [], null, null, 2.0), $store, 4);
+        $order = ['kind' => 'order', 'record' => ['orderNumber' => 'OQ1', 'customerExternalId' => 'C1', 'orderDate' => '2026-04-11', 'currency' => 'EUR',
+            'lines' => [['sku' => 'P1', 'description' => 'x', 'qty' => 1, 'taxCode' => 'TVA20']]]];
+        $result = $processor->process($order);
+        self::assertSame('quarantined', $result->status);
+        self::assertSame('OQ1', $result->quarantine['externalId'] ?? null);
+
+        $dir = sys_get_temp_dir() . '/incwo-php-scaleout-q-' . getmypid();
+        $quarantine = new Quarantine($core, new FileCheckpointStore($dir));
+        $handler = new QuarantinedRecordHandler($quarantine);
+        try {
+            $handler(new QuarantinedRecord($order, $result->partitionKey(), $result->error ?? [], $result->quarantine));
+            $handler(new QuarantinedRecord($order, $result->partitionKey(), $result->error ?? [], $result->quarantine));
+            $entries = $quarantine->list();
+            self::assertCount(1, $entries);
+            self::assertSame(['OQ1', 'contract.invalid', 2], [$entries[0]['externalId'], $entries[0]['error']['code'], $entries[0]['attempts']]);
+            self::assertSame('/lines/0/unitPriceExclTax', $entries[0]['error']['violations'][0]['path']);
+        } finally {
+            exec('rm -rf ' . escapeshellarg($dir));
+        }
     }
 }

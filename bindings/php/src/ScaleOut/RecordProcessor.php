@@ -116,7 +116,7 @@ final class RecordProcessor
 
         $flow = $this->connector->start([$record], null, random_int(0, PHP_INT_MAX), '[' . implode(',', $entries) . ']');
         try {
-            [$outcome, $waitUntil, $waitReason, $requests] = $this->drive($flow, $publish);
+            [$outcome, $waitUntil, $waitReason, $requests, $quarantine] = $this->drive($flow, $publish);
             $metrics = $flow->metrics();
         } finally {
             $this->writeBack($flow);
@@ -138,17 +138,18 @@ final class RecordProcessor
         $this->ledger->saveOutcome($recordKey, $status, $error['code'] ?? $reason);
         $this->logger->info('incwo record {record} {status}', ['record' => $recordKey, 'status' => $status, 'code' => $error['code'] ?? $reason, 'shard' => $route['shard'] ?? null]);
 
-        return new RecordResult($status, $route, $notBefore, $error, $reason, $requests, $metrics);
+        return new RecordResult($status, $route, $notBefore, $error, $reason, $requests, $metrics, $quarantine);
     }
 
     /**
      * Drives the one-record flow until done or a wait.
      *
-     * @return array{0: array<string, mixed>|null, 1: int|null, 2: string|null, 3: int}
+     * @return array{0: array<string, mixed>|null, 1: int|null, 2: string|null, 3: int, 4: array<string, mixed>|null}
      */
     private function drive(Flow $flow, ?callable $publish): array
     {
         $outcome = null;
+        $quarantine = null;
         $requests = 0;
         while (true) {
             $action = $flow->poll($this->connector->now());
@@ -164,7 +165,7 @@ final class RecordProcessor
                     }
                     break;
                 case 'wait':
-                    return [$outcome, (int) $action['until'], (string) ($action['reason'] ?? ''), $requests];
+                    return [$outcome, (int) $action['until'], (string) ($action['reason'] ?? ''), $requests, $quarantine];
                 case 'publish':
                     if ($publish !== null) {
                         $publish((string) $action['queue'], (array) $action['event']);
@@ -172,9 +173,10 @@ final class RecordProcessor
                     break;
                 case 'recordDone':
                     $outcome = (array) $action['outcome'];
+                    $quarantine = isset($action['quarantine']) ? (array) $action['quarantine'] : null;
                     break;
                 case 'done':
-                    return [$outcome, null, null, $requests];
+                    return [$outcome, null, null, $requests, $quarantine];
                 default:
                     throw new \Incwo\Connector\Exception\UsageException(['class' => 'usage', 'code' => 'usage.unknown_action', 'message' => 'unknown action ' . (string) ($action['action'] ?? '')]);
             }
