@@ -13,6 +13,7 @@ final class RecordResult
      * @param array<string, mixed>|null $error     the outcome's error, when any
      * @param string|null               $reason    why it was deferred or waits
      * @param array<string, mixed>|null $quarantine the core's quarantine entry of a quarantined record (redacted), to store
+     * @param array<string, mixed>|null $done       the flow's `recordDone` action, when the record ended (settles a replay)
      */
     public function __construct(
         public readonly string $status,
@@ -23,6 +24,7 @@ final class RecordResult
         public readonly int $requests = 0,
         public readonly string $metrics = '',
         public readonly ?array $quarantine = null,
+        public readonly ?array $done = null,
     ) {
     }
 

@@ -7,6 +7,7 @@ namespace Incwo\Connector\Bundle\Quarantine;
 use Incwo\Connector\Bundle\MetricsStore;
 use Incwo\Connector\Connector;
 use Incwo\Connector\Quarantine\Quarantine;
+use Incwo\Connector\ScaleOut\RecordProcessor;
 use Symfony\Component\Console\Attribute\AsCommand;
 use Symfony\Component\Console\Command\Command;
 use Symfony\Component\Console\Helper\ProgressBar;
@@ -21,7 +22,9 @@ use Symfony\Component\Console\Output\OutputInterface;
  * HttpClient and state store: ledger and reconcile-before-create, so a
  * replay never creates twice) with the flow option `manualReplay`
  * (`replay_total{reason="manual"}`), a progress bar on stderr, then settles
- * each entry whose record synced (`quarantine.settle`). Prints
+ * each entry whose record synced (`quarantine.settle`). With scale-out,
+ * each record goes through the {@see RecordProcessor} (the shared ledger)
+ * instead. Prints
  * `{replayed, stillOpen, summary, requests, metrics}` as JSON; exits 1
  * when an entry stays open.
  */
@@ -32,8 +35,13 @@ final class ReplayCommand extends Command
 
     protected static $defaultDescription = 'Replay quarantined records after a fix, through the normal flow';
 
-    public function __construct(private readonly Connector $connector, private readonly Quarantine $quarantine, private readonly MetricsStore $metrics)
-    {
+    /** @param RecordProcessor|null $processor with scale-out: replays go through the shared ledger, as a worker runs them */
+    public function __construct(
+        private readonly Connector $connector,
+        private readonly Quarantine $quarantine,
+        private readonly MetricsStore $metrics,
+        private readonly ?RecordProcessor $processor = null,
+    ) {
         parent::__construct();
     }
 
@@ -67,20 +75,11 @@ final class ReplayCommand extends Command
 
             $progress = new ProgressBar(Options::errors($output), $lines);
             $progress->start();
-            $done = [];
-            $result = $this->connector->withOptions(['manualReplay' => true])->sync(
-                $jsonl,
-                (string) $input->getOption('checkpoint-key'),
-                onAction: static function (array $action) use ($progress, &$done): void {
-                    if (($action['action'] ?? '') === 'recordDone') {
-                        $done[] = $action;
-                        $progress->advance();
-                    }
-                },
-            );
+            $run = $this->processor !== null ? $this->viaWorkers($jsonl, $progress) : $this->viaConnector($jsonl, (string) $input->getOption('checkpoint-key'), $progress);
             $progress->finish();
             Options::errors($output)->writeln('');
-            $this->metrics->add($result->metrics);
+            $this->metrics->add($run['metrics']);
+            $done = $run['done'];
 
             $replayed = [];
             foreach ($done as $action) {
@@ -97,13 +96,64 @@ final class ReplayCommand extends Command
             $output->writeln(json_encode([
                 'replayed' => $replayed,
                 'stillOpen' => $open,
-                'summary' => $result->counts(),
-                'requests' => (object) $result->log->requests,
-                'metrics' => array_values(array_filter(explode("\n", $result->metrics), static fn (string $l): bool => str_starts_with($l, 'replay_total{'))),
+                'summary' => $run['summary'],
+                'requests' => (object) $run['requests'],
+                'metrics' => array_values(array_filter(explode("\n", $run['metrics']), static fn (string $l): bool => str_starts_with($l, 'replay_total{'))),
             ], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR));
 
             return $open === [] ? Command::SUCCESS : Command::FAILURE;
         });
+    }
+
+    /**
+     * Replays the lines as one run of the Connector on the state of `$key`.
+     *
+     * @return array{done: list<array<string, mixed>>, summary: array<string, mixed>, requests: array<string, int>, metrics: string}
+     */
+    private function viaConnector(string $jsonl, string $key, ProgressBar $progress): array
+    {
+        $done = [];
+        $result = $this->connector->withOptions(['manualReplay' => true])->sync($jsonl, $key, onAction: static function (array $action) use ($progress, &$done): void {
+            if (($action['action'] ?? '') === 'recordDone') {
+                $done[] = $action;
+                $progress->advance();
+            }
+        });
+
+        return ['done' => $done, 'summary' => $result->counts(), 'requests' => $result->log->requests, 'metrics' => $result->metrics];
+    }
+
+    /**
+     * With scale-out, replays each line as a worker would (the shared
+     * ledger, its customer's gate), one after the other; a record that must
+     * wait stays open (replay it again later).
+     *
+     * @return array{done: list<array<string, mixed>>, summary: array<string, mixed>, requests: array<string, int>, metrics: string}
+     */
+    private function viaWorkers(string $jsonl, ProgressBar $progress): array
+    {
+        $processor = $this->processor->withOptions(['manualReplay' => true]);
+        $core = $this->connector->core();
+        $run = ['done' => [], 'summary' => ['total' => 0], 'requests' => ['total' => 0], 'metrics' => ''];
+        foreach (array_filter(explode("\n", $jsonl), static fn (string $l): bool => trim($l) !== '') as $line) {
+            $record = json_decode($line, true);
+            if (!is_array($record)) {
+                throw new \InvalidArgumentException('a line of the replay is not a {"kind", "record"} JSON object: ' . substr($line, 0, 80));
+            }
+            $result = $processor->process($record);
+            $run['summary']['total']++;
+            $run['summary'][$result->status] = ($run['summary'][$result->status] ?? 0) + 1;
+            $run['requests']['total'] += $result->requests;
+            if ($result->metrics !== '') {
+                $run['metrics'] = (string) $core->call('telemetry.accumulate', ['total' => $run['metrics'] === '' ? null : $run['metrics'], 'run' => $result->metrics])['text'];
+            }
+            if ($result->done !== null) {
+                $run['done'][] = $result->done;
+            }
+            $progress->advance();
+        }
+
+        return $run;
     }
 
     /**
