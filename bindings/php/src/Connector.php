@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace Incwo\Connector;
 
 use Incwo\Connector\Checkpoint\CheckpointStore;
+use Incwo\Connector\Checkpoint\QuarantineStore;
 use Incwo\Connector\Checkpoint\StateConflictException;
 use Incwo\Connector\Checkpoint\StateSession;
 use Incwo\Connector\Checkpoint\StateStore;
@@ -22,7 +23,9 @@ use Symfony\Contracts\HttpClient\HttpClientInterface;
  * entries its flow changed before every send and after every other action
  * (what an answer changed goes with the next action), and its progress when
  * a record ends; a plain {@see CheckpointStore} gets the
- * whole checkpoint before every send and after every action.
+ * whole checkpoint before every send and after every action. A store that is
+ * also a {@see QuarantineStore} (the file and PDO stores) keeps the
+ * quarantine entry of each quarantined record (merged by the core).
  */
 final class Connector
 {
@@ -55,6 +58,23 @@ final class Connector
     public function core(): Core
     {
         return $this->core;
+    }
+
+    /**
+     * The same connector with more flow options, e.g. `['manualReplay' => true]`
+     * for an operator's replay of quarantined records.
+     *
+     * @param array<string, mixed> $options
+     */
+    public function withOptions(array $options): self
+    {
+        return new self($this->core, $this->http, $this->connection, $options + $this->options, $this->checkpoints, $this->logger, $this->timeout, $this->clock);
+    }
+
+    /** The quarantine of the checkpoint store, when it keeps one. */
+    public function quarantine(): ?Quarantine\Quarantine
+    {
+        return $this->checkpoints instanceof QuarantineStore ? new Quarantine\Quarantine($this->core, $this->checkpoints, $this->clock) : null;
     }
 
     /** ms since the epoch. */
@@ -231,6 +251,9 @@ final class Connector
                         'line' => $action['line'] ?? null,
                         'code' => $action['outcome']['error']['code'] ?? null,
                     ]);
+                    if (isset($action['quarantine'])) {
+                        $this->quarantine()?->store((array) $action['quarantine']);
+                    }
                     break;
                 case 'done':
                     $save();

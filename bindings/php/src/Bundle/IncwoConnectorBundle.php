@@ -10,7 +10,8 @@ use Symfony\Component\HttpKernel\Bundle\Bundle;
 
 /**
  * Symfony bundle of the incwo connector: configuration `incwo_connector:`,
- * the Core and Connector services, the `incwo:sync` command, one Messenger
+ * the Core and Connector services, the `incwo:sync` and `incwo:quarantine:*`
+ * commands (the quarantine kept in the checkpoint store), one Messenger
  * message and handler per queue, and a `/metrics` controller.
  */
 final class IncwoConnectorBundle extends Bundle

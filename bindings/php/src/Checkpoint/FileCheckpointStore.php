@@ -17,9 +17,15 @@ namespace Incwo\Connector\Checkpoint;
  *   a crash leaves the old or the new checkpoint, never half of one.
  * - A run writes when the ledger changed (the `pending` entry of a create
  *   is on disk before its request leaves) and when a record ends.
+ * - The quarantine ({@see QuarantineStore}) is one file beside the
+ *   checkpoints, `quarantine.json` (`{"entries": {id: entry}}`, entries as
+ *   the core gave them: redacted), written the same way under its own lock
+ *   (`quarantine.json.lock`).
  */
-final class FileCheckpointStore implements CheckpointStore, StateStore
+final class FileCheckpointStore implements CheckpointStore, StateStore, QuarantineStore
 {
+    private const FLAGS = JSON_THROW_ON_ERROR | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION;
+
     public function __construct(private readonly string $directory, private readonly float $lockWaitSeconds = 30.0)
     {
     }
@@ -68,6 +74,74 @@ final class FileCheckpointStore implements CheckpointStore, StateStore
         }
 
         return $text;
+    }
+
+    public function quarantineEntries(): array
+    {
+        $entries = array_values($this->readQuarantine());
+        usort($entries, static fn (array $a, array $b): int => [$a['firstSeen'] ?? 0, $a['id'] ?? ''] <=> [$b['firstSeen'] ?? 0, $b['id'] ?? '']);
+
+        return $entries;
+    }
+
+    public function quarantineEntry(string $id): ?array
+    {
+        return $this->readQuarantine()[$id] ?? null;
+    }
+
+    public function updateQuarantine(string $id, callable $change): array
+    {
+        $written = [];
+        $this->changeQuarantine(function (array $entries) use ($id, $change, &$written): array {
+            $written = $change($entries[$id] ?? null);
+            $entries[$id] = $written;
+
+            return $entries;
+        });
+
+        return $written;
+    }
+
+    public function deleteQuarantine(array $ids): void
+    {
+        if ($ids !== []) {
+            $this->changeQuarantine(static fn (array $entries): array => array_diff_key($entries, array_flip($ids)));
+        }
+    }
+
+    /** @param callable(array<string, array<string, mixed>>): array<string, array<string, mixed>> $change */
+    private function changeQuarantine(callable $change): void
+    {
+        $this->ensureDirectory();
+        $path = $this->quarantinePath();
+        $lock = FileLock::acquire($path . '.lock', $this->lockWaitSeconds);
+        try {
+            $entries = $change($this->readQuarantine());
+            AtomicFile::write($path, json_encode(['entries' => (object) $entries], self::FLAGS));
+        } finally {
+            $lock->release();
+        }
+    }
+
+    /** @return array<string, array<string, mixed>> entries by id */
+    private function readQuarantine(): array
+    {
+        $path = $this->quarantinePath();
+        $text = $this->read($path);
+        if ($text === null) {
+            return [];
+        }
+        $value = json_decode($text, true, 512, JSON_BIGINT_AS_STRING);
+        if (!is_array($value) || !is_array($value['entries'] ?? null)) {
+            throw new StateStoreException('store.quarantine_unreadable', "the quarantine file {$path} is not valid JSON", 'restore it from a backup, or move it away to start an empty quarantine', ['path' => $path]);
+        }
+
+        return $value['entries'];
+    }
+
+    private function quarantinePath(): string
+    {
+        return rtrim($this->directory, '/') . '/quarantine.json';
     }
 
     private function ensureDirectory(): void

@@ -22,8 +22,13 @@ namespace Incwo\Connector\Checkpoint;
  * entry, so several runs (different customers, or overlapping batches) can
  * share the store. Rows of the former single-text table `{table}` are
  * imported once, then deleted.
+ *
+ * - `{table}_quarantine`: the quarantine ({@see QuarantineStore}), one row
+ *   per entry id with its JSON (as the core gave it: redacted) and the
+ *   columns an operator filters on in SQL (`state`, `code`, `class`, `kind`,
+ *   `external_id`, `first_seen`, `last_seen`, ms since the epoch).
  */
-final class PdoCheckpointStore implements CheckpointStore, StateStore
+final class PdoCheckpointStore implements CheckpointStore, StateStore, QuarantineStore
 {
     private const FLAGS = JSON_THROW_ON_ERROR | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION;
 
@@ -62,6 +67,7 @@ final class PdoCheckpointStore implements CheckpointStore, StateStore
         $text = $this->driver === 'mysql' ? 'MEDIUMTEXT' : 'TEXT';
         $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$t}_entry (idempotency_key VARCHAR(64) NOT NULL PRIMARY KEY, domain VARCHAR(32) NOT NULL, external_id VARCHAR(255) NOT NULL, step VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, entry {$text} NOT NULL, version BIGINT NOT NULL, writer VARCHAR(64) NOT NULL, updated_at BIGINT NOT NULL)");
         $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$t}_progress (checkpoint_key VARCHAR(255) NOT NULL PRIMARY KEY, progress {$text} NOT NULL, updated_at BIGINT NOT NULL)");
+        $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$t}_quarantine (id VARCHAR(64) NOT NULL PRIMARY KEY, state VARCHAR(16) NOT NULL, code VARCHAR(128) NOT NULL, class VARCHAR(16) NOT NULL, kind VARCHAR(32), external_id VARCHAR(255), first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, entry {$text} NOT NULL)");
         $this->ready = true;
         $this->importLegacy();
     }
@@ -213,6 +219,59 @@ final class PdoCheckpointStore implements CheckpointStore, StateStore
         $this->pdo->prepare($sql)->execute([$key, $progress, self::now()]);
     }
 
+    public function quarantineEntries(): array
+    {
+        $this->ready();
+        $rows = $this->pdo->query("SELECT entry FROM {$this->table}_quarantine ORDER BY first_seen, id")->fetchAll(\PDO::FETCH_COLUMN);
+
+        return array_map(self::decodeEntry(...), $rows);
+    }
+
+    public function quarantineEntry(string $id): ?array
+    {
+        $this->ready();
+        $statement = $this->pdo->prepare("SELECT entry FROM {$this->table}_quarantine WHERE id = ?");
+        $statement->execute([$id]);
+        $text = $statement->fetchColumn();
+
+        return $text === false ? null : self::decodeEntry((string) $text);
+    }
+
+    public function updateQuarantine(string $id, callable $change): array
+    {
+        $this->ready();
+        $t = $this->table;
+        $written = [];
+        $this->transaction(function () use ($id, $change, $t, &$written): void {
+            $lock = $this->driver === 'mysql' ? ' FOR UPDATE' : '';
+            $select = $this->pdo->prepare("SELECT entry FROM {$t}_quarantine WHERE id = ?{$lock}");
+            $select->execute([$id]);
+            $text = $select->fetchColumn();
+            $written = $change($text === false ? null : self::decodeEntry((string) $text));
+            $row = [
+                (string) $written['state'], (string) ($written['error']['code'] ?? ''), (string) ($written['error']['class'] ?? ''),
+                $written['kind'] ?? null, $written['externalId'] ?? null, (int) $written['firstSeen'], (int) $written['lastSeen'],
+                json_encode($written, self::FLAGS),
+            ];
+            if ($text === false) {
+                $this->pdo->prepare("INSERT INTO {$t}_quarantine (state, code, class, kind, external_id, first_seen, last_seen, entry, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")->execute([...$row, $id]);
+            } else {
+                $this->pdo->prepare("UPDATE {$t}_quarantine SET state = ?, code = ?, class = ?, kind = ?, external_id = ?, first_seen = ?, last_seen = ?, entry = ? WHERE id = ?")->execute([...$row, $id]);
+            }
+        });
+
+        return $written;
+    }
+
+    public function deleteQuarantine(array $ids): void
+    {
+        $this->ready();
+        $delete = $this->pdo->prepare("DELETE FROM {$this->table}_quarantine WHERE id = ?");
+        foreach ($ids as $id) {
+            $delete->execute([$id]);
+        }
+    }
+
     /** @internal see the constructor */
     public function pendingLeaseSeconds(): float
     {
@@ -317,6 +376,16 @@ final class PdoCheckpointStore implements CheckpointStore, StateStore
                 $this->pdo->rollBack();
             }
             throw $e;
+        }
+    }
+
+    /** @return array<string, mixed> */
+    private static function decodeEntry(string $text): array
+    {
+        try {
+            return (array) json_decode($text, true, 512, JSON_THROW_ON_ERROR | JSON_BIGINT_AS_STRING);
+        } catch (\JsonException $e) {
+            throw new StateStoreException('store.quarantine_unreadable', 'a quarantine entry of the store is not valid JSON', 'restore the row from a backup, or delete it', [], $e);
         }
     }
 

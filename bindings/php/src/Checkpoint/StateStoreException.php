@@ -7,7 +7,8 @@ namespace Incwo\Connector\Checkpoint;
 /**
  * A state store cannot do what the run needs: held by another process
  * (`store.locked`), a write that failed (`store.io`), a legacy row that
- * cannot be imported (`store.legacy_unreadable`). Decide from
+ * cannot be imported (`store.legacy_unreadable`), a stored quarantine
+ * entry that is not JSON (`store.quarantine_unreadable`). Decide from
  * {@see getErrorCode()}, never from the message.
  */
 class StateStoreException extends \RuntimeException
@@ -23,7 +24,7 @@ class StateStoreException extends \RuntimeException
         parent::__construct($message, 0, $previous);
     }
 
-    /** The stable code: `store.locked`, `store.conflict`, `store.io`, `store.legacy_unreadable`. */
+    /** The stable code: `store.locked`, `store.conflict`, `store.io`, `store.legacy_unreadable`, `store.quarantine_unreadable`. */
     public function getErrorCode(): string
     {
         return $this->errorCode;

@@ -51,6 +51,17 @@ final class RecordProcessor
     }
 
     /**
+     * The same processor with more flow options, e.g. `['manualReplay' => true]`
+     * for an operator's replay of quarantined records.
+     *
+     * @param array<string, mixed> $options
+     */
+    public function withOptions(array $options): self
+    {
+        return new self($this->connector->withOptions($options), $this->ledger, $this->shards, $this->tenant, $this->logger, $this->staleAfterMs);
+    }
+
+    /**
      * Where a record goes: `{customer, partitionKey, shard, shards, recordKey, ledgerRefs, headers}`.
      *
      * @param array{kind: string, record: mixed} $record
@@ -116,7 +127,7 @@ final class RecordProcessor
 
         $flow = $this->connector->start([$record], null, random_int(0, PHP_INT_MAX), '[' . implode(',', $entries) . ']');
         try {
-            [$outcome, $waitUntil, $waitReason, $requests] = $this->drive($flow, $publish);
+            [$outcome, $waitUntil, $waitReason, $requests, $done] = $this->drive($flow, $publish);
             $metrics = $flow->metrics();
         } finally {
             $this->writeBack($flow);
@@ -138,17 +149,20 @@ final class RecordProcessor
         $this->ledger->saveOutcome($recordKey, $status, $error['code'] ?? $reason);
         $this->logger->info('incwo record {record} {status}', ['record' => $recordKey, 'status' => $status, 'code' => $error['code'] ?? $reason, 'shard' => $route['shard'] ?? null]);
 
-        return new RecordResult($status, $route, $notBefore, $error, $reason, $requests, $metrics);
+        $quarantine = isset($done['quarantine']) ? (array) $done['quarantine'] : null;
+
+        return new RecordResult($status, $route, $notBefore, $error, $reason, $requests, $metrics, $quarantine, $done);
     }
 
     /**
      * Drives the one-record flow until done or a wait.
      *
-     * @return array{0: array<string, mixed>|null, 1: int|null, 2: string|null, 3: int}
+     * @return array{0: array<string, mixed>|null, 1: int|null, 2: string|null, 3: int, 4: array<string, mixed>|null} the last element: the `recordDone` action
      */
     private function drive(Flow $flow, ?callable $publish): array
     {
         $outcome = null;
+        $done = null;
         $requests = 0;
         while (true) {
             $action = $flow->poll($this->connector->now());
@@ -164,7 +178,7 @@ final class RecordProcessor
                     }
                     break;
                 case 'wait':
-                    return [$outcome, (int) $action['until'], (string) ($action['reason'] ?? ''), $requests];
+                    return [$outcome, (int) $action['until'], (string) ($action['reason'] ?? ''), $requests, $done];
                 case 'publish':
                     if ($publish !== null) {
                         $publish((string) $action['queue'], (array) $action['event']);
@@ -172,9 +186,10 @@ final class RecordProcessor
                     break;
                 case 'recordDone':
                     $outcome = (array) $action['outcome'];
+                    $done = $action;
                     break;
                 case 'done':
-                    return [$outcome, null, null, $requests];
+                    return [$outcome, null, null, $requests, $done];
                 default:
                     throw new \Incwo\Connector\Exception\UsageException(['class' => 'usage', 'code' => 'usage.unknown_action', 'message' => 'unknown action ' . (string) ($action['action'] ?? '')]);
             }

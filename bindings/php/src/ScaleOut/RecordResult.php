@@ -12,6 +12,8 @@ final class RecordResult
      * @param array<string, mixed>      $route     the `partition.route` answer
      * @param array<string, mixed>|null $error     the outcome's error, when any
      * @param string|null               $reason    why it was deferred or waits
+     * @param array<string, mixed>|null $quarantine the core's quarantine entry of a quarantined record (redacted), to store
+     * @param array<string, mixed>|null $done       the flow's `recordDone` action, when the record ended (settles a replay)
      */
     public function __construct(
         public readonly string $status,
@@ -21,6 +23,8 @@ final class RecordResult
         public readonly ?string $reason = null,
         public readonly int $requests = 0,
         public readonly string $metrics = '',
+        public readonly ?array $quarantine = null,
+        public readonly ?array $done = null,
     ) {
     }
 

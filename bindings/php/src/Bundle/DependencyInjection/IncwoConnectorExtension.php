@@ -11,6 +11,9 @@ use Incwo\Connector\Bundle\MetricsStore;
 use Incwo\Connector\Bundle\Messenger;
 use Incwo\Connector\Checkpoint\CheckpointStore;
 use Incwo\Connector\Checkpoint\FileCheckpointStore;
+use Incwo\Connector\Checkpoint\QuarantineStore;
+use Incwo\Connector\Bundle\Quarantine as QuarantineCommands;
+use Incwo\Connector\Quarantine\Quarantine;
 use Incwo\Connector\Connector;
 use Incwo\Connector\Core;
 use Symfony\Component\DependencyInjection\ContainerBuilder;
@@ -39,6 +42,9 @@ final class IncwoConnectorExtension extends Extension
         $container->register(FileCheckpointStore::class, FileCheckpointStore::class)
             ->setArguments([$config['checkpoint_dir']]);
         $container->setAlias(CheckpointStore::class, FileCheckpointStore::class);
+        $container->setAlias(QuarantineStore::class, FileCheckpointStore::class);
+        $container->register(Quarantine::class, Quarantine::class)
+            ->setArguments([new Reference(Core::class), new Reference(QuarantineStore::class)]);
 
         $container->register(MetricsStore::class, MetricsStore::class)
             ->setArguments([$config['checkpoint_dir'], new Reference(Core::class)]);
@@ -69,6 +75,17 @@ final class IncwoConnectorExtension extends Extension
         $container->register(SyncCommand::class, SyncCommand::class)
             ->setAutowired(true)
             ->addTag('console.command', ['command' => 'incwo:sync']);
+
+        foreach ([
+            'incwo:quarantine:list' => QuarantineCommands\ListCommand::class,
+            'incwo:quarantine:show' => QuarantineCommands\ShowCommand::class,
+            'incwo:quarantine:replay' => QuarantineCommands\ReplayCommand::class,
+            'incwo:quarantine:drop' => QuarantineCommands\DropCommand::class,
+        ] as $name => $command) {
+            $container->register($command, $command)
+                ->setAutowired(true)
+                ->addTag('console.command', ['command' => $name]);
+        }
 
         $container->register(MetricsController::class, MetricsController::class)
             ->setAutowired(true)

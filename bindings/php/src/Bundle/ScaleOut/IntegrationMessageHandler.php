@@ -61,7 +61,7 @@ final class IntegrationMessageHandler
             return;
         }
         if ($result->status === 'quarantined') {
-            $this->bus->dispatch(new QuarantinedRecord($message->record, $message->partitionKey, $result->error ?? []));
+            $this->bus->dispatch(new QuarantinedRecord($message->record, $message->partitionKey, $result->error ?? [], $result->quarantine));
         }
     }
 }

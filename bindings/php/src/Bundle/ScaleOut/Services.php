@@ -44,6 +44,9 @@ final class Services
         $container->register(IntegrationMessageHandler::class, IntegrationMessageHandler::class)
             ->setAutowired(true)
             ->addTag('messenger.message_handler', ['handles' => IntegrationMessage::class]);
+        $container->register(QuarantinedRecordHandler::class, QuarantinedRecordHandler::class)
+            ->setAutowired(true)
+            ->addTag('messenger.message_handler', ['handles' => QuarantinedRecord::class]);
         $container->register(WorkersCommand::class, WorkersCommand::class)
             ->setArguments([$shards, (string) $config['transport']])
             ->addTag('console.command', ['command' => 'incwo:workers']);
