@@ -14,6 +14,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { call } from 'incwo-connector-wasm/web';
 import { ready, connectionConfig, connectorFor, flowOptions } from './settings.js';
 import { metricsOf } from './metrics-object.js';
+import { quarantineOf } from './quarantine-object.js';
 
 /** The KV key of the whole checkpoint the Worker kept before Durable Objects (read once, for the import). */
 export const OLD_LEDGER_KEY = 'incwo-flow-checkpoint';
@@ -101,19 +102,32 @@ export class CustomerLedger extends DurableObject {
    * `foreign`: entries of other partitions the records read (their
    * products'), given to the flow but never stored here. `refs`: the ledger
    * references of the records (the core's `partition.route`); the entries
-   * matching them are returned. Resolves to `{outcomes, summary, published,
-   * entries, incwoIds}` (`incwoIds`: ids of the entries stored, for the
-   * directory).
+   * matching them are returned. `manualReplay`: the run replays quarantined
+   * records (counted in `replay_total{reason="manual"}`). The quarantine
+   * entries of the run's `recordDone` actions are stored in the QUARANTINE
+   * object. Resolves to `{outcomes, summary, published, entries, incwoIds,
+   * done, metrics}` (`incwoIds`: ids of the entries stored, for the
+   * directory; `done`: the `recordDone` actions, each entry replaced by its
+   * id, `quarantineId`;
+   * `metrics`: the run's, Prometheus text).
    */
-  async sync({ records, customer = null, refs = [], foreign = [] }) {
+  async sync({ records, customer = null, refs = [], foreign = [], manualReplay = false }) {
     ready();
     return serially(this, async () => {
       await this.importOnce(customer, refs);
       const foreignKeys = new Set(foreign.map((e) => e.key));
       const ledger = [...(await this.entries()).filter((e) => !foreignKeys.has(e.key)), ...foreign];
       const incwoIds = new Set();
-      const result = await connectorFor(this.env).sync(records, {
+      const done = [];
+      const quarantined = [];
+      const result = await connectorFor(this.env, true, manualReplay ? { manualReplay: true } : {}).sync(records, {
         ledger,
+        onAction: (action) => {
+          if (action.action !== 'recordDone') return;
+          const { quarantine, ...rest } = action;
+          done.push(quarantine ? { ...rest, quarantineId: quarantine.id } : rest);
+          if (quarantine) quarantined.push(quarantine);
+        },
         // The jitter seed is the host's choice; the core draws no randomness.
         seed: Date.now(),
         saveEntries: async (changed) => {
@@ -124,6 +138,11 @@ export class CustomerLedger extends DurableObject {
         publish: this.env.EVENTS ? (queue, event) => this.env.EVENTS.send({ queue, event }) : undefined,
       });
       await metricsOf(this.env)?.add(result.metrics);
+      if (quarantined.length > 0) {
+        const store = quarantineOf(this.env);
+        if (store) await store.record(quarantined);
+        else console.log(JSON.stringify({ incwoEdge: { event: 'quarantine.not_kept', missing: 'QUARANTINE', entries: quarantined.length } }));
+      }
       const after = await this.entries();
       return {
         outcomes: result.outcomes,
@@ -131,6 +150,8 @@ export class CustomerLedger extends DurableObject {
         published: result.published,
         entries: after.filter((e) => refs.some((ref) => sameStep(e, ref))),
         incwoIds: [...incwoIds],
+        done,
+        metrics: result.metrics,
       };
     });
   }

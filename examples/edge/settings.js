@@ -23,12 +23,16 @@ export function flowOptions(env) {
   return { company: env.INCWO_COMPANY ?? 'default', ...(env.INCWO_FLOW_OPTIONS ? JSON.parse(env.INCWO_FLOW_OPTIONS) : {}) };
 }
 
-/** A connector over the runtime's `fetch`, with the configured timeout. */
-export function connectorFor(env, withFlow = true) {
+/**
+ * A connector over the runtime's `fetch`, with the configured timeout.
+ * `extra`: flow options over the configured ones (`manualReplay` for a
+ * quarantine replay).
+ */
+export function connectorFor(env, withFlow = true, extra = {}) {
   return createConnector({
     fetch: (url, init) => fetch(url, init),
     config: connectionConfig(env),
-    ...(withFlow ? { profile: env.INCWO_PROFILE, options: flowOptions(env) } : {}),
+    ...(withFlow ? { profile: env.INCWO_PROFILE, options: { ...flowOptions(env), ...extra } } : {}),
     timeoutMs: Number(env.INCWO_TIMEOUT_MS ?? 10000),
   });
 }

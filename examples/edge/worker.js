@@ -43,6 +43,13 @@
 // secret of its own, `Authorization: Bearer`; 503 admin.not_configured
 // without it or when it equals another endpoint's secret, 401/403 otherwise).
 //
+// The quarantine (records the flow ended quarantined, kept in the
+// QuarantineStore Durable Object, binding QUARANTINE) is read and acted on
+// under /admin/quarantine, behind the same admin secret (quarantine-admin.js:
+// list, show, replay with the fixed record or batch, drop with a reason). An
+// order whose records break the contract is answered 400 with the
+// violations and those records are quarantined (`quarantined`: their ids).
+//
 // Bodies over 1 MiB are refused with 413; an address (CF-Connecting-IP)
 // that failed to authenticate 10 times in a minute, on either endpoint, is
 // answered 429 with Retry-After until the minute ends (the core's
@@ -55,10 +62,12 @@ import { BodyTooLarge, readCapped, authenticateOrder, loggablePath, logLine } fr
 import { throttleOf } from './throttle-object.js';
 import { metricsOf, countedInBacklog } from './metrics-object.js';
 import { authorizeAdmin } from './admin.js';
+import { QUARANTINE_PATH, handleQuarantine } from './quarantine-admin.js';
 
 export { CustomerLedger, LedgerDirectory } from './ledger-object.js';
 export { AuthThrottle } from './throttle-object.js';
 export { OperationsMetrics } from './metrics-object.js';
+export { QuarantineStore } from './quarantine-object.js';
 
 const WEBHOOK_PATH = '/incwo/webhook';
 const decoder = new TextDecoder();
@@ -160,27 +169,33 @@ function mergeSummaries(summaries) {
  * Runs every partition's records in its object: products first (each SKU
  * in its own object, in parallel), then the other partitions in order, with
  * the products' entries. Stops after a run that stopped (credentials, API
- * access). Resolves to `{outcomes, summary, published}` over `records`.
+ * access). `manualReplay`: a quarantine replay. Resolves to `{outcomes,
+ * summary, published, done, metrics}` over `records` (`done`: every run's
+ * `recordDone` actions; `metrics`: the runs' metrics added up, Prometheus text).
  */
-async function runPartitions(env, records) {
+async function runPartitions(env, records, { manualReplay = false } = {}) {
   const groups = partitionsOf(records, flowOptions(env).tenant ?? '');
   const isProducts = (g) => g.records.every((r) => r.kind === 'product');
   const outcomes = new Array(records.length).fill(null);
   const summaries = [];
   const published = [];
   const foreign = [];
+  const done = [];
+  let metrics = null;
   const settle = async (group, result) => {
     group.indexes.forEach((index, i) => {
       outcomes[index] = result.outcomes[i] ?? null;
     });
     summaries.push(result.summary);
     published.push(...result.published);
+    done.push(...result.done);
+    metrics = call('telemetry.accumulate', { total: metrics, run: result.metrics }).text;
     if (result.incwoIds.length > 0) {
       await directoryOf(env).remember({ partitionKey: group.partitionKey, customer: group.customer, incwoIds: result.incwoIds });
     }
   };
   const run = (group, extra) =>
-    ledgerOf(env, group.partitionKey).sync({ records: group.records, customer: group.customer, refs: group.refs, foreign: extra });
+    ledgerOf(env, group.partitionKey).sync({ records: group.records, customer: group.customer, refs: group.refs, foreign: extra, manualReplay });
   const products = groups.filter(isProducts);
   const results = await Promise.all(products.map((group) => run(group, [])));
   for (const [i, result] of results.entries()) {
@@ -191,7 +206,7 @@ async function runPartitions(env, records) {
     if (summaries.some((s) => s.stopped)) break;
     await settle(group, await run(group, foreign));
   }
-  return { outcomes, summary: mergeSummaries(summaries), published };
+  return { outcomes, summary: mergeSummaries(summaries), published, done, metrics };
 }
 
 /** `POST /orders`: authenticated, capped, validated, synced. */
@@ -231,11 +246,20 @@ async function handleOrder(request, env) {
   const profile = env.INCWO_PROFILE;
   const records = recordsOf(payload);
   const violations = [];
-  for (const { kind, record } of records) {
-    const report = validate(kind, JSON.stringify(record), profile ?? null);
-    if (!report.valid) violations.push(...report.violations.map((v) => ({ record: kind, ...v })));
+  const invalid = [];
+  for (const envelope of records) {
+    const report = validate(envelope.kind, JSON.stringify(envelope.record), profile ?? null);
+    if (report.valid) continue;
+    violations.push(...report.violations.map((v) => ({ record: envelope.kind, ...v })));
+    invalid.push(envelope);
   }
-  if (violations.length > 0) return json(400, { valid: false, violations });
+  if (violations.length > 0) {
+    // Only the invalid records run: the flow quarantines them before any
+    // request (an operator can fix and replay them, see quarantine-admin.js).
+    const kept = await runPartitions(env, invalid);
+    const quarantined = kept.done.filter((d) => d.quarantineId).map((d) => d.quarantineId);
+    return json(400, { valid: false, violations, quarantined });
+  }
 
   const result = await runPartitions(env, records);
   const outcome = result.outcomes[result.outcomes.length - 1];
@@ -342,20 +366,26 @@ async function handleIncwoWebhook(request, env, ctx, presentedSecret) {
 }
 
 /**
- * `GET /metrics`: the running totals in the Prometheus text format, behind
- * the admin secret (a failed authentication counts in the throttle).
+ * The refusal of an admin request (throttled, or not authorised with
+ * INCWO_ADMIN_SECRET: a failed authentication counts in the throttle), or
+ * null when it may go on.
  */
-async function handleMetrics(request, env) {
-  if (request.method !== 'GET') return refusal(405, 'admin.method', 'GET /metrics', { allow: 'GET' });
+async function adminRefusal(request, env) {
   const throttle = throttleOf(env, request);
   const refused = await throttled(throttle);
   if (refused) return refused;
   const denied = await authorizeAdmin(request, env);
-  if (denied) {
-    if (denied.status === 503) logLine('error', { event: 'admin.not_configured', code: denied.code });
-    else await throttle?.check({ failed: true });
-    return refusal(denied.status, denied.code, denied.message, denied.headers);
-  }
+  if (!denied) return null;
+  if (denied.status === 503) logLine('error', { event: 'admin.not_configured', code: denied.code });
+  else await throttle?.check({ failed: true });
+  return refusal(denied.status, denied.code, denied.message, denied.headers);
+}
+
+/** `GET /metrics`: the running totals in the Prometheus text format, behind the admin secret. */
+async function handleMetrics(request, env) {
+  if (request.method !== 'GET') return refusal(405, 'admin.method', 'GET /metrics', { allow: 'GET' });
+  const refused = await adminRefusal(request, env);
+  if (refused) return refused;
   const metrics = metricsOf(env);
   if (!metrics) return refusal(503, 'admin.not_configured', 'the METRICS Durable Object binding (class OperationsMetrics) is missing');
   return new Response(await metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
@@ -363,6 +393,12 @@ async function handleMetrics(request, env) {
 
 async function route(request, env, ctx, url) {
   if (url.pathname === '/metrics') return handleMetrics(request, env);
+  if (url.pathname === QUARANTINE_PATH || url.pathname.startsWith(`${QUARANTINE_PATH}/`)) {
+    if (missingObjects(env)) return refusal(503, 'admin.not_configured', `${missingObjects(env)} missing`);
+    const refused = await adminRefusal(request, env);
+    if (refused) return refused;
+    return handleQuarantine(request, env, url, (records, options) => runPartitions(env, records, options));
+  }
   if (url.pathname === WEBHOOK_PATH || url.pathname.startsWith(`${WEBHOOK_PATH}/`)) {
     if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
     const segment = url.pathname.slice(WEBHOOK_PATH.length).replace(/^\/+/, '');

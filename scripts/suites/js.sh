@@ -6,7 +6,7 @@
 # the TLS fault matrix over HTTPS (node fetch and workerd's fetch), a
 # TypeScript check of the declarations, and the miniflare (workerd) tests of
 # examples/edge (Durable Objects, secure defaults, 1,350 records from
-# concurrent requests).
+# concurrent requests, the quarantine's admin endpoints).
 
 # The wasm-bindgen version the lockfile pins (the CLI must match it exactly).
 js_wasm_bindgen_version() {
@@ -94,6 +94,6 @@ suite_js() {
   (cd "$ROOT/wasm" && node --test test/tls-matrix.test.mjs)
   step "js: node --test (a panic inside the core: typed error, trapped instance refused)"
   (cd "$ROOT/wasm" && node --test test/panic.test.mjs)
-  step "js: edge example in workerd (miniflare): orders, webhooks, secure defaults, failed-authentication throttle (waits out its 60 s window), concurrent writers, /metrics behind the admin secret"
-  (cd "$ROOT/examples/edge" && node --test --test-concurrency=1 test/edge.test.mjs test/secure.test.mjs test/throttle.test.mjs test/concurrency.test.mjs test/metrics.test.mjs)
+  step "js: edge example in workerd (miniflare): orders, webhooks, secure defaults, failed-authentication throttle (waits out its 60 s window), concurrent writers, /metrics and the quarantine behind the admin secret"
+  (cd "$ROOT/examples/edge" && node --test --test-concurrency=1 test/edge.test.mjs test/secure.test.mjs test/throttle.test.mjs test/concurrency.test.mjs test/metrics.test.mjs test/quarantine.test.mjs)
 }

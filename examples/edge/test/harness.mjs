@@ -35,6 +35,8 @@ function modules() {
     { type: 'ESModule', path: path.join(EDGE, 'throttle-object.js') },
     { type: 'ESModule', path: path.join(EDGE, 'metrics-object.js') },
     { type: 'ESModule', path: path.join(EDGE, 'admin.js') },
+    { type: 'ESModule', path: path.join(EDGE, 'quarantine-object.js') },
+    { type: 'ESModule', path: path.join(EDGE, 'quarantine-admin.js') },
     file('incwo-connector-wasm/web', 'ESModule', path.join(PKG, 'web.js')),
     file('incwo-connector-wasm/layer.js', 'ESModule', path.join(PKG, 'layer.js')),
     file('incwo-connector-wasm/web/incwo_wasm.js', 'ESModule', path.join(PKG, 'web/incwo_wasm.js')),
@@ -75,6 +77,7 @@ export async function startEdge(sim, bindings = {}) {
       DIRECTORY: { className: 'LedgerDirectory', useSQLite: true },
       THROTTLE: { className: 'AuthThrottle', useSQLite: true },
       METRICS: { className: 'OperationsMetrics', useSQLite: true },
+      QUARANTINE: { className: 'QuarantineStore', useSQLite: true },
     },
     // A real socket on loopback: the simulator posts its webhooks there.
     host: '127.0.0.1',
