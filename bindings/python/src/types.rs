@@ -218,6 +218,10 @@ pub enum Action {
         outcome: Outcome,
         /// The outcome as the core's JSON text.
         outcome_json: String,
+        /// For a quarantined record: its quarantine entry as the core's JSON
+        /// text (already redacted), to store under its `id` (merged with the
+        /// previous one through `quarantine.merge`).
+        quarantine_json: Option<String>,
     },
     /// The batch is over.
     Done {
@@ -367,6 +371,7 @@ pub(crate) fn action(value: &Value) -> Result<Action, IncwoError> {
             external_id: opt_string(value, "externalId"),
             outcome: outcome(&value["outcome"])?,
             outcome_json: value["outcome"].to_string(),
+            quarantine_json: value.get("quarantine").filter(|q| !q.is_null()).map(Value::to_string),
         },
         Some("done") => Action::Done {
             summary: summary(&value["summary"])?,
@@ -433,9 +438,22 @@ mod tests {
         let value = json!({"action": "recordDone", "index": 0, "line": 1, "kind": "order", "externalId": "X",
             "outcome": {"outcome": "deferred", "notBefore": 5, "error": {"class": "technical", "code": "http.503",
             "message": "m", "details": {"status": 503}}}});
-        let Action::RecordDone { outcome, .. } = action(&value).unwrap() else {
+        let Action::RecordDone {
+            outcome,
+            quarantine_json,
+            ..
+        } = action(&value).unwrap()
+        else {
             panic!()
         };
+        assert_eq!(quarantine_json, None);
+        let quarantined = json!({"action": "recordDone", "index": 0, "line": 1, "kind": "order", "externalId": "X",
+            "outcome": {"outcome": "quarantined", "error": {"class": "contract", "code": "contract.invalid", "message": "m"}},
+            "quarantine": {"id": "q-1", "state": "open"}});
+        let Action::RecordDone { quarantine_json, .. } = action(&quarantined).unwrap() else {
+            panic!()
+        };
+        assert_eq!(quarantine_json.as_deref(), Some("{\"id\":\"q-1\",\"state\":\"open\"}"));
         let Outcome::Deferred { not_before, error } = outcome else {
             panic!()
         };

@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from . import core
 from .connector import Connector
@@ -135,12 +135,7 @@ def _sync(args: argparse.Namespace) -> int:
     result = connector.sync(_text(args.file))
     if terminal:
         print(file=sys.stderr)
-    problems: List[Dict[str, Any]] = [
-        {"index": i, "outcome": o}
-        for i, o in enumerate(result.outcomes)
-        if o is not None and o.get("outcome") in ("quarantined", "deferred")
-    ]
-    _print({"summary": result.summary, "problems": problems, "requests": result.requests})
+    _print({"summary": result.summary, "problems": result.problems, "requests": result.requests})
     stopped = result.summary.get("stopped")
     if stopped:
         print(f"incwo-py: the run stopped: {stopped.get('message')} ({stopped.get('code')})", file=sys.stderr)

@@ -16,7 +16,9 @@ With a :class:`~incwo_connector.stores.StateStore` (the file and SQLite
 stores) ``sync`` opens the state for the run (a file store's lock), saves
 the ledger entries the flow changed before every send and after every other
 action (what an answer changed goes with the next action), and the progress
-when a record ends; when another writer of a
+when a record ends. A quarantined record's entry (``RecordDone``'s
+``quarantine_json``) goes to the store's quarantine (``put_quarantine`` of a
+:class:`~incwo_connector.stores.QuarantineStore`: every store here); when another writer of a
 shared store refused a write (:class:`StateConflictError`, nothing sent for
 it), the run starts again from the store.
 """
@@ -24,6 +26,7 @@ it), the run starts again from the store.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import secrets
 import time
@@ -68,6 +71,15 @@ class SyncResult:
     actions: int = 0
     #: Times the run started again from a shared store after another writer's entry refused its write.
     restarts: int = 0
+
+    @property
+    def problems(self) -> List[Dict[str, Any]]:
+        """``{index, outcome}`` of each quarantined or deferred record."""
+        return [
+            {"index": i, "outcome": o}
+            for i, o in enumerate(self.outcomes)
+            if o is not None and o.get("outcome") in ("quarantined", "deferred")
+        ]
 
     @property
     def ok(self) -> bool:
@@ -145,6 +157,23 @@ class _Base:
     def __repr__(self) -> str:  # never the credentials
         return f"{type(self).__name__}(server={self._config.get('server')!r}, business_file_id={self._config.get('businessFileId')!r})"
 
+    def for_manual_replay(self, on_record: Optional[Callable[[Any], Any]] = None) -> Any:
+        """A copy of this connector whose runs replay quarantined records by
+        hand (flow option ``manualReplay``: each record counts in
+        ``replay_total{reason="manual"}``), calling ``on_record`` after its own."""
+        twin = copy.copy(self)
+        twin._options = {**(self._options or {}), "manualReplay": True}
+        if on_record is not None:
+            first = self.on_record
+
+            def both(action: Any) -> None:
+                if first is not None:
+                    first(action)
+                on_record(action)
+
+            twin.on_record = both
+        return twin
+
     def start_args(self, records: Records, checkpoint: Optional[str] = None) -> Dict[str, Any]:
         """The arguments of ``FlowSession.start`` for this batch (they hold the
         credentials: never log them)."""
@@ -203,6 +232,9 @@ class _Base:
             if self.on_publish is not None:
                 self.on_publish(action.queue, event)
         elif action.is_record_done():
+            put = getattr(self.store, "put_quarantine", None)
+            if action.quarantine_json is not None and callable(put):
+                put(json.loads(action.quarantine_json))
             if self.on_record is not None:
                 self.on_record(action)
 

@@ -19,6 +19,10 @@ Every store here follows one design (docs/RELIABILITY.md, "State stores"):
 
 In both, the ``pending`` entry of a create is durable before its request
 leaves (:meth:`StateSession.save` before every send).
+
+Every store here also keeps the quarantine (:class:`QuarantineStore`): the
+entries of quarantined records, by id, beside the state (a file store's
+``<file>.quarantine.json``, an SQLite store's ``{table}_quarantine`` table).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import time
 from typing import Any, Dict, List, Optional, Protocol, Tuple, Union, runtime_checkable
 
 from ._files import FileLock, write_atomically
+from ._quarantine_store import FileBackend, MemoryBackend, QuarantineEntries, QuarantineStore, SqliteBackend, file_path
 from .store_errors import StateConflictError, StoreError, StoreLockedError
 
 __all__ = [
@@ -45,6 +50,7 @@ __all__ = [
     "StoreError",
     "StoreLockedError",
     "StateConflictError",
+    "QuarantineStore",
     "open_store",
 ]
 
@@ -100,12 +106,16 @@ class StateStore(Protocol):
         ...
 
 
-class MemoryCheckpointStore:
-    """A checkpoint kept in memory (tests, one-shot jobs)."""
+class MemoryCheckpointStore(QuarantineEntries):
+    """A checkpoint (and quarantine) kept in memory (tests, one-shot jobs)."""
 
     def __init__(self, checkpoint: Optional[str] = None) -> None:
         self.checkpoint = checkpoint
         self.saves = 0
+        self._quarantine = MemoryBackend()
+
+    def _quarantine_backend(self) -> Any:
+        return self._quarantine.locked()
 
     def load(self) -> Optional[str]:
         return self.checkpoint
@@ -123,15 +133,19 @@ def _changed(flow: Any) -> List[Dict[str, Any]]:
     return entries if isinstance(entries, list) else []
 
 
-class FileCheckpointStore:
+class FileCheckpointStore(QuarantineEntries):
     """A checkpoint file (one per business file) with one writer at a time:
-    see the module documentation."""
+    see the module documentation. Its quarantine is ``<path>.quarantine.json``."""
 
     def __init__(self, path: PathLike, fsync: bool = True, lock_wait: float = 30.0) -> None:
         self.path = os.fspath(path)
         self.fsync = fsync
         #: Seconds a run waits for another run's lock before :class:`StoreLockedError`.
         self.lock_wait = lock_wait
+
+    def _quarantine_backend(self) -> Any:
+        self._folder()
+        return FileBackend(file_path(self.path), self.lock_wait).locked()
 
     def open(self) -> "_FileSession":
         self._folder()
@@ -253,11 +267,11 @@ def _may_be_sending(writer: str) -> bool:
     return True
 
 
-class SqliteCheckpointStore:
+class SqliteCheckpointStore(QuarantineEntries):
     """The flow state in SQLite tables (WAL mode): ``{table}_entry``, one row
     per ledger entry with a version, shared by every ``name`` of the
     database; ``{table}_progress``, each name's progress (the checkpoint
-    without its ledger). Rows of the former one-text-per-name table
+    without its ledger); ``{table}_quarantine``, each name's quarantine entries. Rows of the former one-text-per-name table
     ``{table}`` are imported once, then deleted. See the module
     documentation for the version check."""
 
@@ -284,10 +298,15 @@ class SqliteCheckpointStore:
             self._db.execute(
                 f"CREATE TABLE IF NOT EXISTS {table}_progress (checkpoint_key TEXT NOT NULL PRIMARY KEY, progress TEXT NOT NULL, updated_at INTEGER NOT NULL)"
             )
+            SqliteBackend.create(self._db, table)
             self._import_legacy()
+        self._quarantine = SqliteBackend(self._db, self._transaction, table, name)
 
     def open(self) -> "_SqliteSession":
         return _SqliteSession(self)
+
+    def _quarantine_backend(self) -> Any:
+        return self._quarantine.locked()
 
     def load(self) -> Optional[str]:
         """The whole checkpoint of this name (progress and every entry): an export."""
