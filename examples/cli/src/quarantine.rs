@@ -4,11 +4,10 @@
 //! filters, retention, selection, settling) are the core's
 //! ([`incwo_core::flow::quarantine`]); this file reads flags, the store and prints.
 
-use crate::account::AccountArgs;
-use crate::store::{StateArgs, Store};
+use crate::store::Store;
 use crate::{input, sync};
 use incwo_core::flow::quarantine::{self, Entry, Filter, State};
-use incwo_core::flow::{Action, FlowOptions};
+use incwo_core::flow::Action;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,6 +100,14 @@ impl FilterArgs {
 
 /// Arguments of `incwo quarantine replay`.
 #[derive(clap::Args, Debug)]
+#[command(
+    mut_arg("profile", |a| a.help("Mapping profile (JSON), e.g. the fixed one; the shipped default when absent")),
+    mut_arg("lookup_before_create", |a| a.help("Look documents up in incwo before creating them (see `incwo sync`)")),
+    mut_arg("metrics_file", |a| a.help(
+        "Add the replay's metrics (`replay_total{reason=\"manual\"}`…) to this textfile-collector file, \
+         as `incwo sync --metrics-file` does"
+    )),
+)]
 pub struct ReplayArgs {
     /// The entries' ids (or --all-matching).
     ids: Vec<String>,
@@ -116,22 +123,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     batch: Option<String>,
     #[command(flatten)]
-    account: AccountArgs,
-    /// Mapping profile (JSON), e.g. the fixed one; the shipped default when absent.
-    #[arg(long)]
-    profile: Option<PathBuf>,
-    #[command(flatten)]
-    state: StateArgs,
-    /// Company segment of queue names.
-    #[arg(long, default_value = "default")]
-    company: String,
-    /// Look documents up in incwo before creating them (see `incwo sync`).
-    #[arg(long)]
-    lookup_before_create: bool,
-    /// Add the replay's metrics (`replay_total{reason="manual"}`…) to this
-    /// textfile-collector file, as `incwo sync --metrics-file` does.
-    #[arg(long)]
-    metrics_file: Option<std::path::PathBuf>,
+    run: sync::RunArgs,
     /// Days an entry is kept after its last change.
     #[arg(long, default_value_t = quarantine::RETENTION_DAYS)]
     retention_days: u64,
@@ -371,9 +363,9 @@ fn replay_batch(args: &ReplayArgs, entries: &[Entry]) -> Result<String, String> 
 }
 
 fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
-    let business_file = args.account.business_file.clone();
+    let business_file = args.run.account.business_file.clone();
     let store = StoreArgs {
-        state: args.state.state.clone(),
+        state: args.run.state.state.clone(),
         business_file: business_file.clone(),
         retention_days: args.retention_days,
     };
@@ -406,20 +398,10 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
         println!("no open quarantined record matches; nothing replayed");
         return Ok(ExitCode::SUCCESS);
     }
-    let run = sync::Run {
-        account: &args.account,
-        profile: args.profile.as_deref(),
-        state: &args.state,
-        jsonl: replay_batch(&args, &entries)?,
-        command: "incwo quarantine replay".into(),
-        metrics_file: args.metrics_file.as_deref(),
-        options: FlowOptions {
-            company: args.company.clone(),
-            lookup_before_create: args.lookup_before_create,
-            manual_replay: true,
-            ..FlowOptions::default()
-        },
-    };
+    let mut run = args
+        .run
+        .run(replay_batch(&args, &entries)?, "incwo quarantine replay".into());
+    run.options.manual_replay = true;
     let done = sync::execute(&run)?;
     if done.report.is_null() {
         return Ok(done.exit);

@@ -20,41 +20,59 @@ pub struct SyncArgs {
     /// The batch: one {"kind": …, "record": {…}} per line.
     file: String,
     #[command(flatten)]
-    account: AccountArgs,
+    run: RunArgs,
+}
+
+/// The arguments of a run through the flow, shared by `incwo sync` and
+/// `incwo quarantine replay` (which rewords some help lines, see there).
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub account: AccountArgs,
     /// Mapping profile (JSON); the shipped default when absent.
     #[arg(long)]
-    profile: Option<PathBuf>,
+    pub profile: Option<PathBuf>,
     #[command(flatten)]
-    state: StateArgs,
+    pub state: StateArgs,
     /// Company segment of queue names.
     #[arg(long, default_value = "default")]
-    company: String,
+    pub company: String,
     /// Look every document up in incwo before creating it (use when the
     /// state file was lost: what incwo already holds is linked, not created
     /// twice; costs list-page reads).
     #[arg(long)]
-    lookup_before_create: bool,
+    pub lookup_before_create: bool,
     /// Keep the metrics' running totals in this node_exporter textfile-collector
     /// file (`*.prom`), rewritten atomically at the end of each run.
     #[arg(long)]
-    metrics_file: Option<PathBuf>,
+    pub metrics_file: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The run of `jsonl` with these arguments; `command` is named to a
+    /// second writer that finds the state store's lock busy.
+    pub fn run(&self, jsonl: String, command: String) -> Run<'_> {
+        Run {
+            account: &self.account,
+            profile: self.profile.as_deref(),
+            state: &self.state,
+            jsonl,
+            command,
+            metrics_file: self.metrics_file.as_deref(),
+            options: FlowOptions {
+                company: self.company.clone(),
+                lookup_before_create: self.lookup_before_create,
+                ..FlowOptions::default()
+            },
+        }
+    }
 }
 
 /// Runs `incwo sync`.
 pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
-    let run = Run {
-        account: &args.account,
-        profile: args.profile.as_deref(),
-        state: &args.state,
-        jsonl: input::text(&args.file)?,
-        command: format!("incwo sync {}", args.file),
-        metrics_file: args.metrics_file.as_deref(),
-        options: FlowOptions {
-            company: args.company.clone(),
-            lookup_before_create: args.lookup_before_create,
-            ..FlowOptions::default()
-        },
-    };
+    let run = args
+        .run
+        .run(input::text(&args.file)?, format!("incwo sync {}", args.file));
     let done = execute(&run)?;
     println!("{}", serde_json::to_string_pretty(&done.report).unwrap_or_default());
     Ok(done.exit)

@@ -4,19 +4,16 @@
 //! minute; 64 connections served at once, the next answered 503; capped
 //! backoff when accept fails; the secret never in a log line.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::incwo_bare as incwo;
 
 const SECRET: &str = "whsec-listen-7f3a9c2e41";
-
-fn incwo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_incwo"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    c
-}
 
 fn listen_args(state: &std::path::Path, bind: &str) -> Vec<String> {
     [

@@ -4,44 +4,18 @@
 //! listen --metrics-bind` serves `GET /metrics` with the webhook backlog and
 //! those totals.
 
+mod support;
+
 use incwo_sim::{SimConfig, SimHandle};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn incwo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_incwo"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    c.env("INCWO_TEST_PASSWORD", "secret");
-    c
-}
+use support::{account, incwo, temp_dir, text};
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("incwo-metrics-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn account(sim: &SimHandle) -> Vec<String> {
-    let url = sim.base_url();
-    [
-        "--server",
-        url.as_str(),
-        "--business-file",
-        "123456",
-        "--login",
-        "api@example.fr",
-        "--password-env",
-        "INCWO_TEST_PASSWORD",
-        "--timeout-ms",
-        "5000",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    temp_dir("metrics", name)
 }
 
 /// The example batch plus an order without a unit price (quarantined as a contract error).
@@ -64,15 +38,6 @@ fn sync(sim: &SimHandle, batch: &Path, state: &Path, metrics: &Path) -> Output {
         .args(["--metrics-file", metrics.to_str().unwrap()])
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The value of the one sample `series` (name and labels exactly as rendered).

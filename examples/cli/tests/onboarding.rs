@@ -3,19 +3,15 @@
 //! account's ids and the discovered profile syncs the nominal scenario;
 //! `incwo doctor` names each failure mode; `docs/RUNBOOK.md` is up to date.
 
+mod support;
+
 use incwo_sim::{Account, SimConfig, SimHandle};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use support::{account_flags, incwo, temp_dir, text};
 
 const OTHER: &str = include_str!("../../../profiles/sim-other-account.json");
-
-fn incwo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_incwo"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    c.env("INCWO_TEST_PASSWORD", "secret");
-    c
-}
 
 fn other_account() -> SimConfig {
     SimConfig {
@@ -25,27 +21,12 @@ fn other_account() -> SimConfig {
 }
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("incwo-onboarding-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    temp_dir("onboarding", name)
 }
 
+/// The account flags for `server` and `business_file` (3 s timeout).
 fn account(server: &str, business_file: &str) -> Vec<String> {
-    [
-        "--server",
-        server,
-        "--business-file",
-        business_file,
-        "--login",
-        "api@example.fr",
-        "--password-env",
-        "INCWO_TEST_PASSWORD",
-        "--timeout-ms",
-        "3000",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    account_flags(server, business_file, "3000")
 }
 
 fn discover(sim: &SimHandle, out: &Path) -> Output {
@@ -55,15 +36,6 @@ fn discover(sim: &SimHandle, out: &Path) -> Output {
         .args(["--out", out.to_str().unwrap()])
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A decimal string without trailing zeros (`0.20` → `0.2`, `0` → `0`).

@@ -4,60 +4,37 @@
 //! fixed, replayed (`replay_total{reason="manual"}` = 1) and synced exactly
 //! once (counted in the simulator's state); another is dropped with a reason.
 
+mod support;
+
 use incwo_sim::{SimConfig, SimHandle};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn incwo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_incwo"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    c.env("INCWO_TEST_PASSWORD", "secret");
-    c
-}
+use std::process::Output;
+use support::{account, incwo, temp_dir, text};
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("incwo-quarantine-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn account(sim: &SimHandle) -> Vec<String> {
-    let url = sim.base_url();
-    [
-        "--server",
-        &url,
-        "--business-file",
-        "123456",
-        "--login",
-        "api@example.fr",
-        "--password-env",
-        "INCWO_TEST_PASSWORD",
-        "--timeout-ms",
-        "5000",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    temp_dir("quarantine", name)
 }
 
 fn run(args: &[&str]) -> Output {
     incwo().args(args).output().unwrap()
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn stdout(o: &Output, code: i32) -> String {
     assert_eq!(o.status.code(), Some(code), "{}", text(o));
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `incwo sync` of [`batch`] (written into `dir`) on `state`.
+fn first_sync(sim: &SimHandle, dir: &Path, state: &Path) -> Output {
+    let batch_path = dir.join("batch.jsonl");
+    std::fs::write(&batch_path, batch()).unwrap();
+    incwo()
+        .args(["sync", batch_path.to_str().unwrap()])
+        .args(account(sim))
+        .args(["--state", state.to_str().unwrap()])
+        .output()
+        .unwrap()
 }
 
 fn order(number: &str, price: Option<f64>) -> Value {
@@ -112,15 +89,9 @@ fn a_contract_violating_order_is_quarantined_listed_shown_fixed_replayed_once_or
     let d = dir("e2e");
     let state = d.join("state.db");
     let state_arg = state.to_str().unwrap();
-    let batch_path = d.join("batch.jsonl");
-    std::fs::write(&batch_path, batch()).unwrap();
 
     // Quarantined by the sync: nothing reaches incwo.
-    let mut sync = vec!["sync".to_string(), batch_path.to_str().unwrap().into()];
-    sync.extend(account(&sim));
-    sync.extend(["--state".into(), state_arg.into()]);
-    let sync: Vec<&str> = sync.iter().map(String::as_str).collect();
-    let report: Value = serde_json::from_str(&stdout(&run(&sync), 1)).unwrap();
+    let report: Value = serde_json::from_str(&stdout(&first_sync(&sim, &d, &state), 1)).unwrap();
     assert_eq!(report["summary"]["quarantined"], 2, "{report}");
     assert_eq!(orders_in_incwo(&sim, "CMD-Q-1"), 0);
 
@@ -268,13 +239,7 @@ fn replay_all_matching_takes_the_lines_from_the_fixed_batch() {
     let d = dir("batch");
     let state = d.join("state.db");
     let state_arg = state.to_str().unwrap();
-    let batch_path = d.join("batch.jsonl");
-    std::fs::write(&batch_path, batch()).unwrap();
-    let mut sync = vec!["sync".to_string(), batch_path.to_str().unwrap().into()];
-    sync.extend(account(&sim));
-    sync.extend(["--state".into(), state_arg.into()]);
-    let sync: Vec<&str> = sync.iter().map(String::as_str).collect();
-    stdout(&run(&sync), 1);
+    stdout(&first_sync(&sim, &d, &state), 1);
 
     let fixed_batch = d.join("fixed.jsonl");
     let fixed: String = batch()

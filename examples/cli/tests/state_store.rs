@@ -5,6 +5,8 @@
 //! Each counts incwo's documents in the simulator's state (no duplicate)
 //! and every record's entry in the exported ledger (none lost).
 
+mod support;
+
 use incwo_sim::{SimConfig, SimHandle};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -12,42 +14,26 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::{temp_dir, text};
 
 const V1_FIXTURE: &str = include_str!("fixtures/v1-checkpoint.json");
 
+/// `incwo` with the test password and the webhook secret in the environment.
 fn incwo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_incwo"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    c.env("INCWO_TEST_PASSWORD", "secret");
+    let mut c = support::incwo();
     c.env("INCWO_TEST_WEBHOOK_SECRET", "hook-secret-1");
     c
 }
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("incwo-store-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    temp_dir("store", name)
 }
 
+/// The simulator's account flags and the company `acme`.
 fn account(sim: &SimHandle) -> Vec<String> {
-    [
-        "--server",
-        &sim.base_url(),
-        "--business-file",
-        "123456",
-        "--login",
-        "api@example.fr",
-        "--password-env",
-        "INCWO_TEST_PASSWORD",
-        "--timeout-ms",
-        "5000",
-        "--company",
-        "acme",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut flags = support::account(sim);
+    flags.extend(["--company".to_string(), "acme".to_string()]);
+    flags
 }
 
 fn sync(sim: &SimHandle, batch: &Path, state: &Path, lock_wait_ms: u64) -> Command {
@@ -59,15 +45,6 @@ fn sync(sim: &SimHandle, batch: &Path, state: &Path, lock_wait_ms: u64) -> Comma
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn report(o: &Output) -> Value {

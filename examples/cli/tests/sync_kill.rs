@@ -2,15 +2,12 @@
 //! with faults on, then rerun: incwo (the simulator) ends with every
 //! document exactly once and every record accounted for.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn incwo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_incwo"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    c
-}
+use support::incwo_bare as incwo;
 
 struct Sim(Child, String);
 

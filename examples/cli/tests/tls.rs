@@ -6,27 +6,21 @@
 //! sent" (which would create the order again), and a refused handshake is
 //! retried at once (nothing was sent).
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::sync::Arc;
+use support::incwo_bare as incwo;
 
 use serde_json::{json, Value};
 use ureq::rustls;
 use ureq::rustls::pki_types::pem::PemObject;
 use ureq::rustls::pki_types::CertificateDer;
 
-fn incwo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_incwo"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    c
-}
-
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("incwo-cli-tls-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    support::temp_dir("cli-tls", name)
 }
 
 /// `incwo sim --tls-dir DIR` as a process, with an admin client trusting

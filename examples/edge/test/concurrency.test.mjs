@@ -4,9 +4,9 @@
 // order per customer delivered a second time in the same wave), 100
 // requests in flight at once. The simulator must hold each
 // document once, and the Durable Objects an entry, done, for every record.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSim, startEdge, example } from './harness.mjs';
+import { simAndEdge, shopExamples } from './harness.mjs';
 
 const CUSTOMERS = 50;
 const ORDERS_PER_CUSTOMER = 8;
@@ -14,9 +14,7 @@ const SKUS = 5;
 /** Requests in flight at once. */
 const CONCURRENCY = 100;
 
-const customerTemplate = example('customer.json');
-const productTemplate = example('product.json');
-const { sourceQuote: _quote, ...orderTemplate } = example('order.json');
+const { order: orderTemplate, customer: customerTemplate, product: productTemplate } = shopExamples();
 
 const customerId = (c) => `CLI-EDGE-${String(c).padStart(3, '0')}`;
 const sku = (s) => `KIT-EDGE-${s}`;
@@ -51,18 +49,7 @@ async function pool(tasks, limit) {
   return results;
 }
 
-let sim;
-let edge;
-
-before(async () => {
-  sim = await startSim();
-  edge = await startEdge(sim);
-});
-
-after(async () => {
-  await edge?.stop();
-  await sim?.stop();
-});
+const ctx = simAndEdge();
 
 test('1,350 records (1,200 distinct) delivered concurrently: no duplicate in incwo, no ledger entry lost', { timeout: 240_000 }, async () => {
   const deliveries = [];
@@ -76,7 +63,7 @@ test('1,350 records (1,200 distinct) delivered concurrently: no duplicate in inc
 
   const started = Date.now();
   const answers = await pool(
-    deliveries.map((d) => () => edge.post(d)),
+    deliveries.map((d) => () => ctx.edge.post(d)),
     CONCURRENCY,
   );
   const seconds = (Date.now() - started) / 1000;
@@ -87,7 +74,7 @@ test('1,350 records (1,200 distinct) delivered concurrently: no duplicate in inc
   }
 
   // incwo (the simulator): every document once.
-  const state = await sim.state();
+  const state = await ctx.sim.state();
   assert.deepEqual(state.duplicates, []);
   assert.equal(state.counts.proposal_sheets, CUSTOMERS * ORDERS_PER_CUSTOMER);
   assert.equal(state.counts.firms, CUSTOMERS);
@@ -99,7 +86,7 @@ test('1,350 records (1,200 distinct) delivered concurrently: no duplicate in inc
   let lost = 0;
   let entries = 0;
   for (let c = 0; c < CUSTOMERS; c++) {
-    const stored = await edge.entriesOf(`customer/${customerId(c)}`);
+    const stored = await ctx.edge.entriesOf(`customer/${customerId(c)}`);
     entries += stored.length;
     const firm = stored.find((e) => e.domain === 'customer' && e.externalId === customerId(c));
     if (!(firm?.state === 'done' && firmIds.has(firm.incwoId))) lost += 1;
@@ -114,7 +101,7 @@ test('1,350 records (1,200 distinct) delivered concurrently: no duplicate in inc
   }
   const productIds = new Set(state.objects.customer_products.map((p) => p.id));
   for (let s = 0; s < SKUS; s++) {
-    const stored = await edge.entriesOf(`product/${sku(s)}`);
+    const stored = await ctx.edge.entriesOf(`product/${sku(s)}`);
     entries += stored.length;
     const entry = stored.find((e) => e.domain === 'product' && e.externalId === sku(s));
     if (!(entry?.state === 'done' && productIds.has(entry.incwoId))) lost += 1;

@@ -2,46 +2,25 @@
 // Worker are validated and synced to a real incwo-sim over loopback HTTP;
 // the answers, the simulator's state and the Durable Objects' ledger are
 // checked.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startSim, startEdge, example, PKG, WEBHOOK_SECRET } from './harness.mjs';
+import { simAndEdge, shopExamples, example, PKG, WEBHOOK_SECRET } from './harness.mjs';
 
 // The node build of the same package: writes the ledger an earlier version kept in KV.
 const { createConnector } = await import(path.join(PKG, 'node.js'));
 
 const brief = example('order.json');
-// A shop's order: no incwo quote behind it.
-const { sourceQuote: _quote, ...order } = brief;
-const customer = example('customer.json');
-const product = example('product.json');
+const { order, customer, product } = shopExamples();
 const missingPrice = example('order-missing-price.json');
 const quote = example('quote.json');
 
-let sim;
-let edge;
+const ctx = simAndEdge();
 
-before(async () => {
-  sim = await startSim();
-  edge = await startEdge(sim);
-});
-
-after(async () => {
-  await edge?.stop();
-  await sim?.stop();
-});
-
-const post = (body, headers) => edge.post(body, headers);
-
-/** A fresh simulator and a fresh Worker (empty Durable Objects and KV). */
-async function resetAll() {
-  await sim.reset();
-  await edge.stop();
-  edge = await startEdge(sim);
-}
+const post = (body, headers) => ctx.edge.post(body, headers);
 
 test('a valid order with its customer and product is synced to incwo', async () => {
-  await resetAll();
+  await ctx.reset();
   const res = await post({ order, customer, products: [product] });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(res.body.outcome.outcome, 'synced');
@@ -53,7 +32,7 @@ test('a valid order with its customer and product is synced to incwo', async () 
       ['order', 'synced'],
     ],
   );
-  const state = await sim.state();
+  const state = await ctx.sim.state();
   assert.equal(state.counts.firms, 1);
   assert.equal(state.counts.customer_products, 1);
   assert.equal(state.counts.proposal_sheets, 1);
@@ -68,13 +47,13 @@ test('a valid order with its customer and product is synced to incwo', async () 
   const again = await post({ order, customer, products: [product] });
   assert.equal(again.status, 200, JSON.stringify(again.body));
   assert.equal(again.body.outcome.incwoId, sheet.id);
-  const after = await sim.state();
+  const after = await ctx.sim.state();
   assert.equal(after.counts.proposal_sheets, 1);
   assert.deepEqual(after.duplicates, []);
 });
 
 test('an invalid order is refused with 400 and its violations; nothing is sent', async () => {
-  await resetAll();
+  await ctx.reset();
   const res = await post({ order: missingPrice, customer, products: [product] });
   assert.equal(res.status, 400);
   assert.equal(res.body.valid, false);
@@ -82,19 +61,19 @@ test('an invalid order is refused with 400 and its violations; nothing is sent',
   assert.ok(violation, JSON.stringify(res.body.violations));
   assert.equal(violation.record, 'order');
   assert.equal(violation.code, 'required');
-  const state = await sim.state();
+  const state = await ctx.sim.state();
   assert.deepEqual(state.counters.requests, {});
 });
 
 test('an order naming a quote incwo does not hold is quarantined: 409 with the business error', async () => {
-  await resetAll();
+  await ctx.reset();
   const res = await post({ order: brief, customer, products: [product] });
   assert.equal(res.status, 409, JSON.stringify(res.body));
   assert.equal(res.body.outcome.outcome, 'quarantined');
   assert.equal(res.body.outcome.error.class, 'business');
   assert.equal(res.body.outcome.error.code, 'business.unknown_quote');
   assert.ok(res.body.published.some((p) => p.queue === 'erp.incwo.order.acme.eur.quarantine'));
-  const state = await sim.state();
+  const state = await ctx.sim.state();
   assert.equal(state.counts.proposal_sheets, 0);
 });
 
@@ -105,14 +84,14 @@ test('a body that is not JSON is refused with 400', async () => {
 });
 
 test('an order whose create is dropped after commit is reconciled: one order in incwo', async () => {
-  await resetAll();
-  await sim.addFaults([
+  await ctx.reset();
+  await ctx.sim.addFaults([
     { method: 'POST', resource: 'proposal_sheets', times: 1, fault: { kind: 'drop_after_commit' } },
   ]);
   const res = await post({ order, customer, products: [product] });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(res.body.outcome.outcome, 'synced');
-  const state = await sim.state();
+  const state = await ctx.sim.state();
   assert.equal(state.counters.faults_fired.drop_after_commit, 1);
   assert.equal(state.counts.proposal_sheets, 1);
   assert.equal(state.counters.requests.proposal_sheets.POST, 1);
@@ -120,45 +99,45 @@ test('an order whose create is dropped after commit is reconciled: one order in 
 });
 
 test("the order's pending entry is in its customer's Durable Object before the create leaves", async () => {
-  await resetAll();
-  await sim.addFaults([{ method: 'POST', resource: 'proposal_sheets', times: 1, fault: { kind: 'latency', ms: 1500 } }]);
+  await ctx.reset();
+  await ctx.sim.addFaults([{ method: 'POST', resource: 'proposal_sheets', times: 1, fault: { kind: 'latency', ms: 1500 } }]);
   const delivery = post({ order, customer, products: [product] });
   const isCreate = (e) => e.domain === 'order' && e.externalId === order.orderNumber && e.step === 'create';
   let seen;
   const deadline = Date.now() + 5000;
   while (!seen && Date.now() < deadline) {
-    seen = (await edge.entriesOf(`customer/${order.customerExternalId}`)).find(isCreate);
+    seen = (await ctx.edge.entriesOf(`customer/${order.customerExternalId}`)).find(isCreate);
     if (!seen) await new Promise((resolve) => setTimeout(resolve, 20));
   }
   assert.ok(seen, 'the order create entry was stored while the run was under way');
   assert.equal(seen.state, 'pending');
   const res = await delivery;
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  const done = (await edge.entriesOf(`customer/${order.customerExternalId}`)).find(isCreate);
+  const done = (await ctx.edge.entriesOf(`customer/${order.customerExternalId}`)).find(isCreate);
   assert.equal(done.state, 'done');
   assert.equal(done.incwoId, res.body.outcome.incwoId);
-  await sim.clearFaults();
+  await ctx.sim.clearFaults();
 });
 
 test('incwo failing on every order create defers the order: 503 with Retry-After, nothing created', async () => {
-  await resetAll();
-  await sim.addFaults([{ method: 'POST', resource: 'proposal_sheets', fault: { kind: 'http_error', status: 503 } }]);
+  await ctx.reset();
+  await ctx.sim.addFaults([{ method: 'POST', resource: 'proposal_sheets', fault: { kind: 'http_error', status: 503 } }]);
   const res = await post({ order, customer, products: [product] });
   assert.equal(res.status, 503, JSON.stringify(res.body));
   assert.equal(res.body.outcome.outcome, 'deferred');
   assert.equal(res.body.outcome.error.class, 'technical');
   assert.ok(Number(res.headers.get('retry-after')) >= 1);
-  const state = await sim.state();
+  const state = await ctx.sim.state();
   assert.equal(state.counts.proposal_sheets, 0);
   assert.ok(state.counters.requests.proposal_sheets.POST >= 1);
   assert.deepEqual(state.duplicates, []);
-  await sim.clearFaults();
+  await ctx.sim.clearFaults();
 });
 
 /** The change events the Worker handed on (its JSON log lines). */
 function inboundEvents() {
   const events = [];
-  for (const message of edge.logs) {
+  for (const message of ctx.edge.logs) {
     const start = message.indexOf('{"incwoInbound"');
     if (start < 0) continue;
     try {
@@ -172,7 +151,7 @@ function inboundEvents() {
 }
 
 async function simAdmin(method, p, body) {
-  const res = await fetch(`${sim.base}${p}`, {
+  const res = await fetch(`${ctx.sim.base}${p}`, {
     method,
     headers: { connection: 'close', 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -183,7 +162,7 @@ async function simAdmin(method, p, body) {
 }
 
 async function webhook(secret, body) {
-  const res = await edge.mf.dispatchFetch(`http://edge.test/incwo/webhook/${secret}`, {
+  const res = await ctx.edge.mf.dispatchFetch(`http://edge.test/incwo/webhook/${secret}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -193,11 +172,11 @@ async function webhook(secret, body) {
 }
 
 test('a quote accepted in incwo reaches the Worker as a webhook and becomes quote.accepted (ledger imported from KV)', async () => {
-  await resetAll();
+  await ctx.reset();
   // The connector wrote the quote (its ledger is what the Worker compares with).
   const connector = createConnector({
     fetch: globalThis.fetch,
-    config: sim.config,
+    config: ctx.sim.config,
     options: { company: 'acme' },
     timeoutMs: 2000,
   });
@@ -215,13 +194,13 @@ test('a quote accepted in incwo reaches the Worker as a webhook and becomes quot
     ['synced', 'synced', 'synced'],
   );
   // The ledger as an earlier version of the Worker kept it: one checkpoint in KV.
-  const kv = await edge.mf.getKVNamespace('LEDGER');
+  const kv = await ctx.edge.mf.getKVNamespace('LEDGER');
   await kv.put('incwo-flow-checkpoint', written.checkpoint);
 
   // incwo's Webhooks app posts to the Worker's real socket.
-  await simAdmin('PUT', '/_sim/webhooks', { url: new URL(`incwo/webhook/${WEBHOOK_SECRET}`, edge.url).href, retryMs: 20 });
+  await simAdmin('PUT', '/_sim/webhooks', { url: new URL(`incwo/webhook/${WEBHOOK_SECRET}`, ctx.edge.url).href, retryMs: 20 });
   try {
-    const state = await sim.state();
+    const state = await ctx.sim.state();
     const sheet = state.objects.proposal_sheets.find((o) => o.title === quote.quoteNumber);
     assert.ok(sheet, 'the quote is in incwo');
     // The sales team accepts the quote in incwo.
@@ -240,7 +219,7 @@ test('a quote accepted in incwo reaches the Worker as a webhook and becomes quot
       log.deliveries.every((d) => d.lastStatus === 202),
       `every ping answered 202: ${JSON.stringify(log.deliveries)}`,
     );
-    assert.ok(found, `no quote.accepted among ${JSON.stringify(inboundEvents())}; log: ${JSON.stringify(edge.logs)}`);
+    assert.ok(found, `no quote.accepted among ${JSON.stringify(inboundEvents())}; log: ${JSON.stringify(ctx.edge.logs)}`);
     assert.equal(found.queue, 'erp.incwo.quote.acme');
     assert.equal(found.event.externalId, quote.quoteNumber);
     assert.equal(found.event.status, 'accepted');
@@ -252,7 +231,7 @@ test('a quote accepted in incwo reaches the Worker as a webhook and becomes quot
     const before = Object.values(JSON.parse(written.checkpoint).ledger.entries).find(
       (e) => e.domain === 'quote' && e.externalId === quote.quoteNumber,
     );
-    const entries = await edge.entriesOf(`customer/${quote.customerExternalId}`);
+    const entries = await ctx.edge.entriesOf(`customer/${quote.customerExternalId}`);
     const now = entries.find((e) => e.key === before.key);
     assert.ok(now, `the quote's entry was imported: ${JSON.stringify(entries)}`);
     assert.notDeepEqual(now, before);
@@ -269,7 +248,7 @@ test('a webhook with a wrong secret is refused with 403; the right secret is acc
   assert.equal(await webhook('guessed', { zname: 'proposal_sheets', zid: 999999 }), 403);
   assert.equal(await webhook(WEBHOOK_SECRET, { zname: 'proposal_sheets', zid: 999999 }), 202);
   // A body that is not a ping is refused by the core's intake.
-  const res = await edge.mf.dispatchFetch(`http://edge.test/incwo/webhook/${WEBHOOK_SECRET}`, {
+  const res = await ctx.edge.mf.dispatchFetch(`http://edge.test/incwo/webhook/${WEBHOOK_SECRET}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{"zname": ',

@@ -1,6 +1,7 @@
 // Test harness of the edge example: the Worker in workerd through
 // miniflare (Durable Objects, KV and a real loopback socket), talking real
 // HTTP to incwo-sim.
+import { before, after } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -107,4 +108,55 @@ export async function startEdge(sim, bindings = {}) {
     return (await res.json()).entries;
   }
   return { mf, url, logs, post, entriesOf, stop: () => mf.dispose() };
+}
+
+/**
+ * Registers the file's `before` and `after` hooks: a simulator and the
+ * Worker against it, both stopped at the end. Returns the context
+ * `{sim, edge, reset}`, filled in `before` (`reset` replaces `edge`).
+ */
+export function simAndEdge() {
+  const ctx = {
+    sim: undefined,
+    edge: undefined,
+    /** A fresh simulator and a fresh Worker (empty Durable Objects and KV). */
+    async reset() {
+      await ctx.sim.reset();
+      await ctx.edge.stop();
+      ctx.edge = await startEdge(ctx.sim);
+    },
+  };
+  before(async () => {
+    ctx.sim = await startSim();
+    ctx.edge = await startEdge(ctx.sim);
+  });
+  after(async () => {
+    await ctx.edge?.stop();
+    await ctx.sim?.stop();
+  });
+  return ctx;
+}
+
+/** The brief's order as a shop sends it (no incwo quote behind it), its customer and its product. */
+export function shopExamples() {
+  const { sourceQuote: _quote, ...order } = example('order.json');
+  return { order, customer: example('customer.json'), product: example('product.json') };
+}
+
+/**
+ * A request to `worker` over its real socket, `token` (unless null or
+ * undefined) as bearer and `body` as JSON: `{status, type, text, body, res}`
+ * (`body` parsed when the answer is JSON).
+ */
+export async function socketFetch(worker, method, urlPath, { body, token } = {}) {
+  const headers = token == null ? {} : { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(new URL(urlPath, worker.url), {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const type = res.headers.get('content-type') ?? '';
+  return { status: res.status, type, text, body: type.startsWith('application/json') ? JSON.parse(text) : null, res };
 }

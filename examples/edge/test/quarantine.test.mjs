@@ -5,13 +5,11 @@
 // (`replay_total{reason="manual"}` = 1) and synced exactly once (counted in
 // the simulator's state); another is dropped with its reason, kept. The
 // admin endpoints answer only the admin secret (401 without, 403 wrong).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSim, startEdge, example, ADMIN_SECRET, WEBHOOK_SECRET, ORDER_SECRET } from './harness.mjs';
+import { simAndEdge, shopExamples, socketFetch, ADMIN_SECRET, WEBHOOK_SECRET, ORDER_SECRET } from './harness.mjs';
 
-const { sourceQuote: _quote, ...shopOrder } = example('order.json');
-const customer = example('customer.json');
-const product = example('product.json');
+const { order: shopOrder, customer, product } = shopExamples();
 
 /** An order of the customer; without a price (a contract violation) unless `price` is given. */
 function order(number, price) {
@@ -20,35 +18,16 @@ function order(number, price) {
   return { orderNumber: number, customerExternalId: customer.externalId, orderDate: '2026-04-11', currency: 'EUR', lines: [line] };
 }
 
-let sim;
-let edge;
-
-before(async () => {
-  sim = await startSim();
-  edge = await startEdge(sim);
-});
-
-after(async () => {
-  await edge?.stop();
-  await sim?.stop();
-});
+const ctx = simAndEdge();
 
 /** An admin request over the socket: `{status, body, res}` (`token: null`: no Authorization). */
-async function admin(method, path, { body, token = ADMIN_SECRET } = {}) {
-  const headers = token === null ? {} : { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(new URL(path, edge.url), {
-    method,
-    headers,
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, res };
+function admin(method, path, { body, token = ADMIN_SECRET } = {}) {
+  return socketFetch(ctx.edge, method, path, { body, token });
 }
 
 /** The simulator's orders titled `number` (and no duplicate anywhere). */
 async function ordersInIncwo(number) {
-  const state = await sim.state();
+  const state = await ctx.sim.state();
   assert.deepEqual(state.duplicates, []);
   return (state.objects.proposal_sheets ?? []).filter((o) => o.title === number).length;
 }
@@ -78,15 +57,13 @@ test('the quarantine endpoints need the admin secret: 401 without a token, 403 w
 
 test('a contract-violating order is quarantined, listed, shown, fixed, replayed once; another is dropped with its reason', async () => {
   // A fresh Worker (its throttle's window too) and simulator.
-  await sim.reset();
-  await edge.stop();
-  edge = await startEdge(sim);
+  await ctx.reset();
   // The customer and its product are in incwo; then two orders without a price.
-  const synced = await edge.post({ order: shopOrder, customer, products: [product] });
+  const synced = await ctx.edge.post({ order: shopOrder, customer, products: [product] });
   assert.equal(synced.status, 200, JSON.stringify(synced.body));
   const ids = [];
   for (const number of ['CMD-EDGE-Q1', 'CMD-EDGE-Q2']) {
-    const refused = await edge.post({ order: order(number), customer });
+    const refused = await ctx.edge.post({ order: order(number), customer });
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
     assert.ok(refused.body.violations.some((v) => v.path === '/lines/0/unitPriceExclTax'), JSON.stringify(refused.body));
     assert.equal(refused.body.quarantined.length, 1, JSON.stringify(refused.body));
@@ -169,6 +146,6 @@ test('a contract-violating order is quarantined, listed, shown, fixed, replayed 
   assert.equal(await ordersInIncwo('CMD-EDGE-Q2'), 0);
 
   // The Worker's running totals count the manual replay too.
-  const metrics = await fetch(new URL('/metrics', edge.url), { headers: { authorization: `Bearer ${ADMIN_SECRET}` } });
+  const metrics = await fetch(new URL('/metrics', ctx.edge.url), { headers: { authorization: `Bearer ${ADMIN_SECRET}` } });
   assert.match(await metrics.text(), /^replay_total\{reason="manual"\} 1$/m);
 });

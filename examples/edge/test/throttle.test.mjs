@@ -4,13 +4,12 @@
 // with the right secret; another address is unaffected; once the window is
 // over the right secret works again. The count lives in one Durable Object
 // per address, so concurrent requests are all counted.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSim, startEdge, example, ORDER_SECRET, WEBHOOK_SECRET } from './harness.mjs';
+import { simAndEdge, shopExamples, ORDER_SECRET, WEBHOOK_SECRET } from './harness.mjs';
 
-const { sourceQuote: _quote, ...order } = example('order.json');
-const customer = example('customer.json');
+const { order, customer } = shopExamples();
 const ORDER = JSON.stringify({ order, customer });
 const PING = '{"zname": "proposal_sheets", "zid": 1}';
 // Both in the harness's allow-list (185.16.44.0/24), so the secret is what is checked.
@@ -18,23 +17,13 @@ const GUESSER = '185.16.44.7';
 const NEIGHBOUR = '185.16.44.8';
 const ORDER_GUESSER = '198.51.100.9';
 
-let sim;
-let edge;
 /** When the window of each refused address ends (ms). */
 const reopens = [];
 
-before(async () => {
-  sim = await startSim();
-  edge = await startEdge(sim);
-});
-
-after(async () => {
-  await edge?.stop();
-  await sim?.stop();
-});
+const ctx = simAndEdge();
 
 async function hook(secret, address) {
-  const res = await edge.mf.dispatchFetch(`http://edge.test/incwo/webhook/${secret}`, {
+  const res = await ctx.edge.mf.dispatchFetch(`http://edge.test/incwo/webhook/${secret}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'CF-Connecting-IP': address },
     body: PING,
@@ -44,7 +33,7 @@ async function hook(secret, address) {
 }
 
 function orderFrom(address, secret) {
-  return edge.post(ORDER, { authorization: `Bearer ${secret}`, 'CF-Connecting-IP': address });
+  return ctx.edge.post(ORDER, { authorization: `Bearer ${secret}`, 'CF-Connecting-IP': address });
 }
 
 function assertRefused(res, what) {
@@ -69,13 +58,13 @@ test('10 wrong webhook secrets at once, then 429 with Retry-After, even with the
 });
 
 test('10 wrong order secrets, then 429 before authentication; nothing reaches incwo', async () => {
-  await sim.reset();
+  await ctx.sim.reset();
   for (let i = 0; i < 10; i++) {
     const res = await orderFrom(ORDER_GUESSER, `guess-${i}`);
     assert.equal(res.status, 401, JSON.stringify(res.body));
   }
   assertRefused(await orderFrom(ORDER_GUESSER, ORDER_SECRET), 'the right order secret from the guesser');
-  assert.deepEqual((await sim.state()).counters.requests, {});
+  assert.deepEqual((await ctx.sim.state()).counters.requests, {});
   // The webhook endpoint refuses the same address: one count per address.
   assertRefused(await hook(WEBHOOK_SECRET, ORDER_GUESSER), 'the webhook from the order guesser');
   // Another address is unaffected.
@@ -88,7 +77,7 @@ test('once the window is over, the right secret works again', async () => {
   assert.ok(wait <= 61_000, `${wait} ms`);
   await sleep(Math.max(0, wait) + 500);
   assert.equal((await hook(WEBHOOK_SECRET, GUESSER)).status, 202);
-  await sim.reset();
+  await ctx.sim.reset();
   const res = await orderFrom(ORDER_GUESSER, ORDER_SECRET);
   assert.equal(res.status, 200, JSON.stringify(res.body));
 });
