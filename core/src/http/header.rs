@@ -19,6 +19,22 @@ pub fn is_sensitive_header(name: &str) -> bool {
         .any(|s| name.eq_ignore_ascii_case(s))
 }
 
+/// `(name, value)` pairs for a `Debug` print: the value of a sensitive
+/// header is `[redacted]`.
+pub(super) fn redacted_headers(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let v = if is_sensitive_header(n) {
+                "[redacted]"
+            } else {
+                v.as_str()
+            };
+            (n.as_str(), v)
+        })
+        .collect()
+}
+
 /// The first value of the header `name` (case-insensitive) in `headers`.
 pub(super) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers

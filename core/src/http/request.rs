@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::call::{CallSite, Method, Operation};
 use super::encode::base64_encode;
-use super::header::{find_header, is_sensitive_header};
+use super::header::{find_header, is_sensitive_header, redacted_headers};
 
 /// A fully built request for the host to send. Fields are read-only so the
 /// validated invariants (encoded path, safe headers) hold.
@@ -111,18 +111,7 @@ impl Request {
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                let v = if is_sensitive_header(n) {
-                    "[redacted]"
-                } else {
-                    v.as_str()
-                };
-                (n.as_str(), v)
-            })
-            .collect();
+        let headers = redacted_headers(&self.headers);
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("url", &self.url)

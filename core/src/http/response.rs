@@ -8,7 +8,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::encode::base64_decode;
-use super::header::{find_header, is_sensitive_header};
+use super::header::{find_header, redacted_headers};
 
 /// A response as the host received it. Header names are matched
 /// case-insensitively.
@@ -50,18 +50,7 @@ impl Response {
 
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                let v = if is_sensitive_header(n) {
-                    "[redacted]"
-                } else {
-                    v.as_str()
-                };
-                (n.as_str(), v)
-            })
-            .collect();
+        let headers = redacted_headers(&self.headers);
         f.debug_struct("Response")
             .field("status", &self.status)
             .field("headers", &headers)

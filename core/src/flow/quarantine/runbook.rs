@@ -31,12 +31,12 @@ pub fn section() -> String {
          through the normal flow (ledger, reconcile-before-create), so it never creates a\n\
          record twice, and counts in `replay_total{reason=\"manual\"}`.\n\n\
          The same four steps in every host:\n\n\
-         | step | CLI (`--state PATH --business-file ID`) | Symfony (`bin/console`, the bundle's state store) | edge Worker (`Authorization: Bearer <INCWO_ADMIN_SECRET>`) |\n\
-         |---|---|---|---|\n\
-         | list | `incwo quarantine list [--code C] [--class C] [--resource KIND] [--older-than 2h] [--status open\\|replayed\\|dropped\\|all] [--json]` | `incwo:quarantine:list` with the same filters and `--json` | `GET /admin/quarantine?code=C&class=C&resource=KIND&olderThanSeconds=N&status=…` |\n\
-         | show | `incwo quarantine show ID [--json]`: the record, the violations or incwo's answer, the runbook line, the requests made | `incwo:quarantine:show ID [--json]` | `GET /admin/quarantine/ID` |\n\
-         | replay | `incwo quarantine replay ID… --record FIXED.json` or `--batch FIXED.jsonl`, or `--all-matching --code C --batch FIXED.jsonl`, with the account flags and `--profile` (a fixed profile) | `incwo:quarantine:replay ID… --record FIXED.json` or `--batch FIXED.jsonl` or `--all-matching …`; `--checkpoint-key KEY` with the file store | `POST /admin/quarantine/replay` `{\"ids\": [\"ID\"], \"record\": {…}}` or `{\"ids\": […], \"jsonl\": \"…\"}` |\n\
-         | drop | `incwo quarantine drop ID… --reason \"why\"` (kept with the entry) | `incwo:quarantine:drop ID… --reason \"why\"` | `POST /admin/quarantine/ID/drop` `{\"reason\": \"why\"}` |\n\n\
+         | step | CLI (`--state PATH --business-file ID`) | Symfony (`bin/console`, the bundle's state store) | edge Worker (`Authorization: Bearer <INCWO_ADMIN_SECRET>`) | Python (`python -m incwo_connector.quarantine … --state STATE`, or `Quarantine(store)`) |\n\
+         |---|---|---|---|---|\n\
+         | list | `incwo quarantine list [--code C] [--class C] [--resource KIND] [--older-than 2h] [--status open\\|replayed\\|dropped\\|all] [--json]` | `incwo:quarantine:list` with the same filters and `--json` | `GET /admin/quarantine?code=C&class=C&resource=KIND&olderThanSeconds=N&status=…` | `list` with the same filters and `--json`; `.list({…})` |\n\
+         | show | `incwo quarantine show ID [--json]`: the record, the violations or incwo's answer, the runbook line, the requests made | `incwo:quarantine:show ID [--json]` | `GET /admin/quarantine/ID` | `show ID [--json]`; `.show(id)` |\n\
+         | replay | `incwo quarantine replay ID… --record FIXED.json` or `--batch FIXED.jsonl`, or `--all-matching --code C --batch FIXED.jsonl`, with the account flags and `--profile` (a fixed profile) | `incwo:quarantine:replay ID… --record FIXED.json` or `--batch FIXED.jsonl` or `--all-matching …`; `--checkpoint-key KEY` with the file store | `POST /admin/quarantine/replay` `{\"ids\": [\"ID\"], \"record\": {…}}` or `{\"ids\": […], \"jsonl\": \"…\"}` | `replay ID… --record FIXED.json` or `--batch FIXED.jsonl` or `--all-matching …`, with the account flags; `.replay(connector, ids, record=…)` |\n\
+         | drop | `incwo quarantine drop ID… --reason \"why\"` (kept with the entry) | `incwo:quarantine:drop ID… --reason \"why\"` | `POST /admin/quarantine/ID/drop` `{\"reason\": \"why\"}` | `drop ID… --reason \"why\"`; `.drop(ids, reason)` |\n\n\
          Other hosts call the same core rules through the JSON façade (`quarantine.list`,\n\
          `quarantine.merge`, `quarantine.select`, `quarantine.settle`, `quarantine.drop`,\n\
          `quarantine.runbook`; the entry comes with the flow's `recordDone` action as\n\
