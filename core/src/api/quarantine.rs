@@ -13,7 +13,9 @@ const ENTRIES: &str = "pass the stored entries as the flow reported them (Record
 /// - `merge` `{previous?, entry}` → `{entry}` (store this, under `entry.id`);
 /// - `select` `{entries, jsonl}` → `{jsonl, missing}`: the batch lines that replay them;
 /// - `settle` `{entries, done, now}` → `{entry}` (or `null`): `done` is a
-///   replay's `recordDone` action;
+///   replay's `recordDone` action, `entries` those the replay sent;
+/// - `replay_batch` `{entries, record? | jsonl?}` → `{jsonl}`: the lines a
+///   replay sends (only open entries; a bare record takes its entry's kind);
 /// - `drop` `{entry, reason, now}` → `{entry}`;
 /// - `runbook` `{code}` → `{line}`.
 pub(crate) fn call(name: &str, args: &serde_json::Value) -> Result<serde_json::Value, UsageError> {
@@ -48,13 +50,29 @@ pub(crate) fn call(name: &str, args: &serde_json::Value) -> Result<serde_json::V
             let done = a.get("done");
             let outcome: crate::flow::Outcome =
                 Args::new(done).required("outcome", "pass the replay's recordDone action")?;
-            let id = q::entry_id(done["kind"].as_str(), done["externalId"].as_str(), "", 0);
             let at = a.now()?;
-            let entry = entries
-                .into_iter()
-                .find(|e| e.id == id && done["externalId"].is_string())
-                .map(|e| q::settle(e, &outcome, at));
+            let entry = q::settled_entry(&entries, done["kind"].as_str(), done["externalId"].as_str())
+                .map(|e| q::settle(e.clone(), &outcome, at));
             Ok(json!({ "entry": entry }))
+        }
+        "quarantine.replay_batch" => {
+            let entries: Vec<Entry> = a.required("entries", ENTRIES)?;
+            let record = match a.get("record") {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(text) => Some(text.clone()),
+                value => Some(value.to_string()),
+            };
+            let fix = match (&record, a.str("jsonl")) {
+                (Some(record), None) => q::Fix::Record(record),
+                (None, Some(jsonl)) => q::Fix::Batch(jsonl),
+                _ => {
+                    return Err(super::args::bad_args(
+                        "give exactly one of record (the fixed record) and jsonl (a batch)",
+                        "record: the fixed record, an envelope or envelope lines; jsonl: the original or fixed batch",
+                    ))
+                }
+            };
+            Ok(json!({ "jsonl": q::replay_batch(&entries, fix)? }))
         }
         "quarantine.drop" => {
             let entry: Entry = a.required("entry", ENTRIES)?;
@@ -68,7 +86,7 @@ pub(crate) fn call(name: &str, args: &serde_json::Value) -> Result<serde_json::V
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "quarantine calls: quarantine.list, quarantine.merge, quarantine.select, quarantine.settle, quarantine.drop, quarantine.runbook",
+            "quarantine calls: quarantine.list, quarantine.merge, quarantine.select, quarantine.settle, quarantine.replay_batch, quarantine.drop, quarantine.runbook",
         )),
     }
 }

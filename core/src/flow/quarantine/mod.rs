@@ -27,7 +27,9 @@
 //! - **Drop** keeps the entry with its (mandatory) reason ([`drop_entry`]).
 
 mod redact;
+mod replay;
 pub mod runbook;
+pub use replay::{replay_batch, settled_entry, Fix};
 mod tracker;
 
 #[cfg(test)]
