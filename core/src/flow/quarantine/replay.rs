@@ -118,7 +118,8 @@ mod tests {
     #[test]
     fn a_bare_record_takes_the_kind_of_its_one_entry() {
         let order = entry("order", "CMD-1", State::Open);
-        let jsonl = replay_batch(&[order.clone()], Fix::Record(r#"{"orderNumber": "CMD-1"}"#)).expect("a batch");
+        let jsonl =
+            replay_batch(std::slice::from_ref(&order), Fix::Record(r#"{"orderNumber": "CMD-1"}"#)).expect("a batch");
         assert_eq!(jsonl, "{\"kind\":\"order\",\"record\":{\"orderNumber\":\"CMD-1\"}}\n");
         let two = [order.clone(), entry("order", "CMD-2", State::Open)];
         let refused = replay_batch(&two, Fix::Record(r#"{"orderNumber": "CMD-1"}"#)).unwrap_err();
