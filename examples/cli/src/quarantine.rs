@@ -329,37 +329,20 @@ fn show(e: &Entry) -> String {
 }
 
 /// The batch that replays `entries`: the fixed record(s) of `--record`, or
-/// their lines in `--batch`.
+/// their lines in `--batch` (the core's rules: only open entries, a bare
+/// record takes its entry's kind, the batch must hold each entry's line).
 fn replay_batch(args: &ReplayArgs, entries: &[Entry]) -> Result<String, String> {
-    if let Some(path) = &args.record {
-        let text = input::text(path)?;
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
-            if value.get("record").is_none() {
-                // A bare record: its kind is the entry's.
-                let [entry] = entries else {
-                    return Err("a bare record replays one entry; give one id, or {\"kind\", \"record\"} lines".into());
-                };
-                let kind = entry.kind.as_deref().ok_or_else(|| {
-                    format!(
-                        "{} has no kind; give {{\"kind\": …, \"record\": {{…}}}} in --record",
-                        entry.id
-                    )
-                })?;
-                return Ok(format!("{}\n", serde_json::json!({ "kind": kind, "record": value })));
-            }
-            return Ok(format!("{value}\n"));
-        }
-        return Ok(text);
-    }
-    let path = args.batch.as_deref().unwrap_or_default();
-    let (lines, missing) = quarantine::select(entries, &input::text(path)?);
-    if !missing.is_empty() {
-        return Err(format!(
-            "no line of {path} matches {} (by kind and external id); fix the batch or give --record for each",
-            missing.join(", ")
-        ));
-    }
-    Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+    let (text, from_record) = match (&args.record, &args.batch) {
+        (Some(path), _) => (input::text(path)?, true),
+        (None, Some(path)) => (input::text(path)?, false),
+        (None, None) => return Err("give --record FIXED.json or --batch FILE".into()),
+    };
+    let fix = if from_record {
+        quarantine::Fix::Record(&text)
+    } else {
+        quarantine::Fix::Batch(&text)
+    };
+    quarantine::replay_batch(entries, fix).map_err(|e| e.to_string())
 }
 
 fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
@@ -384,12 +367,6 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
             let entry = db
                 .quarantine_entry(&business_file, id)?
                 .ok_or_else(|| not_found(id, &business_file))?;
-            if entry.state != State::Open {
-                return Err(format!(
-                    "{id} is {}; only open entries are replayed",
-                    state_name(entry.state)
-                ));
-            }
             entries.push(entry);
         }
         entries
@@ -419,13 +396,9 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
         else {
             continue;
         };
-        let id = quarantine::entry_id(kind.map(|k| k.as_str()), external_id.as_deref(), "", 0);
-        // A single entry replayed from --record is that record, whatever its id now.
-        let entry = match entries.as_slice() {
-            [only] if args.record.is_some() => Some(only),
-            _ => entries.iter().find(|e| e.id == id),
+        let Some(entry) = quarantine::settled_entry(&entries, kind.map(|k| k.as_str()), external_id.as_deref()) else {
+            continue;
         };
-        let Some(entry) = entry else { continue };
         let Some(current) = db.quarantine_entry(&business_file, &entry.id)? else {
             continue;
         };

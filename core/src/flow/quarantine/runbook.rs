@@ -38,7 +38,8 @@ pub fn section() -> String {
          | replay | `incwo quarantine replay ID… --record FIXED.json` or `--batch FIXED.jsonl`, or `--all-matching --code C --batch FIXED.jsonl`, with the account flags and `--profile` (a fixed profile) | `incwo:quarantine:replay ID… --record FIXED.json` or `--batch FIXED.jsonl` or `--all-matching …`; `--checkpoint-key KEY` with the file store | `POST /admin/quarantine/replay` `{\"ids\": [\"ID\"], \"record\": {…}}` or `{\"ids\": […], \"jsonl\": \"…\"}` | `replay ID… --record FIXED.json` or `--batch FIXED.jsonl` or `--all-matching …`, with the account flags; `.replay(connector, ids, record=…)` |\n\
          | drop | `incwo quarantine drop ID… --reason \"why\"` (kept with the entry) | `incwo:quarantine:drop ID… --reason \"why\"` | `POST /admin/quarantine/ID/drop` `{\"reason\": \"why\"}` | `drop ID… --reason \"why\"`; `.drop(ids, reason)` |\n\n\
          Other hosts call the same core rules through the JSON façade (`quarantine.list`,\n\
-         `quarantine.merge`, `quarantine.select`, `quarantine.settle`, `quarantine.drop`,\n\
+         `quarantine.merge`, `quarantine.select`, `quarantine.replay_batch`, `quarantine.settle`,\n\
+         `quarantine.drop`,\n\
          `quarantine.runbook`; the entry comes with the flow's `recordDone` action as\n\
          `quarantine`), and replay with the flow option `manualReplay`.\n\n\
          | code | class | list them | then |\n\
