@@ -99,7 +99,7 @@ while IFS= read -r f; do
         {
           selector 8 0
           jq -c --argjson config "$config" '.args | del(.answers) | .config = $config' "$f" | tr -d '\n'
-          jq -c '.args.answers[] | if .transport then "T" + (.transport | tojson) else tojson end' -r "$f" | while IFS= read -r answer; do nul; printf '%s' "$answer"; done
+          jq -c '(.args.answers // [])[] | if .transport then "T" + (.transport | tojson) else tojson end' -r "$f" | while IFS= read -r answer; do nul; printf '%s' "$answer"; done
         } >"$abi/v-$i-flow"
       fi
       ;;
