@@ -104,6 +104,8 @@ final class QuarantineTest extends TestCase
         [$status, , $err] = $this->console('incwo:quarantine:replay', $replay);
         self::assertSame(2, $status, $err);
         self::assertStringContainsString('is replayed', $err);
+        self::assertStringContainsString('[usage.quarantine_not_open]', $err, 'the core\'s code');
+        self::assertStringContainsString('hint: ', $err, 'the core\'s hint');
         $replayed = $this->listJson(['--status' => 'replayed']);
         self::assertSame([$first], array_column($replayed, 'id'));
         self::assertSame(1, $this->ordersInIncwo('CMD-Q-1'));

@@ -11,7 +11,8 @@ use Incwo\Connector\Exception\UsageException;
 /**
  * The quarantine workflow over a {@see QuarantineStore}: every rule is the
  * core's (`quarantine.merge`, `quarantine.list`, `quarantine.select`,
- * `quarantine.settle`, `quarantine.drop`, `quarantine.runbook`); this class
+ * `quarantine.replay_batch`, `quarantine.settle`, `quarantine.drop`,
+ * `quarantine.runbook`); this class
  * only reads and writes the store around those calls.
  */
 final class Quarantine
@@ -114,8 +115,34 @@ final class Quarantine
     }
 
     /**
+     * The JSON Lines a manual replay of `$entries` sends (`quarantine.replay_batch`):
+     * from the fixed record (`$record`: a bare record, an envelope or envelope
+     * lines) or from a batch (`$jsonl`: the entries' lines), one of them. The
+     * core refuses, as a UsageException with its code and hint, an entry that
+     * is not open (`usage.quarantine_not_open`), a bare record for other than
+     * one entry (`usage.quarantine_bare_record`) or for an entry of no kind
+     * (`usage.quarantine_no_kind`), and a batch missing an entry's line
+     * (`usage.quarantine_not_in_batch`).
+     *
+     * @param list<array<string, mixed>> $entries
+     */
+    public function replayBatch(array $entries, ?string $record = null, ?string $jsonl = null): string
+    {
+        $args = ['entries' => $entries];
+        if ($record !== null) {
+            $args['record'] = $record;
+        }
+        if ($jsonl !== null) {
+            $args['jsonl'] = $jsonl;
+        }
+
+        return (string) $this->core->call('quarantine.replay_batch', $args)['jsonl'];
+    }
+
+    /**
      * Settles the entry a replayed record's `recordDone` action names (the
-     * core finds it among `$entries`): stored as `replayed` when it synced.
+     * core finds it among `$entries`, or the only one replayed when the fixed
+     * record's external id changed): stored as `replayed` when it synced.
      * Returns the settled entry, or null when none matches.
      *
      * @param list<array<string, mixed>> $entries

@@ -80,8 +80,8 @@ final class Options
     }
 
     /**
-     * Runs `$body`; a usage error (bad option, unknown id, a store that
-     * refuses) is printed with its hint and exits 2.
+     * Runs `$body`; a usage error (bad option, unknown id, a store or the
+     * core that refuses) is printed with its code and hint and exits 2.
      *
      * @param callable(): int $body
      */
@@ -90,11 +90,11 @@ final class Options
         try {
             return $body();
         } catch (IncwoException $e) {
-            return self::fail($output, $e->getMessage(), $e->getHint());
+            return self::fail($output, $e->getErrorCode(), $e->getMessage(), $e->getHint());
         } catch (StateStoreException $e) {
-            return self::fail($output, $e->getMessage(), $e->getHint());
+            return self::fail($output, $e->getErrorCode(), $e->getMessage(), $e->getHint());
         } catch (\InvalidArgumentException $e) {
-            return self::fail($output, $e->getMessage(), null);
+            return self::fail($output, '', $e->getMessage(), null);
         }
     }
 
@@ -110,10 +110,10 @@ final class Options
         return gmdate('Y-m-d H:i:s\Z', intdiv($ms, 1000));
     }
 
-    private static function fail(OutputInterface $output, string $message, ?string $hint): int
+    private static function fail(OutputInterface $output, string $code, string $message, ?string $hint): int
     {
         $errors = self::errors($output);
-        $errors->writeln('<error>' . $message . '</error>');
+        $errors->writeln('<error>' . ($code !== '' ? "[{$code}] " : '') . $message . '</error>');
         if ($hint !== null && $hint !== '') {
             $errors->writeln('hint: ' . $hint);
         }

@@ -22,7 +22,10 @@ use Symfony\Component\Console\Output\OutputInterface;
  * HttpClient and state store: ledger and reconcile-before-create, so a
  * replay never creates twice) with the flow option `manualReplay`
  * (`replay_total{reason="manual"}`), a progress bar on stderr, then settles
- * each entry whose record synced (`quarantine.settle`). With scale-out,
+ * each entry whose record synced (`quarantine.settle`). The lines sent are
+ * the core's (`quarantine.replay_batch`: only open entries, a bare record
+ * takes its entry's kind, a batch must hold each entry's line); its refusal
+ * is a usage error (exit 2, with its code and hint). With scale-out,
  * each record goes through the {@see RecordProcessor} (the shared ledger)
  * instead. Prints
  * `{replayed, stillOpen, summary, requests, metrics}` as JSON; exits 1
@@ -70,7 +73,11 @@ final class ReplayCommand extends Command
 
                 return Command::SUCCESS;
             }
-            $jsonl = $record !== null ? self::recordBatch(self::read((string) $record), $entries) : $this->batchLines(self::read((string) $batch), (string) $batch, $entries);
+            $jsonl = $this->quarantine->replayBatch(
+                $entries,
+                record: $record !== null ? self::read((string) $record) : null,
+                jsonl: $batch !== null ? self::read((string) $batch) : null,
+            );
             $lines = count(array_filter(explode("\n", $jsonl), static fn (string $l): bool => trim($l) !== ''));
 
             $progress = new ProgressBar(Options::errors($output), $lines);
@@ -83,10 +90,6 @@ final class ReplayCommand extends Command
 
             $replayed = [];
             foreach ($done as $action) {
-                if ($record !== null && count($entries) === 1) {
-                    // A single entry replayed from --record is that record, whatever its id now.
-                    $action = ['kind' => $entries[0]['kind'] ?? null, 'externalId' => $entries[0]['externalId'] ?? null] + $action;
-                }
                 $settled = $this->quarantine->settle($entries, $action);
                 if ($settled !== null && $settled['state'] === 'replayed') {
                     $replayed[] = $settled['id'];
@@ -157,7 +160,8 @@ final class ReplayCommand extends Command
     }
 
     /**
-     * The open entries to replay: by id, or every open one matching the filters.
+     * The entries to replay: by id (the core refuses one not open), or every
+     * open one matching the filters.
      *
      * @return list<array<string, mixed>>
      */
@@ -174,54 +178,7 @@ final class ReplayCommand extends Command
         if ($ids === []) {
             throw new \InvalidArgumentException('name the entries to replay (ids from incwo:quarantine:list), or --all-matching with filters');
         }
-        $entries = [];
-        foreach ($ids as $id) {
-            $entry = $this->quarantine->get((string) $id);
-            if ($entry['state'] !== 'open') {
-                throw new \InvalidArgumentException("{$id} is {$entry['state']}; only open entries are replayed");
-            }
-            $entries[] = $entry;
-        }
-
-        return $entries;
-    }
-
-    /**
-     * The batch of `--record`: a bare record (one entry, its kind is the
-     * entry's), or `{"kind", "record"}` line(s).
-     *
-     * @param list<array<string, mixed>> $entries
-     */
-    private static function recordBatch(string $text, array $entries): string
-    {
-        $value = json_decode($text, false);
-        if (!$value instanceof \stdClass) {
-            return $text;
-        }
-        if (!property_exists($value, 'record')) {
-            if (count($entries) !== 1) {
-                throw new \InvalidArgumentException('a bare record replays one entry; give one id, or {"kind", "record"} lines');
-            }
-            $kind = $entries[0]['kind'] ?? throw new \InvalidArgumentException("{$entries[0]['id']} has no kind; give {\"kind\": …, \"record\": {…}} in --record");
-            $value = (object) ['kind' => $kind, 'record' => $value];
-        }
-
-        return json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR) . "\n";
-    }
-
-    /**
-     * The lines of `--batch` that replay the entries (`quarantine.select`).
-     *
-     * @param list<array<string, mixed>> $entries
-     */
-    private function batchLines(string $text, string $path, array $entries): string
-    {
-        $selected = $this->quarantine->select($entries, $text);
-        if ($selected['missing'] !== []) {
-            throw new \InvalidArgumentException(sprintf('no line of %s matches %s (by kind and external id); fix the batch or give --record for each', $path, implode(', ', $selected['missing'])));
-        }
-
-        return $selected['jsonl'];
+        return array_map(fn ($id): array => $this->quarantine->get((string) $id), array_values($ids));
     }
 
     private static function read(string $path): string
