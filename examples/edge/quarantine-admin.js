@@ -8,9 +8,10 @@
 //        → {replayed, stillOpen, summary, outcomes, metrics} (409 when some stay open)
 //   POST /admin/quarantine/{id}/drop {reason} → the dropped entry
 //
-// Every rule is the core's (`quarantine.*`): filters, retention, which
-// batch lines replay which entries, when a replay settles an entry, that a
-// drop needs a reason. A replay is a normal flow run (ledger,
+// Every rule is the core's (`quarantine.*`): filters, retention, what a
+// replay sends (only open entries; a bare record takes its entry's kind; a
+// batch must hold each entry's line), when a replay settles an entry, that
+// a drop needs a reason. A replay is a normal flow run (ledger,
 // reconcile-before-create) with `manualReplay`. Errors are JSON
 // `{error: {class, code, message}}`.
 import { call, IncwoError } from 'incwo-connector-wasm/web';
@@ -74,33 +75,6 @@ async function entryOf(store, id) {
   return entry;
 }
 
-/** The JSON Lines replaying `entries`: the fixed `record` (one entry), or the lines of `jsonl` matching them. */
-function replayLines(body, entries) {
-  if (body.record !== undefined) {
-    if (body.record === null || typeof body.record !== 'object' || Array.isArray(body.record)) {
-      throw new AdminError(400, 'quarantine.bad_record', 'record must be the fixed record, a JSON object');
-    }
-    if (body.record.record !== undefined && typeof body.record.kind === 'string') return `${JSON.stringify(body.record)}\n`;
-    const [entry, ...others] = entries;
-    if (others.length > 0) {
-      throw new AdminError(400, 'quarantine.bad_record', 'a bare record replays one entry; give one id, or {"kind", "record"}, or jsonl');
-    }
-    if (!entry.kind) {
-      throw new AdminError(400, 'quarantine.bad_record', `${entry.id} has no kind; give record as {"kind": …, "record": {…}}`);
-    }
-    return `${JSON.stringify({ kind: entry.kind, record: body.record })}\n`;
-  }
-  const { jsonl, missing } = call('quarantine.select', { entries, jsonl: body.jsonl });
-  if (missing.length > 0) {
-    throw new AdminError(
-      400,
-      'quarantine.not_in_batch',
-      `no line of jsonl matches ${missing.join(', ')} (by kind and external id); fix the batch or give record for each`,
-    );
-  }
-  return jsonl;
-}
-
 /** `POST /admin/quarantine/replay`: a normal flow run over the fixed lines, then each entry settled. */
 async function replay(request, store, run) {
   const shape = '{"ids": ["q-…"], "record": {…}} or {"ids": [...], "jsonl": "…"}';
@@ -112,15 +86,12 @@ async function replay(request, store, run) {
     throw new AdminError(400, 'quarantine.no_fix', `give the fixed record (record) or the fixed batch (jsonl, a string), one of them: ${shape}`);
   }
   const entries = [];
-  for (const id of new Set(body.ids)) {
-    const entry = await entryOf(store, id);
-    if (entry.state !== 'open') {
-      throw new AdminError(409, 'quarantine.not_open', `${id} is ${entry.state}; only open entries are replayed`);
-    }
-    entries.push(entry);
-  }
-  const lines = replayLines(body, entries)
-    .split('\n')
+  for (const id of new Set(body.ids)) entries.push(await entryOf(store, id));
+  // The core's rules: only open entries, a bare record takes its entry's
+  // kind, a batch must hold each entry's line.
+  const fix = body.record !== undefined ? { record: body.record } : { jsonl: body.jsonl };
+  const lines = call('quarantine.replay_batch', { entries, ...fix })
+    .jsonl.split('\n')
     .filter((line) => line.trim() !== '');
   const records = lines.map((line, i) => {
     let value;
@@ -191,11 +162,17 @@ async function dispatch(request, env, url, run) {
   throw new AdminError(404, 'admin.not_found', `GET ${QUARANTINE_PATH}[/{id}], POST ${QUARANTINE_PATH}/replay, POST ${QUARANTINE_PATH}/{id}/drop`);
 }
 
+/** The HTTP status of a core usage error: 409 for an entry already closed, else 400. */
+function usageStatus(code) {
+  return code === 'usage.quarantine_not_open' ? 409 : 400;
+}
+
 /**
  * Answers a request under /admin/quarantine (already authorised). `run`:
  * the Worker's flow over records, `(records, {manualReplay}) → {outcomes,
- * summary, done, metrics}`. The core's usage errors (a bad filter, a drop
- * without a reason) are answered 400 with its code.
+ * summary, done, metrics}`. The core's usage errors (a drop without a
+ * reason, a replay the core refuses) are answered 400 with its code, 409
+ * for `usage.quarantine_not_open` (an entry replayed or dropped already).
  */
 export async function handleQuarantine(request, env, url, run) {
   try {
@@ -204,7 +181,7 @@ export async function handleQuarantine(request, env, url, run) {
     if (error instanceof AdminError) {
       return json(error.status, { error: { class: 'usage', code: error.code, message: error.message } }, error.headers);
     }
-    if (error instanceof IncwoError && error.class === 'usage') return json(400, { error: error.toJSON() });
+    if (error instanceof IncwoError && error.class === 'usage') return json(usageStatus(error.code), { error: error.toJSON() });
     throw error;
   }
 }

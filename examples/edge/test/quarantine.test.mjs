@@ -3,8 +3,10 @@
 // contract-violating order is answered 400 and quarantined, listed, shown
 // with its violation path and runbook line, fixed, replayed
 // (`replay_total{reason="manual"}` = 1) and synced exactly once (counted in
-// the simulator's state); another is dropped with its reason, kept. The
-// admin endpoints answer only the admin secret (401 without, 403 wrong).
+// the simulator's state); another is dropped with its reason, kept; one
+// fixed under a new number is settled all the same. The replay's rules are
+// the core's (`usage.quarantine_*` codes). The admin endpoints answer only
+// the admin secret (401 without, 403 wrong).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simAndEdge, shopExamples, socketFetch, ADMIN_SECRET, WEBHOOK_SECRET, ORDER_SECRET } from './harness.mjs';
@@ -108,7 +110,7 @@ test('a contract-violating order is quarantined, listed, shown, fixed, replayed 
   assert.equal((await admin('POST', '/admin/quarantine/replay', { body: { ids: [first] } })).body.error.code, 'quarantine.no_fix');
   const two = await admin('POST', '/admin/quarantine/replay', { body: { ids: [first, second], record: order('CMD-EDGE-Q1', 49.9) } });
   assert.equal(two.status, 400);
-  assert.equal(two.body.error.code, 'quarantine.bad_record');
+  assert.equal(two.body.error.code, 'usage.quarantine_bare_record');
   assert.equal((await admin('POST', '/admin/quarantine/replay', { body: '{not json' })).body.error.code, 'admin.malformed_json');
   assert.equal(await ordersInIncwo('CMD-EDGE-Q1'), 0);
 
@@ -125,7 +127,7 @@ test('a contract-violating order is quarantined, listed, shown, fixed, replayed 
   // A replayed entry is closed: replaying it again is refused; nothing more in incwo.
   const again = await admin('POST', '/admin/quarantine/replay', { body: replay });
   assert.equal(again.status, 409, JSON.stringify(again.body));
-  assert.equal(again.body.error.code, 'quarantine.not_open');
+  assert.equal(again.body.error.code, 'usage.quarantine_not_open');
   const closed = await admin('GET', '/admin/quarantine?status=replayed');
   assert.deepEqual(closed.body.entries.map((e) => e.id), [first]);
   assert.equal(await ordersInIncwo('CMD-EDGE-Q1'), 1);
@@ -148,4 +150,30 @@ test('a contract-violating order is quarantined, listed, shown, fixed, replayed 
   // The Worker's running totals count the manual replay too.
   const metrics = await fetch(new URL('/metrics', ctx.edge.url), { headers: { authorization: `Bearer ${ADMIN_SECRET}` } });
   assert.match(await metrics.text(), /^replay_total\{reason="manual"\} 1$/m);
+});
+
+test('a single entry replayed with a new external id settles; a batch without its line is refused', async () => {
+  await ctx.reset();
+  const synced = await ctx.edge.post({ order: shopOrder, customer, products: [product] });
+  assert.equal(synced.status, 200, JSON.stringify(synced.body));
+  const refused = await ctx.edge.post({ order: order('CMD-EDGE-Q3'), customer });
+  assert.equal(refused.status, 400, JSON.stringify(refused.body));
+  const [id] = refused.body.quarantined;
+
+  // A batch holding no line of the entry: the core refuses it, nothing runs.
+  const other = `${JSON.stringify({ kind: 'order', record: order('CMD-EDGE-OTHER', 49.9) })}\n`;
+  const missing = await admin('POST', '/admin/quarantine/replay', { body: { ids: [id], jsonl: other } });
+  assert.equal(missing.status, 400, JSON.stringify(missing.body));
+  assert.equal(missing.body.error.code, 'usage.quarantine_not_in_batch');
+  assert.equal(await ordersInIncwo('CMD-EDGE-OTHER'), 0);
+
+  // The fixed order carries a new number: the only entry replayed is settled.
+  const replayed = await admin('POST', '/admin/quarantine/replay', { body: { ids: [id], record: order('CMD-EDGE-Q3-B', 49.9) } });
+  assert.equal(replayed.status, 200, JSON.stringify(replayed.body));
+  assert.deepEqual(replayed.body.replayed, [id]);
+  assert.deepEqual(replayed.body.stillOpen, []);
+  assert.equal(await ordersInIncwo('CMD-EDGE-Q3-B'), 1);
+  assert.equal(await ordersInIncwo('CMD-EDGE-Q3'), 0);
+  const shown = await admin('GET', `/admin/quarantine/${id}`);
+  assert.equal(shown.body.state, 'replayed', JSON.stringify(shown.body));
 });
