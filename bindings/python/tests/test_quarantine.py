@@ -223,6 +223,16 @@ def test_a_contract_violating_order_is_quarantined_listed_shown_fixed_replayed_o
     assert code == 2 and "reason" in err, err
     assert orders_in_incwo(sim, "CMD-Q-2") == 0
 
+    # One fixed record with a new external id settles the entry it replays.
+    third = connector(sim, ic.SqliteCheckpointStore(state)).sync(json.dumps({"kind": "order", "record": order("CMD-Q-3", None)}) + "\n")
+    assert third.summary["quarantined"] == 1, third.summary
+    [renamed] = [e["id"] for e in listed()]
+    fixed.write_text(json.dumps(order("CMD-Q-3-FIXED", 49.9)), encoding="utf-8")
+    code, out, err = cli(capsys, "replay", renamed, "--record", str(fixed), *account, *at)
+    assert code == 0, err
+    assert json.loads(out)["replayed"] == [renamed] and listed() == [], out
+    assert (orders_in_incwo(sim, "CMD-Q-3-FIXED"), orders_in_incwo(sim, "CMD-Q-3")) == (1, 0)
+
     # The command line entry point of the installed package.
     run = subprocess.run([sys.executable, "-m", "incwo_connector.quarantine", "list", "--status", "all", "--json", *at], capture_output=True, text=True, timeout=60, env=dict(os.environ))
     assert run.returncode == 0, run.stderr
@@ -239,7 +249,9 @@ def test_replay_matching_takes_the_lines_from_the_fixed_batch(fresh_sim: Sim, tm
     assert info.value.code == "quarantine.other_store"
     with pytest.raises(QuarantineError) as info:
         q.replay(connector(sim, store), matching={"code": "contract.invalid"}, batch=batch(49.9).splitlines()[0])
-    assert info.value.code == "quarantine.no_line" and len(info.value.details["missing"]) == 2
+    missing = [e["id"] for e in q.list()]
+    assert info.value.code == "usage.quarantine_not_in_batch" and len(missing) == 2
+    assert all(entry_id in info.value.message for entry_id in missing), info.value.message
 
     done = q.replay(connector(sim, store), matching={"code": "contract.invalid"}, batch=batch(49.9))
     report = done.to_dict()

@@ -13,7 +13,8 @@ show one entry, replay entries after a fix, drop them with a reason.
     q.drop(["q-…"], "cancelled by the shop")
 
 Every rule is the core's (``quarantine.*`` calls: filters, retention,
-selection of the batch lines, settling, dropping); a replay is a normal run
+the lines a replay sends and which entries it may replay, settling,
+dropping); a replay is a normal run
 of the connector over the same store (ledger, reconcile-before-create: it
 never creates a record twice) with the flow option ``manualReplay``.
 The command line is ``python -m incwo_connector.quarantine``.
@@ -27,6 +28,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from ..connector import Connector, SyncResult, now_ms
 from ..core import call
+from ..errors import UsageError
 from ..stores import QuarantineStore
 from .render import describe, table
 
@@ -41,9 +43,12 @@ FixedRecord = Union[Mapping[str, Any], str]
 class QuarantineError(Exception):
     """A quarantine command cannot do what was asked. Decide from ``code``:
     ``quarantine.unsupported_store``, ``quarantine.not_found``,
-    ``quarantine.not_open``, ``quarantine.bad_arguments``,
-    ``quarantine.no_line``, ``quarantine.other_store``; ``hint`` says what to
-    do, ``details`` holds the facts (ids…)."""
+    ``quarantine.bad_arguments``, ``quarantine.other_store``, or the core's
+    refusal of a replay (``quarantine.replay_batch``):
+    ``usage.quarantine_not_open``, ``usage.quarantine_bare_record``,
+    ``usage.quarantine_no_kind``, ``usage.quarantine_not_in_batch``;
+    ``hint`` says what to do, ``details`` holds the facts (ids…) when the
+    host has them."""
 
     def __init__(self, code: str, message: str, hint: str, details: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(message)
@@ -155,29 +160,19 @@ class Quarantine:
                 "quarantine.bad_arguments", "name the entries to replay", "pass ids from list(), or matching= a filter"
             )
         else:
-            entries = [self._open(i) for i in ids]
+            entries = [self.show(i) for i in ids]
         if not entries:
             return ReplayResult()
         jsonl = _replay_batch(entries, record, batch)
         done: List[Any] = []
         result = connector.for_manual_replay(done.append).sync(jsonl)
-        replayed = self._settle(entries, done, single=record is not None and len(entries) == 1)
+        replayed = self._settle(entries, done)
         return ReplayResult(replayed=replayed, still_open=[e["id"] for e in entries if e["id"] not in replayed], result=result)
 
-    def _open(self, entry_id: str) -> Entry:
-        entry = self.show(entry_id)
-        if entry.get("state") != "open":
-            raise QuarantineError(
-                "quarantine.not_open",
-                f"{entry_id} is {entry.get('state')}; only open entries are replayed",
-                "list the open ones with `python -m incwo_connector.quarantine list`",
-                {"id": entry_id, "state": entry.get("state")},
-            )
-        return entry
-
-    def _settle(self, entries: List[Entry], done: List[Any], single: bool) -> List[str]:
+    def _settle(self, entries: List[Entry], done: List[Any]) -> List[str]:
         """Marks replayed the entries whose record ended synced or skipped
-        (``quarantine.settle`` with each ``RecordDone``)."""
+        (``quarantine.settle`` with each ``RecordDone``; the core settles the
+        only entry replayed even when the fixed record's external id changed)."""
         replayed: List[str] = []
         for action in done:
             action_json: Dict[str, Any] = {
@@ -188,9 +183,6 @@ class Quarantine:
                 "externalId": action.external_id,
                 "outcome": json.loads(action.outcome_json),
             }
-            if single and entries[0].get("externalId") is not None:
-                # One fixed record replays that entry, whatever its id now.
-                action_json.update(kind=entries[0].get("kind"), externalId=entries[0]["externalId"])
             current = [e for e in (self.store.quarantine_entry(x["id"]) for x in entries) if e is not None]
             settled = call("quarantine.settle", {"entries": current, "done": action_json, "now": now_ms()})["entry"]
             if settled is not None and settled.get("state") == "replayed":
@@ -200,42 +192,12 @@ class Quarantine:
 
 
 def _replay_batch(entries: List[Entry], record: Optional[FixedRecord], batch: Optional[str]) -> str:
-    """The JSON Lines that replay ``entries``: the fixed record (a bare one
-    takes the kind of the one entry), or their lines in ``batch``
-    (``quarantine.select``)."""
-    if record is not None:
-        value: Any = record
-        if isinstance(record, str):
-            try:
-                value = json.loads(record)
-            except ValueError:
-                return record if record.endswith("\n") else record + "\n"  # JSON Lines
-        if not isinstance(value, Mapping):
-            raise QuarantineError("quarantine.bad_arguments", "the fixed record is not a JSON object", "give the record, or {\"kind\", \"record\"} lines")
-        if "record" not in value:
-            if len(entries) != 1:
-                raise QuarantineError(
-                    "quarantine.bad_arguments",
-                    "a bare record replays one entry",
-                    'give one id, or {"kind", "record"} lines',
-                )
-            kind = entries[0].get("kind")
-            if kind is None:
-                raise QuarantineError(
-                    "quarantine.bad_arguments",
-                    f"{entries[0]['id']} has no kind",
-                    'give {"kind": …, "record": {…}} as the record',
-                    {"id": entries[0]["id"]},
-                )
-            value = {"kind": kind, "record": dict(value)}
-        return json.dumps(dict(value), ensure_ascii=False) + "\n"
-    selected = call("quarantine.select", {"entries": entries, "jsonl": batch})
-    if selected["missing"]:
-        missing = ", ".join(selected["missing"])
-        raise QuarantineError(
-            "quarantine.no_line",
-            f"no line of the batch matches {missing} (by kind and external id)",
-            "fix the batch, or replay each with its fixed record",
-            {"missing": selected["missing"]},
-        )
-    return str(selected["jsonl"])
+    """The JSON Lines that replay ``entries`` (``quarantine.replay_batch``:
+    only open entries; a bare record takes the kind of its one entry; a batch
+    must hold a line of each). The core's refusal becomes a
+    :class:`QuarantineError` with its code (``usage.quarantine_…``)."""
+    fix: Dict[str, Any] = {"jsonl": batch} if record is None else {"record": record if isinstance(record, str) else dict(record)}
+    try:
+        return str(call("quarantine.replay_batch", {"entries": entries, **fix})["jsonl"])
+    except UsageError as error:
+        raise QuarantineError(error.code, error.message, error.hint) from None
