@@ -44,6 +44,11 @@ pub fn replay_batch(entries: &[Entry], fix: Fix<'_>) -> Result<String, UsageErro
     match fix {
         Fix::Record(text) => match serde_json::from_str::<Value>(text) {
             Ok(value) if value.get("record").is_some() => Ok(format!("{value}\n")),
+            Ok(value) if !value.is_object() => Err(UsageError::new(
+                "usage.bad_arguments",
+                "the fixed record must be a JSON object (a bare record or {\"kind\", \"record\"})",
+                "give the record as the batch line's \"record\" object",
+            )),
             Ok(value) => {
                 let [entry] = entries else {
                     return Err(UsageError::new(
@@ -126,6 +131,12 @@ mod tests {
         assert_eq!(refused.code, "usage.quarantine_bare_record");
         let envelope = r#"{"kind": "order", "record": {"orderNumber": "CMD-1"}}"#;
         assert!(replay_batch(&two, Fix::Record(envelope)).is_ok());
+        assert_eq!(
+            replay_batch(std::slice::from_ref(&order), Fix::Record("[1]"))
+                .unwrap_err()
+                .code,
+            "usage.bad_arguments"
+        );
         let mut no_kind = order;
         no_kind.kind = None;
         assert_eq!(
