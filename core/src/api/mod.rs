@@ -157,7 +157,7 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
 ///   intake, per client address (see [`crate::inbound::throttle`]);
 /// - `quarantine.list`, `quarantine.merge`, `quarantine.select`,
 ///   `quarantine.settle`, `quarantine.drop`, `quarantine.runbook`: the
-///   quarantine workflow (see [`crate::quarantine`]);
+///   quarantine workflow (see [`crate::flow::quarantine`]);
 /// - `debug.panic` (`{"message": "..."}`): panics on purpose, with that
 ///   message. Self-test of the panic barrier of the bindings: the host sees a
 ///   typed internal error (`usage.internal_panic`, see [`panic_error`]) and
