@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::incwo_bare as incwo;
@@ -24,15 +23,7 @@ fn start_sim() -> Sim {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the simulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line names the address")
-        .to_string();
+    let url = support::listening_url(&mut child);
     Sim(child, url)
 }
 

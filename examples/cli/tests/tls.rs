@@ -61,15 +61,7 @@ impl Sim {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the simulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("first line names the address")
-            .to_string();
+        let url = support::listening_url(&mut child);
         assert!(url.starts_with("https://127.0.0.1:"), "{url}");
         let ca = tls_dir.join("ca.pem");
         let admin = ureq::AgentBuilder::new().tls_config(trusting(&ca)).build();

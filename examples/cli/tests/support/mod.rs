@@ -66,3 +66,16 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// The address a spawned `incwo sim` (stdout piped) prints on its first line.
+pub fn listening_url(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("the simulator's stdout is piped"))
+        .read_line(&mut line)
+        .expect("read the simulator's first line");
+    line.trim()
+        .strip_prefix("listening on ")
+        .expect("first line names the address")
+        .to_string()
+}
