@@ -4,26 +4,42 @@
 //!
 //! incwo has no search endpoint, so finding the object the connector wrote
 //! (its *marker*: the external id in a chosen field, see
-//! [`Domain::marker_field`]) means scanning list pages. [`MarkerSearch`] is
-//! that scan as a pure iterator: it names the next page to fetch from the
-//! pages seen so far, newest pages first after the first one, bounded by a
-//! page budget.
+//! [`Domain::marker_field`]) means reading list pages. [`Adapter::parse_page`]
+//! reads one into a [`Listing`]: every object's id, in the page's order, and
+//! the markers; the flow's marker index (`flow::index`) keeps them so that a
+//! lookup reads only what is newer than what it already holds.
 
 use crate::http::{ConnectionConfig, HttpError, Method, Request, RequestSpec};
 use crate::model::Domain;
-use crate::views::{self, Item, Page, Parsed, ViewError};
+use crate::views::{self, Item, Parsed, ViewError};
 
 /// What the connector needs to know about an object found in incwo.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Found {
     /// incwo id.
     pub id: u64,
     /// `progress_id`, for documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_id: Option<u64>,
     /// `firm_id`, for documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firm_id: Option<u64>,
     /// `sheet_type`, for documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sheet_type: Option<String>,
+}
+
+/// One list page as the marker index needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listing {
+    /// Every object's id, in the page's order (marked or not).
+    pub ids: Vec<u64>,
+    /// The objects carrying a marker of the resource (every domain of it:
+    /// quotes and orders, invoices and credit notes).
+    pub marked: Vec<(String, Found)>,
+    /// The page count incwo announced (0 for an empty list).
+    pub total_pages: u32,
 }
 
 /// The adapter of one domain.
@@ -97,26 +113,43 @@ impl Adapter {
         }
     }
 
-    /// Reads a list page: the objects carrying the domain's marker, and the
-    /// page count.
-    pub fn parse_page(&self, body: &[u8]) -> Result<(Vec<(String, Found)>, u32), ViewError> {
-        let page = match views::parse_resource(self.resource(), body)? {
-            Parsed::Page(page) => page,
-            Parsed::One(item) => return Ok((self.marked(&item).into_iter().collect(), 1)),
+    /// Reads a list page of the domain's resource (see [`Listing`]).
+    pub fn parse_page(&self, body: &[u8]) -> Result<Listing, ViewError> {
+        let (items, total_pages) = match views::parse_resource(self.resource(), body)? {
+            Parsed::Page(page) => page.into_items(),
+            Parsed::One(item) => (vec![item], 1),
         };
-        fn collect<T>(p: views::ListPage<T>, f: impl Fn(T) -> Item) -> (Vec<Item>, u32) {
-            (p.items.into_iter().map(f).collect(), p.pagination.total_pages)
+        let marked = items
+            .iter()
+            .filter_map(|i| self.marked(i).or_else(|| self.sibling().and_then(|s| s.marked(i))))
+            .collect();
+        Ok(Listing {
+            ids: items.iter().map(Item::id).collect(),
+            marked,
+            total_pages,
+        })
+    }
+
+    /// The other domain sharing a bill sheet resource (invoices and credit
+    /// notes are told apart by sheet type; quotes and orders later, by
+    /// [`Adapter::accepts`]'s caller).
+    fn sibling(&self) -> Option<Adapter> {
+        match self.domain {
+            Domain::Invoice => Some(Adapter::new(Domain::CreditNote)),
+            Domain::CreditNote => Some(Adapter::new(Domain::Invoice)),
+            _ => None,
         }
-        let (items, total) = match page {
-            Page::Firms(p) => collect(p, Item::Firm),
-            Page::Contacts(p) => collect(p, Item::Contact),
-            Page::CustomerProducts(p) => collect(p, Item::CustomerProduct),
-            Page::ProposalSheets(p) => collect(p, Item::ProposalSheet),
-            Page::BillSheets(p) => collect(p, Item::BillSheet),
-            Page::StockMovements(p) => collect(p, Item::StockMovement),
-            Page::CashDeposits(p) => collect(p, Item::CashDeposit),
-        };
-        Ok((items.iter().filter_map(|i| self.marked(i)).collect(), total))
+    }
+
+    /// Whether an object found on this domain's resource is of this domain:
+    /// a credit note and an invoice share `bill_sheets`.
+    pub fn accepts(&self, found: &Found) -> bool {
+        match self.domain {
+            Domain::Invoice | Domain::CreditNote => {
+                is_credit(found.sheet_type.as_deref()) == (self.domain == Domain::CreditNote)
+            }
+            _ => true,
+        }
     }
 
     /// The marker and essentials of an object, when it is of this domain.
@@ -128,8 +161,7 @@ impl Adapter {
                 (s.title.clone(), s.id, s.progress_id, s.firm_id, s.sheet_type.clone())
             }
             (Domain::Invoice | Domain::CreditNote, Item::BillSheet(s)) => {
-                let credit = s.sheet_type.as_deref().is_some_and(|t| t.starts_with("credit"));
-                if credit != (self.domain == Domain::CreditNote) {
+                if is_credit(s.sheet_type.as_deref()) != (self.domain == Domain::CreditNote) {
                     return None;
                 }
                 (s.title.clone(), s.id, s.progress_id, s.firm_id, s.sheet_type.clone())
@@ -153,62 +185,9 @@ impl Adapter {
     }
 }
 
-/// A bounded scan of list pages for one marker.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MarkerSearch {
-    /// The marker looked for.
-    pub marker: String,
-    /// Pages already read.
-    pub pages_read: u32,
-    /// Page count, once the first page is read.
-    pub total_pages: Option<u32>,
-    /// Most pages to read.
-    pub max_pages: u32,
-}
-
-impl MarkerSearch {
-    /// A scan for `marker` reading at most `max_pages` pages.
-    pub fn new(marker: &str, max_pages: u32) -> Self {
-        Self {
-            marker: marker.to_string(),
-            pages_read: 0,
-            total_pages: None,
-            max_pages: max_pages.max(1),
-        }
-    }
-
-    /// The next page to fetch: page 1, then the last page backwards (recent
-    /// objects are most likely there); `None` when the scan is over.
-    pub fn next_page(&self) -> Option<u32> {
-        if self.pages_read >= self.max_pages {
-            return None;
-        }
-        match self.total_pages {
-            None => Some(1),
-            Some(total) => {
-                let page = total.checked_sub(self.pages_read - 1)?;
-                (page >= 2).then_some(page)
-            }
-        }
-    }
-
-    /// Feeds a page read; returns the object carrying the marker, if any.
-    pub fn feed(&mut self, items: &[(String, Found)], total_pages: u32) -> Option<Found> {
-        self.pages_read += 1;
-        if self.total_pages.is_none() {
-            self.total_pages = Some(total_pages.max(1));
-        }
-        items
-            .iter()
-            .find(|(m, _)| m.trim() == self.marker)
-            .map(|(_, f)| f.clone())
-    }
-
-    /// Whether the scan stopped at its page budget before reading every page.
-    pub fn truncated(&self) -> bool {
-        self.total_pages.is_some_and(|t| self.pages_read < t) && self.next_page().is_none()
-    }
+/// Whether a bill sheet's type is a credit note's.
+fn is_credit(sheet_type: Option<&str>) -> bool {
+    sheet_type.is_some_and(|t| t.starts_with("credit"))
 }
 
 #[cfg(test)]
@@ -251,39 +230,19 @@ mod tests {
     }
 
     #[test]
-    fn marker_search_reads_page_one_then_backwards_within_budget() {
-        let mut s = MarkerSearch::new("CMD-1", 3);
-        assert_eq!(s.next_page(), Some(1));
-        assert_eq!(s.feed(&[], 10), None);
-        assert_eq!(s.next_page(), Some(10));
-        s.feed(&[], 10);
-        assert_eq!(s.next_page(), Some(9));
-        let found = Found {
-            id: 7,
-            progress_id: None,
-            firm_id: None,
-            sheet_type: None,
-        };
-        assert_eq!(s.feed(&[("CMD-1".into(), found.clone())], 10), Some(found));
-        assert_eq!(s.next_page(), None);
-        assert!(s.truncated());
-        let mut single = MarkerSearch::new("x", 50);
-        single.feed(&[], 1);
-        assert_eq!(single.next_page(), None);
-        assert!(!single.truncated());
-    }
-
-    #[test]
-    fn list_pages_yield_markers_of_the_domain_only() {
+    fn list_pages_yield_every_id_and_the_markers_of_the_resource() {
         let page = br#"<bill_sheets type="array"><pagination><current_page>1</current_page><total_pages>2</total_pages>
             <current_page_items_count>2</current_page_items_count></pagination>
             <bill_sheet><id>1</id><title>F-1</title><sheet_type>invoice_maybe</sheet_type></bill_sheet>
             <bill_sheet><id>2</id><title>F-1-credit</title><sheet_type>credit_maybe</sheet_type></bill_sheet></bill_sheets>"#;
-        let (items, total) = Adapter::new(Domain::Invoice).parse_page(page).unwrap();
-        assert_eq!(total, 2);
-        assert_eq!(items.len(), 1);
-        assert_eq!(items[0].0, "F-1");
-        let (credits, _) = Adapter::new(Domain::CreditNote).parse_page(page).unwrap();
-        assert_eq!(credits[0].1.id, 2);
+        let listing = Adapter::new(Domain::Invoice).parse_page(page).unwrap();
+        assert_eq!(listing.total_pages, 2);
+        assert_eq!(listing.ids, vec![1, 2]);
+        assert_eq!(listing.marked.len(), 2, "invoices and credit notes share the resource");
+        let (invoice, credit) = (&listing.marked[0].1, &listing.marked[1].1);
+        assert!(Adapter::new(Domain::Invoice).accepts(invoice));
+        assert!(!Adapter::new(Domain::Invoice).accepts(credit));
+        assert!(Adapter::new(Domain::CreditNote).accepts(credit));
+        assert_eq!(listing.marked[1].0, "F-1-credit");
     }
 }

@@ -193,7 +193,11 @@ export interface FlowOptions {
    * `replay_total{reason="manual"}` (see [`crate::flow::quarantine`]).
    */
   manualReplay?: boolean;
-  /** Most list pages a find-by-marker lookup reads. */
+  /**
+   * Most list pages a run reads to look objects up by marker (building
+   * and refreshing the marker index, see [`index`]); once spent, the run
+   * stops with `deferred.index_budget` and the next run continues.
+   */
   maxLookupPages?: number;
   /** Read every written document back and compare it. */
   readBack?: boolean;

@@ -56,6 +56,7 @@
 
 pub mod batch;
 mod engine;
+pub mod index;
 pub mod ledger;
 mod operations;
 mod parts;
@@ -95,7 +96,9 @@ pub struct FlowOptions {
     pub company: String,
     /// Retry policy.
     pub retry: RetryPolicy,
-    /// Most list pages a find-by-marker lookup reads.
+    /// Most list pages a run reads to look objects up by marker (building
+    /// and refreshing the marker index, see [`index`]); once spent, the run
+    /// stops with `deferred.index_budget` and the next run continues.
     pub max_lookup_pages: u32,
     /// Read every written document back and compare it.
     pub read_back: bool,
@@ -118,7 +121,7 @@ impl Default for FlowOptions {
             tenant: String::new(),
             company: "default".into(),
             retry: RetryPolicy::default(),
-            max_lookup_pages: 50,
+            max_lookup_pages: 10_000,
             read_back: true,
             lookup_before_create: false,
             manual_replay: false,
@@ -356,6 +359,7 @@ pub struct Flow {
     registry: Registry,
     engine: engine::Engine,
     tracker: crate::flow::quarantine::Tracker,
+    index: index::MarkerIndex,
 }
 
 impl Flow {
@@ -404,6 +408,7 @@ impl Flow {
             registry: Registry::default(),
             engine: engine::Engine::default(),
             tracker: Default::default(),
+            index: Default::default(),
         }
     }
 

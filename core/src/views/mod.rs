@@ -397,6 +397,21 @@ pub enum Item {
     CashDeposit(CashDeposit),
 }
 
+impl Item {
+    /// The object's incwo id.
+    pub fn id(&self) -> u64 {
+        match self {
+            Item::Firm(x) => x.id,
+            Item::Contact(x) => x.id,
+            Item::CustomerProduct(x) => x.id,
+            Item::ProposalSheet(x) => x.id,
+            Item::BillSheet(x) => x.id,
+            Item::StockMovement(x) => x.id,
+            Item::CashDeposit(x) => x.id,
+        }
+    }
+}
+
 /// A list page of any resource, tagged by its plural name in JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -415,6 +430,24 @@ pub enum Page {
     StockMovements(ListPage<StockMovement>),
     /// `<cash_deposits type="array">`.
     CashDeposits(ListPage<CashDeposit>),
+}
+
+impl Page {
+    /// The page's objects, in document order, and its page count.
+    pub fn into_items(self) -> (Vec<Item>, u32) {
+        fn all<T>(p: ListPage<T>, f: impl Fn(T) -> Item) -> (Vec<Item>, u32) {
+            (p.items.into_iter().map(f).collect(), p.pagination.total_pages)
+        }
+        match self {
+            Page::Firms(p) => all(p, Item::Firm),
+            Page::Contacts(p) => all(p, Item::Contact),
+            Page::CustomerProducts(p) => all(p, Item::CustomerProduct),
+            Page::ProposalSheets(p) => all(p, Item::ProposalSheet),
+            Page::BillSheets(p) => all(p, Item::BillSheet),
+            Page::StockMovements(p) => all(p, Item::StockMovement),
+            Page::CashDeposits(p) => all(p, Item::CashDeposit),
+        }
+    }
 }
 
 /// What a response held: one object or a list page. JSON: `{"one": {...}}`

@@ -184,8 +184,9 @@ pub enum Stop {
 }
 
 /// Drives `flow` until `Done`, or until `should_stop()` says so after an
-/// action. `save(flow, durable)` is called before every send (`durable`:
-/// what it saves must be on disk before the request leaves), after every
+/// action. `save(flow, durable)` is called before every send (`durable`,
+/// for a write: what it saves must be on disk before the request leaves),
+/// after every
 /// other action (`false`) and at `Done` (`true`); it saves the flow's state
 /// (whole, or [`Flow::take_changes`]). `on_action` sees every action
 /// (progress). `crash_at` simulates a crash at that action (1-based count):
@@ -215,7 +216,9 @@ pub fn drive(
         }
         match &action {
             Action::Send { request_id, request } => {
-                save(flow, true)?;
+                // What a write implies must be on disk before it leaves; a
+                // read changes nothing in incwo, so its save may wait.
+                save(flow, request.method() != incwo_core::http::Method::Get)?;
                 *log.requests.entry(request.method().as_str().to_string()).or_default() += 1;
                 let answer = transport.send(request);
                 let started = Instant::now();

@@ -21,6 +21,7 @@ mod intake_server;
 mod listen;
 mod metrics;
 mod postman;
+mod progress;
 mod quarantine;
 mod scenario;
 mod state;

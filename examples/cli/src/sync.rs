@@ -4,6 +4,7 @@
 use crate::account::AccountArgs;
 use crate::host::{self, RunLog, Stop};
 use crate::input;
+use crate::progress::IndexProgress;
 use crate::store::{lock, StateArgs, Store};
 use incwo_core::flow::ledger::Ledger;
 use incwo_core::flow::{batch, Action, Flow, FlowOptions, Outcome};
@@ -42,6 +43,10 @@ pub struct RunArgs {
     /// twice; costs list-page reads).
     #[arg(long)]
     pub lookup_before_create: bool,
+    /// Most list pages this run reads to build or refresh the marker index
+    /// (a first sync of a large account; the next run continues).
+    #[arg(long, default_value_t = FlowOptions::default().max_lookup_pages)]
+    pub max_lookup_pages: u32,
     /// Keep the metrics' running totals in this node_exporter textfile-collector
     /// file (`*.prom`), rewritten atomically at the end of each run.
     #[arg(long)]
@@ -62,6 +67,7 @@ impl RunArgs {
             options: FlowOptions {
                 company: self.company.clone(),
                 lookup_before_create: self.lookup_before_create,
+                max_lookup_pages: self.max_lookup_pages,
                 ..FlowOptions::default()
             },
         }
@@ -154,6 +160,7 @@ pub fn execute(run: &Run<'_>) -> Result<Done, String> {
             Flow::with_ledger(items, profile, config, options, ledger, host::now_ms(), host::now_ms())
         }
     };
+    flow.load_index(store.index(&business_file)?);
     let mut start = flow.take_changes();
     start.outcomes = flow
         .outcomes()
@@ -169,6 +176,7 @@ pub fn execute(run: &Run<'_>) -> Result<Done, String> {
     let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
     let mut records = Vec::new();
     let quarantined = std::cell::RefCell::new(Vec::new());
+    let mut progress = IndexProgress::new(terminal);
     let result = host::drive(
         &mut flow,
         &transport,
@@ -177,7 +185,13 @@ pub fn execute(run: &Run<'_>) -> Result<Done, String> {
             for entry in quarantined.borrow_mut().drain(..) {
                 store.put_quarantine(&business_file, &entry)?;
             }
-            store.save(&business_file, &flow.take_changes(), durable)
+            progress.show(flow);
+            store.save(
+                &business_file,
+                &flow.take_changes(),
+                &flow.take_index_changes(),
+                durable,
+            )
         },
         &mut |action| {
             if let Action::RecordDone {

@@ -208,7 +208,9 @@ class FlowOptions(TypedDict, total=False):
     #: An operator replays quarantined records: each record's end counts in
     #: `replay_total{reason="manual"}` (see [`crate::flow::quarantine`]).
     manualReplay: bool
-    #: Most list pages a find-by-marker lookup reads.
+    #: Most list pages a run reads to look objects up by marker (building
+    #: and refreshing the marker index, see [`index`]); once spent, the run
+    #: stops with `deferred.index_budget` and the next run continues.
     maxLookupPages: int
     #: Read every written document back and compare it.
     readBack: bool

@@ -8,7 +8,7 @@ use super::outputs::finish;
 use super::status::{progress_id, status_name};
 use super::write::{body_for, mark_created};
 use super::{entry, entry_mut, pop, quarantine, run, Purpose, Step};
-use crate::adapters::Adapter;
+use crate::adapters::{Adapter, Found};
 use crate::flow::ledger::Domain;
 use crate::flow::{ErrorInfo, Flow, Outcome};
 use crate::http::Response;
@@ -58,23 +58,28 @@ pub(super) fn on_success(flow: &mut Flow, purpose: Purpose, response: &Response,
         finish(flow, outcome, now);
     };
     match purpose {
-        Purpose::Lookup(domain) => match Adapter::new(domain).parse_page(&response.body) {
-            Ok((items, total)) => {
-                let r = run(flow);
-                if let Some(search) = r.search.as_mut() {
-                    if let Some(found) = search.scan.feed(&items, total) {
-                        search.result = Some(Some(found));
-                    }
-                }
-            }
+        Purpose::Lookup(domain, page) => match Adapter::new(domain).parse_page(&response.body) {
+            Ok(listing) => flow.index.feed(domain, page, &listing),
             Err(e) => parse_failure(
                 flow,
                 format!("a {} list page could not be read: {e}", domain.resource()),
             ),
         },
         Purpose::Create(domain, external_id) => {
-            match Adapter::new(domain).parse_one(&response.body).map(|i| item_id(&i)) {
-                Ok(id) => {
+            let adapter = Adapter::new(domain);
+            match adapter.parse_one(&response.body) {
+                Ok(item) => {
+                    let id = item.id();
+                    let (marker, found) = adapter.marked(&item).unwrap_or_else(|| {
+                        let found = Found {
+                            id,
+                            progress_id: None,
+                            firm_id: None,
+                            sheet_type: None,
+                        };
+                        (marker(domain, &external_id), found)
+                    });
+                    flow.index.record(domain, marker.trim(), found);
                     let (mapped, hash) = match body_for(flow, domain, &external_id) {
                         Ok(x) => x,
                         Err(error) => return finish(flow, Outcome::Quarantined { error }, now),
@@ -165,19 +170,6 @@ pub(super) fn on_success(flow: &mut Flow, purpose: Purpose, response: &Response,
                 format!("the {} read back could not be read: {e}", domain.resource()),
             ),
         },
-    }
-}
-
-/// The incwo id of an object read.
-fn item_id(item: &Item) -> u64 {
-    match item {
-        Item::Firm(x) => x.id,
-        Item::Contact(x) => x.id,
-        Item::CustomerProduct(x) => x.id,
-        Item::ProposalSheet(x) => x.id,
-        Item::BillSheet(x) => x.id,
-        Item::StockMovement(x) => x.id,
-        Item::CashDeposit(x) => x.id,
     }
 }
 
@@ -282,7 +274,7 @@ mod tests {
         let confirmed = flow.profile.statuses.order["confirmed"];
         let item = sheet(" O1 ", confirmed, ("20.00", "4.0", "24.000"));
         assert_eq!(compare(&flow, Domain::Order, "O1", &item), Ok(()));
-        assert_eq!(item_id(&item), 400);
+        assert_eq!(item.id(), 400);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::answers::{on_success, read_back, refresh};
 use super::checks::run_check;
-use super::failure::on_failure;
+use super::failure::{on_failure, stop_run};
 use super::lookup::resolve;
 use super::outputs::{finish, publish};
 use super::status::{set_status, sync_delivery};
@@ -60,6 +60,7 @@ pub(in crate::flow) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageEr
             Step::Send(purpose, request) => return Ok(send(flow, purpose, request, 1, now)),
             Step::Resend(purpose, request, attempt) => return Ok(send(flow, purpose, request, attempt, now)),
             Step::Finish(outcome) => finish(flow, outcome, now),
+            Step::Stop(info) => stop_run(flow, &info, now),
         }
     }
 }

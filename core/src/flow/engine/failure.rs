@@ -143,9 +143,10 @@ fn hold(flow: &mut Flow, now: u64, wait: Option<(u64, String)>) -> Option<(u64, 
     }
 }
 
-/// Stops the run for an operator (bad credentials, API access off): this
+/// Stops the run for an operator (bad credentials, API access off, the
+/// index's page budget spent): this
 /// record and every remaining one are deferred with the same error.
-fn stop_run(flow: &mut Flow, info: &ErrorInfo, now: u64) {
+pub(super) fn stop_run(flow: &mut Flow, info: &ErrorInfo, now: u64) {
     flow.state.stopped = Some(info.clone());
     let not_before = now;
     let deferred = || Outcome::Deferred {

@@ -4,47 +4,69 @@
 
 use super::status::status_name;
 use super::{entry, new_entry, pop, quarantine, run, Purpose, Search, Step};
-use crate::adapters::{Adapter, Found, MarkerSearch};
+use crate::adapters::{Adapter, Found};
 use crate::flow::ledger::{Domain, EntryState};
+use crate::flow::ErrorInfo;
 use crate::flow::Flow;
 use crate::mapping::{v1, Profile};
 
-/// Runs (or continues) the find-by-marker scan of the current task; returns
-/// the request of the next page, or the scan's result.
-pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str) -> Result<Option<Found>, Step> {
-    let max_pages = flow.options.max_lookup_pages;
-    let r = run(flow);
-    let search = r.search.get_or_insert_with(|| Search {
-        scan: MarkerSearch::new(marker, max_pages),
+/// Finds the object of `domain` carrying `marker`: from the marker index,
+/// else after the index's pass over what it does not cover yet (usually the
+/// newest list page; see [`crate::flow::index`]). `reconcile`: a create of
+/// ours may have gone through unseen, so even an unknown-order resource read
+/// whole in this run is read again. Returns the request of the next page, or
+/// the result.
+pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: bool) -> Result<Option<Found>, Step> {
+    let resource = domain.resource();
+    let search = run(flow).search.get_or_insert(Search {
+        reconcile,
+        started: false,
         result: None,
     });
     if let Some(result) = &search.result {
         return Ok(result.clone());
     }
-    match search.scan.next_page() {
-        Some(page) => {
-            let correlation_id = r.correlation_id.clone();
-            match Adapter::new(domain).list_page(&flow.config, page, &correlation_id) {
-                Ok(request) => Err(Step::Send(Purpose::Lookup(domain), request)),
-                Err(e) => Err(quarantine("usage.request", e.to_string())),
-            }
+    let (started, reconcile) = (search.started, search.reconcile);
+    if let Some(found) = flow.index.lookup(domain, marker) {
+        return Ok(settle(flow, Some(found)));
+    }
+    if !started {
+        if !reconcile && flow.index.read_whole_this_run(resource) {
+            return Ok(settle(flow, None));
         }
-        None => {
-            let truncated = search.scan.truncated();
-            if truncated {
-                return Err(quarantine(
-                    "business.reconcile_inconclusive",
-                    format!(
-                        "the {} {marker} was not found in the first {} list pages; its absence is not proven, so nothing is created",
-                        domain.as_str(),
-                        max_pages
-                    ),
-                ));
-            }
-            search.result = Some(None);
-            Ok(None)
+        flow.index.begin_pass(resource);
+        if let Some(s) = run(flow).search.as_mut() {
+            s.started = true;
         }
     }
+    let Some(page) = flow.index.next_page(resource) else {
+        return Ok(settle(flow, None)); // the pass is over: absence is proven
+    };
+    let budget = flow.options.max_lookup_pages;
+    if flow.index.pages_read_this_run() >= budget {
+        return Err(Step::Stop(ErrorInfo {
+            class: "deferred".into(),
+            code: "deferred.index_budget".into(),
+            message: format!(
+                "this run read its budget of {budget} list pages while indexing {resource}; the remaining records wait for the next run, which continues the index where this one stopped"
+            ),
+            violations: Vec::new(),
+            details: None,
+        }));
+    }
+    let correlation_id = run(flow).correlation_id.clone();
+    match Adapter::new(domain).list_page(&flow.config, page, &correlation_id) {
+        Ok(request) => Err(Step::Send(Purpose::Lookup(domain, page), request)),
+        Err(e) => Err(quarantine("usage.request", e.to_string())),
+    }
+}
+
+/// Keeps a lookup's result for the rest of the current task.
+fn settle(flow: &mut Flow, found: Option<Found>) -> Option<Found> {
+    if let Some(s) = run(flow).search.as_mut() {
+        s.result = Some(found.clone());
+    }
+    found
 }
 
 /// The marker the connector wrote into incwo for an object: the external id,
@@ -74,7 +96,7 @@ pub(super) fn resolve(flow: &mut Flow, domain: Domain, external_id: &str, now: u
         link(flow, domain, external_id, id);
         return pop(flow);
     }
-    let found = match search(flow, domain, external_id) {
+    let found = match search(flow, domain, external_id, false) {
         Ok(found) => found,
         Err(step) => return step,
     };
@@ -181,7 +203,7 @@ mod tests {
     fn an_unknown_object_is_searched_and_quarantines_when_absent() {
         let mut flow = flow_of(&[quote("Q1")]);
         begin(&mut flow);
-        let Step::Send(Purpose::Lookup(Domain::Customer), request) = resolve(&mut flow, Domain::Customer, "C1", 0)
+        let Step::Send(Purpose::Lookup(Domain::Customer, 1), request) = resolve(&mut flow, Domain::Customer, "C1", 0)
         else {
             panic!("expected a list page request");
         };
@@ -208,7 +230,8 @@ mod tests {
             sheet_type: Some(flow.profile.sheet_types.order.clone()),
         };
         run(&mut flow).search = Some(Search {
-            scan: MarkerSearch::new("O1", 5),
+            reconcile: false,
+            started: true,
             result: Some(Some(order)),
         });
         assert!(matches!(resolve(&mut flow, Domain::Order, "O1", 9), Step::Continue));
@@ -224,24 +247,70 @@ mod tests {
         assert_eq!(flow.engine.run.as_ref().unwrap().links.firm_id, Some(12));
     }
 
+    /// A firm list page of `ids`, each marked `C{id}`, of `total` pages.
+    fn firms_page(ids: &[u64], total: u32) -> crate::adapters::Listing {
+        crate::adapters::Listing {
+            ids: ids.to_vec(),
+            marked: ids
+                .iter()
+                .map(|&id| (format!("C{id}"), Found { id, ..found(None) }))
+                .collect(),
+            total_pages: total,
+        }
+    }
+
     #[test]
-    fn a_scan_cut_short_by_its_page_budget_proves_nothing() {
+    fn the_index_answers_without_a_request_and_its_pass_proves_absence() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        begin(&mut flow);
+        assert!(matches!(
+            search(&mut flow, Domain::Customer, "C1", false),
+            Err(Step::Send(Purpose::Lookup(Domain::Customer, 1), _))
+        ));
+        flow.index.feed(Domain::Customer, 1, &firms_page(&[1, 2], 1));
+        assert_eq!(
+            search(&mut flow, Domain::Customer, "C1", false)
+                .ok()
+                .flatten()
+                .map(|f| f.id),
+            Some(1)
+        );
+        run(&mut flow).search = None;
+        assert_eq!(
+            search(&mut flow, Domain::Customer, "C2", false)
+                .ok()
+                .flatten()
+                .map(|f| f.id),
+            Some(2)
+        );
+        run(&mut flow).search = None;
+        let Err(Step::Send(Purpose::Lookup(_, page), _)) = search(&mut flow, Domain::Customer, "C9", false) else {
+            panic!("an unknown marker: the newest page is read");
+        };
+        flow.index.feed(Domain::Customer, page, &firms_page(&[1, 2], 1));
+        assert!(matches!(search(&mut flow, Domain::Customer, "C9", false), Ok(None)));
+    }
+
+    #[test]
+    fn a_spent_page_budget_stops_the_run_instead_of_guessing() {
         let mut flow = flow_of(&[quote("Q1")]);
         flow.options.max_lookup_pages = 1;
         begin(&mut flow);
         assert!(
-            search(&mut flow, Domain::Customer, "C1").is_err(),
+            search(&mut flow, Domain::Customer, "C9", false).is_err(),
             "page 1 is requested"
         );
-        let f = |id: u64| (format!("X{id}"), Found { id, ..found(None) });
-        let scan = &mut run(&mut flow).search.as_mut().unwrap().scan;
-        assert_eq!(scan.feed(&[f(1), f(2)], 3), None);
-        match search(&mut flow, Domain::Customer, "C1") {
-            Err(Step::Finish(Outcome::Quarantined { error })) => {
-                assert_eq!(error.code, "business.reconcile_inconclusive")
+        flow.index.feed(Domain::Customer, 1, &firms_page(&[1, 2], 3));
+        match search(&mut flow, Domain::Customer, "C9", false) {
+            Err(Step::Stop(error)) => {
+                assert_eq!(
+                    (error.class.as_str(), error.code.as_str()),
+                    ("deferred", "deferred.index_budget")
+                );
             }
-            _ => panic!("expected an inconclusive scan"),
+            _ => panic!("expected the run to stop"),
         }
+        assert_eq!(flow.index.next_page("firms"), Some(3), "the pass goes on next run");
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use dry_run::plan;
 use super::batch::BatchItem;
 use super::ledger::{self, Domain, Entry, EntryState};
 use super::{ErrorInfo, Flow, Outcome};
-use crate::adapters::{Found, MarkerSearch};
+use crate::adapters::Found;
 use crate::http::Request;
 use crate::mapping::Links;
 use crate::model::Record;
@@ -53,7 +53,8 @@ use tasks::Task;
 /// Why a request is in flight.
 #[derive(Debug, Clone, PartialEq)]
 enum Purpose {
-    Lookup(Domain),
+    /// A list page of the domain's resource, for the marker index's pass.
+    Lookup(Domain, u32),
     Create(Domain, String),
     Update(Domain, String),
     Status(Domain, String, &'static str),
@@ -70,10 +71,14 @@ struct InFlight {
     attempt: u32,
 }
 
-/// A find-by-marker scan in progress or finished.
+/// A find-by-marker lookup in progress or finished (see [`crate::flow::index`]).
 #[derive(Debug, Clone)]
 struct Search {
-    scan: MarkerSearch,
+    /// Whether it reconciles a create whose outcome was unknown (an object
+    /// of ours may exist that no pass has read yet).
+    reconcile: bool,
+    /// Whether it started its pass over the resource's pages.
+    started: bool,
     result: Option<Option<Found>>,
 }
 
@@ -128,6 +133,8 @@ enum Step {
     Send(Purpose, Request),
     Resend(Purpose, Request, u32),
     Finish(Outcome),
+    /// Stops the run: this record and every remaining one are deferred.
+    Stop(ErrorInfo),
 }
 
 fn usage(code: &str, message: String) -> UsageError {

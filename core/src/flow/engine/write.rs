@@ -133,7 +133,12 @@ pub(super) fn write(flow: &mut Flow, domain: Domain, external_id: &str, now: u64
                 || referential
                 || (state.is_none() && flow.options.lookup_before_create);
             if must_search {
-                let found = match search(flow, domain, &marker(domain, external_id)) {
+                let found = match search(
+                    flow,
+                    domain,
+                    &marker(domain, external_id),
+                    state == Some(EntryState::Pending),
+                ) {
                     Ok(found) => found.filter(|f| sheet_type_matches(&flow.profile, domain, f)),
                     Err(step) => return step,
                 };
@@ -420,7 +425,7 @@ mod tests {
         // A pending create is looked up before anything is created again.
         assert!(matches!(
             write(&mut flow, Domain::Order, "O1", 6),
-            Step::Send(Purpose::Lookup(Domain::Order), _)
+            Step::Send(Purpose::Lookup(Domain::Order, 1), _)
         ));
     }
 }

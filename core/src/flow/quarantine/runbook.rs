@@ -75,7 +75,7 @@ mod tests {
     fn the_section_names_quarantinable_codes_only() {
         let text = section();
         assert!(text.contains("| `contract.invalid` | contract | `incwo quarantine list --code contract.invalid` |"));
-        assert!(text.contains("| `business.reconcile_inconclusive` |"));
+        assert!(text.contains("| `business.unknown_customer` |"));
         assert!(text.contains("| `mapping.unknown_tax_code` | contract |"));
         assert!(text.contains("| `http.redirect` | technical |"));
         assert!(!text.contains("| `http.5xx` |"), "retried, then deferred");

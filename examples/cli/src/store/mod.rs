@@ -26,6 +26,7 @@
 mod args;
 mod files;
 pub mod import;
+mod index;
 pub mod lock;
 mod quarantine;
 mod schema;
@@ -33,6 +34,7 @@ mod schema;
 pub use args::StateArgs;
 use files::{create_private, make_private, sibling, sync_dir};
 
+use incwo_core::flow::index::IndexChanges;
 use incwo_core::flow::ledger::Entry;
 use incwo_core::flow::{CheckpointParts, Outcome};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -193,11 +195,20 @@ impl Store {
         Ok(())
     }
 
-    /// Saves what changed since the last save (upserts, one transaction).
-    /// `durable`: fsync before returning (a request is about to leave).
-    pub fn save(&mut self, business_file: &str, changes: &CheckpointParts, durable: bool) -> Result<(), String> {
+    /// Saves what changed since the last save, the marker index's changes
+    /// included (upserts, one transaction). `durable`: fsync before
+    /// returning (a request is about to leave).
+    pub fn save(
+        &mut self,
+        business_file: &str,
+        changes: &CheckpointParts,
+        index: &IndexChanges,
+        durable: bool,
+    ) -> Result<(), String> {
         let unchanged = changes.outcomes.is_empty()
             && changes.entries.is_empty()
+            && index.entries.is_empty()
+            && index.coverage.is_empty()
             && self.last_progress.get(business_file) == Some(&changes.progress);
         if unchanged && !durable {
             return Ok(());
@@ -208,10 +219,16 @@ impl Store {
             .map_err(&fail)?;
         let tx = self.conn.transaction().map_err(&fail)?;
         write_parts(&tx, business_file, changes).map_err(&fail)?;
+        index::write(&tx, business_file, index).map_err(&fail)?;
         tx.commit().map_err(&fail)?;
         self.last_progress
             .insert(business_file.to_string(), changes.progress.clone());
         Ok(())
+    }
+
+    /// The marker index saved for a business file (empty when none).
+    pub fn index(&self, business_file: &str) -> Result<IndexChanges, String> {
+        index::read(&self.conn, business_file).map_err(self.fail("read the marker index"))
     }
 
     /// Upserts ledger entries (durably), e.g. those `incwo listen` updated.
@@ -346,7 +363,7 @@ mod tests {
             outcomes: parts.outcomes.clone(),
             entries: parts.entries[2..].to_vec(),
         };
-        store.save("111", &rest, true).unwrap();
+        store.save("111", &rest, &IndexChanges::default(), true).unwrap();
         store.begin_run("222", &start).unwrap();
         let back: serde_json::Value = serde_json::from_str(&store.checkpoint("111").unwrap().unwrap()).unwrap();
         assert_eq!(back, serde_json::from_str::<serde_json::Value>(V1).unwrap());

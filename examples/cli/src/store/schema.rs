@@ -2,12 +2,9 @@
 //! (`PRAGMA user_version` is the number applied).
 //!
 //! Every table is keyed by business file first: one state file may hold
-//! several business files, each with its own writer lock. A later migration
-//! adds the marker index of the account-scale work beside the ledger, e.g.
-//! `marker_index (business_file, resource, marker, incwo_id, PRIMARY KEY
-//! (business_file, resource, marker))` and a per-resource sweep cursor
-//! `marker_sweep (business_file, resource, last_page, highest_id, …)`,
-//! written in the same transactions as the ledger under the same lock.
+//! several business files, each with its own writer lock. The marker index
+//! (migration 4) lives beside the ledger and is written in the same
+//! transactions, under the same lock.
 
 use rusqlite::Connection;
 
@@ -47,8 +44,8 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL,
         updated_at INTEGER NOT NULL
     ) WITHOUT ROWID;",
-    // 2: reserved for the marker index of issue #19 (`marker_index`,
-    // `marker_sweep`); its migration takes this slot when it lands.
+    // 2: empty (it was reserved for the marker index, which came after the
+    // quarantine as migration 4; stores already at 2 or 3 exist).
     "",
     // 3: the quarantine: one row per quarantined record (the core's entry
     // as JSON, redacted, beside the columns operators filter on).
@@ -64,6 +61,22 @@ const MIGRATIONS: &[&str] = &[
         last_seen INTEGER NOT NULL,
         entry TEXT NOT NULL,
         PRIMARY KEY (business_file, id)
+    ) WITHOUT ROWID;",
+    // 4: the marker index (the core's `flow::index`): one row per resource
+    // and marker (the objects carrying it, as JSON), and each resource's
+    // coverage (watermark, list order, pass in progress).
+    "CREATE TABLE marker_index (
+        business_file TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        marker TEXT NOT NULL,
+        found TEXT NOT NULL,
+        PRIMARY KEY (business_file, resource, marker)
+    ) WITHOUT ROWID;
+    CREATE TABLE marker_coverage (
+        business_file TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        coverage TEXT NOT NULL,
+        PRIMARY KEY (business_file, resource)
     ) WITHOUT ROWID;",
 ];
 

@@ -1,0 +1,585 @@
+//! The marker index: what the connector knows of the objects in incwo, by
+//! marker, per resource, and how far that knowledge is proven complete.
+//!
+//! incwo has no search (docs/INCWO-API.md 1.7), so proving that an object
+//! with a marker does *not* exist means reading list pages. The index keeps
+//! every marker read (and every object the connector created), so that a
+//! lookup costs nothing when the object is known and, when it is not, only
+//! the pages newer than what the index already covers:
+//!
+//! - **Ascending id order** (what incwo's lists are believed to do, checked
+//!   on every page read): the *watermark* is the highest id up to which the
+//!   index holds every marked object. A pass reads the last page, then
+//!   backwards, until a page reaches the watermark; then every object up to
+//!   the pass's highest id is known. The first pass of an empty index reads
+//!   every page (the sweep that builds it); later ones usually read one page.
+//!   Reading backwards never misses an object: a deletion shifts objects
+//!   towards pages already to be read, a creation lands on the last page.
+//! - **Unknown order** (a page broke the ascending order): a pass reads every
+//!   page, once per run; absence is then proven by the index plus that pass,
+//!   and a reconciliation of a lost create reads them all again.
+//!
+//! A pass survives a run that ends midway (its next page and bounds are part
+//! of the resource's [`Coverage`]), so a sweep cut short by the run's page
+//! budget resumes where it stopped. The index is a cache of incwo's state,
+//! never a source of truth: losing it costs requests, not correctness.
+//!
+//! Hosts persist it beside the ledger: [`Flow::take_index_changes`] after each
+//! answer, [`Flow::load_index`] before the first poll. Per entry that is the
+//! marker plus a small [`Found`] (about 40 bytes of JSON for a firm, 110 for
+//! a document).
+//!
+//! [`Flow::take_index_changes`]: crate::flow::Flow::take_index_changes
+//! [`Flow::load_index`]: crate::flow::Flow::load_index
+
+use crate::adapters::{Adapter, Found, Listing};
+use crate::model::Domain;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The order a resource's list pages come in, as observed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// Ascending ids, within and across pages (assumed until a page breaks it).
+    #[default]
+    Ascending,
+    /// Anything else: every pass reads every page.
+    Unknown,
+}
+
+/// How far a resource's index is proven complete, and the pass in progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Coverage {
+    /// Every marked object with an id up to this one is in the index
+    /// (ascending order only; 0: nothing proven yet).
+    pub watermark: u64,
+    /// The page count last announced by incwo.
+    pub total_pages: u32,
+    /// The list order observed.
+    pub order: ListOrder,
+    /// The pass in progress, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass: Option<Pass>,
+}
+
+/// A pass over a resource's list pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Pass {
+    /// Reads every page, forward (unknown order).
+    pub full: bool,
+    /// The next page to read.
+    pub next_page: u32,
+    /// Pages read by this pass so far.
+    pub pages_read: u32,
+    /// The page count the pass works against (0 until a page was read).
+    pub total_pages: u32,
+    /// Ascending pass: the highest id read (the new watermark once done).
+    pub top: u64,
+    /// Ascending pass: the lowest id read so far; a page read next must not
+    /// hold a higher one, or the order is not ascending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor: Option<u64>,
+    /// Ascending pass: whether the pass reads from incwo's last page (the
+    /// first page it reads tells where that is).
+    pub located: bool,
+}
+
+/// One resource's markers and coverage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ResourceIndex {
+    entries: BTreeMap<String, Vec<Found>>,
+    coverage: Coverage,
+}
+
+/// A pass's progress, for a host's progress bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PassProgress {
+    /// The resource (`firms`, `proposal_sheets`…).
+    pub resource: String,
+    /// Pages read by the pass.
+    pub pages_read: u32,
+    /// Pages the pass reads in all, as far as known (an ascending pass stops
+    /// earlier when it reaches the watermark).
+    pub total_pages: u32,
+}
+
+/// What changed in the index since the host last saved it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexChanges {
+    /// Entries by resource and marker (the whole list of objects carrying it).
+    pub entries: Vec<IndexEntry>,
+    /// Coverage by resource.
+    pub coverage: BTreeMap<String, Coverage>,
+}
+
+/// The objects of one resource carrying one marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexEntry {
+    /// The resource.
+    pub resource: String,
+    /// The marker.
+    pub marker: String,
+    /// The objects carrying it, by ascending id.
+    pub found: Vec<Found>,
+}
+
+/// The marker index of one business file (see the module documentation).
+#[derive(Debug, Clone, Default)]
+pub struct MarkerIndex {
+    resources: BTreeMap<String, ResourceIndex>,
+    changed: BTreeSet<(String, String)>,
+    changed_coverage: BTreeSet<String>,
+    /// Resources read whole in this run (unknown order).
+    fresh: BTreeSet<String>,
+    /// List pages read in this run.
+    pages_read: u32,
+}
+
+impl MarkerIndex {
+    /// Loads what a host saved ([`IndexChanges`] accumulated, or all of it).
+    pub fn load(&mut self, saved: IndexChanges) {
+        for e in saved.entries {
+            self.resource_mut(&e.resource).entries.insert(e.marker, e.found);
+        }
+        for (resource, coverage) in saved.coverage {
+            self.resource_mut(&resource).coverage = coverage;
+        }
+    }
+
+    /// Everything the index holds, as one [`IndexChanges`] (an export).
+    pub fn export(&self) -> IndexChanges {
+        let mut all = IndexChanges::default();
+        for (resource, r) in &self.resources {
+            for (marker, found) in &r.entries {
+                all.entries.push(IndexEntry {
+                    resource: resource.clone(),
+                    marker: marker.clone(),
+                    found: found.clone(),
+                });
+            }
+            all.coverage.insert(resource.clone(), r.coverage.clone());
+        }
+        all
+    }
+
+    /// Takes what changed since the last call.
+    pub fn take_changes(&mut self) -> IndexChanges {
+        let mut changes = IndexChanges::default();
+        for (resource, marker) in std::mem::take(&mut self.changed) {
+            if let Some(found) = self.resources.get(&resource).and_then(|r| r.entries.get(&marker)) {
+                changes.entries.push(IndexEntry {
+                    resource,
+                    marker,
+                    found: found.clone(),
+                });
+            }
+        }
+        for resource in std::mem::take(&mut self.changed_coverage) {
+            if let Some(r) = self.resources.get(&resource) {
+                changes.coverage.insert(resource, r.coverage.clone());
+            }
+        }
+        changes
+    }
+
+    /// The object of `domain` carrying `marker`, if the index holds one (the
+    /// oldest, should incwo hold several).
+    pub fn lookup(&self, domain: Domain, marker: &str) -> Option<Found> {
+        let adapter = Adapter::new(domain);
+        self.resources
+            .get(domain.resource())?
+            .entries
+            .get(marker)?
+            .iter()
+            .find(|f| adapter.accepts(f))
+            .cloned()
+    }
+
+    /// Records an object the connector created or found.
+    pub fn record(&mut self, domain: Domain, marker: &str, found: Found) {
+        let resource = domain.resource();
+        let list = self
+            .resource_mut(resource)
+            .entries
+            .entry(marker.to_string())
+            .or_default();
+        match list.iter_mut().find(|f| f.id == found.id) {
+            Some(known) if *known == found => return,
+            Some(known) => *known = found,
+            None => {
+                list.push(found);
+                list.sort_by_key(|f| f.id);
+            }
+        }
+        self.changed.insert((resource.to_string(), marker.to_string()));
+    }
+
+    /// The coverage of a resource.
+    pub fn coverage(&self, resource: &str) -> Coverage {
+        self.resources
+            .get(resource)
+            .map(|r| r.coverage.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether a pass of an unknown-order resource already read it whole in
+    /// this run, so that absence from the index is proof enough.
+    pub fn read_whole_this_run(&self, resource: &str) -> bool {
+        self.coverage(resource).order == ListOrder::Unknown && self.fresh.contains(resource)
+    }
+
+    /// Starts a pass over `resource` unless one is in progress (a pass cut
+    /// short by an earlier run continues).
+    pub fn begin_pass(&mut self, resource: &str) {
+        let r = self.resource_mut(resource);
+        if r.coverage.pass.is_some() {
+            return;
+        }
+        let full = r.coverage.order == ListOrder::Unknown;
+        r.coverage.pass = Some(Pass {
+            full,
+            next_page: if full { 1 } else { r.coverage.total_pages.max(1) },
+            ..Pass::default()
+        });
+        self.changed_coverage.insert(resource.to_string());
+    }
+
+    /// The page the pass over `resource` reads next; `None` when no pass is
+    /// in progress (the last one completed).
+    pub fn next_page(&self, resource: &str) -> Option<u32> {
+        self.resources
+            .get(resource)?
+            .coverage
+            .pass
+            .as_ref()
+            .map(|p| p.next_page)
+    }
+
+    /// List pages read in this run.
+    pub fn pages_read_this_run(&self) -> u32 {
+        self.pages_read
+    }
+
+    /// The passes in progress.
+    pub fn progress(&self) -> Vec<PassProgress> {
+        self.resources
+            .iter()
+            .filter_map(|(resource, r)| {
+                let pass = r.coverage.pass.as_ref()?;
+                Some(PassProgress {
+                    resource: resource.clone(),
+                    pages_read: pass.pages_read,
+                    total_pages: pass.total_pages.max(pass.pages_read),
+                })
+            })
+            .collect()
+    }
+
+    /// Feeds page `page` of `domain`'s resource, read for the pass in
+    /// progress: records its markers and moves the pass on.
+    pub fn feed(&mut self, domain: Domain, page: u32, listing: &Listing) {
+        let resource = domain.resource();
+        self.pages_read = self.pages_read.saturating_add(1);
+        for (marker, found) in &listing.marked {
+            self.record(domain, marker.trim(), found.clone());
+        }
+        self.changed_coverage.insert(resource.to_string());
+        let r = self.resource_mut(resource);
+        r.coverage.total_pages = listing.total_pages;
+        let Some(mut pass) = r.coverage.pass.take() else {
+            return;
+        };
+        pass.pages_read = pass.pages_read.saturating_add(1);
+        pass.total_pages = listing.total_pages;
+        let step = if pass.full {
+            full_step(&pass, page, listing)
+        } else {
+            ascending_step(&mut pass, r.coverage.watermark, page, listing)
+        };
+        match step {
+            PassStep::Next(next) => {
+                pass.next_page = next;
+                r.coverage.pass = Some(pass);
+            }
+            PassStep::Complete => {
+                if !pass.full {
+                    r.coverage.watermark = r.coverage.watermark.max(pass.top);
+                }
+                if pass.full {
+                    self.fresh.insert(resource.to_string());
+                }
+            }
+            PassStep::NotAscending => {
+                r.coverage.order = ListOrder::Unknown;
+                r.coverage.watermark = 0;
+                r.coverage.pass = Some(Pass {
+                    full: true,
+                    next_page: 1,
+                    ..Pass::default()
+                });
+            }
+        }
+    }
+
+    fn resource_mut(&mut self, resource: &str) -> &mut ResourceIndex {
+        self.resources.entry(resource.to_string()).or_default()
+    }
+}
+
+impl crate::flow::Flow {
+    /// Loads the marker index a host saved for this business file (before
+    /// the first poll); without it the flow builds the index from incwo.
+    pub fn load_index(&mut self, saved: IndexChanges) {
+        self.index.load(saved);
+    }
+
+    /// What changed in the marker index since the last call, for the host to
+    /// save beside the ledger (entries are upserts by resource and marker).
+    pub fn take_index_changes(&mut self) -> IndexChanges {
+        self.index.take_changes()
+    }
+
+    /// The whole marker index (an export).
+    pub fn export_index(&self) -> IndexChanges {
+        self.index.export()
+    }
+
+    /// The index passes in progress, for a progress bar.
+    pub fn index_progress(&self) -> Vec<PassProgress> {
+        self.index.progress()
+    }
+}
+
+/// Where a pass goes after a page.
+#[derive(Debug, PartialEq, Eq)]
+enum PassStep {
+    Next(u32),
+    Complete,
+    NotAscending,
+}
+
+/// A full pass reads pages 1 to the last (as announced by the latest page).
+fn full_step(_pass: &Pass, page: u32, listing: &Listing) -> PassStep {
+    if page >= listing.total_pages {
+        PassStep::Complete
+    } else {
+        PassStep::Next(page + 1)
+    }
+}
+
+/// An ascending pass reads the last page, then backwards, until a page
+/// reaches the watermark (or page 1), checking the order on the way.
+fn ascending_step(pass: &mut Pass, watermark: u64, page: u32, listing: &Listing) -> PassStep {
+    let total = listing.total_pages;
+    if total == 0 {
+        return PassStep::Complete; // an empty list: nothing to know
+    }
+    if !pass.located {
+        if page != total {
+            return PassStep::Next(total); // the last page moved: start there
+        }
+        pass.located = true;
+    }
+    if listing.ids.windows(2).any(|w| w[0] >= w[1]) {
+        return PassStep::NotAscending;
+    }
+    let (Some(&low), Some(&high)) = (listing.ids.first(), listing.ids.last()) else {
+        // An empty page before the end: objects were deleted meanwhile;
+        // the page count now says where the last page is.
+        return if page > total {
+            pass.located = false;
+            PassStep::Next(total)
+        } else if page <= 1 {
+            PassStep::Complete
+        } else {
+            PassStep::Next(page - 1)
+        };
+    };
+    // Read backwards, a page holds ids below the previous one's (equal at
+    // the seam when a deletion shifted an object across it).
+    if pass.floor.is_some_and(|floor| high > floor) {
+        return PassStep::NotAscending;
+    }
+    pass.top = pass.top.max(high);
+    pass.floor = Some(pass.floor.map_or(low, |f| f.min(low)));
+    if low <= watermark || page <= 1 {
+        PassStep::Complete
+    } else {
+        PassStep::Next(page - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(ids: &[u64], total: u32) -> Listing {
+        Listing {
+            ids: ids.to_vec(),
+            marked: ids
+                .iter()
+                .map(|&id| {
+                    (
+                        format!("C{id}"),
+                        Found {
+                            id,
+                            progress_id: None,
+                            firm_id: None,
+                            sheet_type: None,
+                        },
+                    )
+                })
+                .collect(),
+            total_pages: total,
+        }
+    }
+
+    /// Pages of `per` ascending ids 1..=n.
+    fn pages(n: u64, per: u64) -> Vec<Vec<u64>> {
+        (1..=n)
+            .collect::<Vec<_>>()
+            .chunks(per as usize)
+            .map(|c| c.to_vec())
+            .collect()
+    }
+
+    /// Runs a pass over `pages`, returning the pages read.
+    fn run_pass(index: &mut MarkerIndex, pages: &[Vec<u64>]) -> Vec<u32> {
+        index.begin_pass("firms");
+        let mut read = Vec::new();
+        while let Some(page) = index.next_page("firms") {
+            read.push(page);
+            let ids = pages.get(page as usize - 1).cloned().unwrap_or_default();
+            index.feed(Domain::Customer, page, &listing(&ids, pages.len() as u32));
+            assert!(read.len() < 100, "a pass ends");
+        }
+        read
+    }
+
+    #[test]
+    fn the_first_pass_reads_every_page_backwards_then_one_page_suffices() {
+        let mut index = MarkerIndex::default();
+        let account = pages(95, 20);
+        let read = run_pass(&mut index, &account);
+        assert_eq!(read, vec![1, 5, 4, 3, 2, 1], "page 1 tells where the last page is");
+        assert_eq!(index.coverage("firms").watermark, 95);
+        assert!(index.lookup(Domain::Customer, "C7").is_some());
+        assert!(index.lookup(Domain::Customer, "C96").is_none());
+        let account = pages(97, 20);
+        assert_eq!(run_pass(&mut index, &account), vec![5], "only the newest page");
+        assert_eq!(index.coverage("firms").watermark, 97);
+        assert_eq!(index.lookup(Domain::Customer, "C97").map(|f| f.id), Some(97));
+    }
+
+    #[test]
+    fn a_new_page_moves_the_pass_to_the_last_page_and_back_to_the_watermark() {
+        let mut index = MarkerIndex::default();
+        run_pass(&mut index, &pages(100, 20));
+        let read = run_pass(&mut index, &pages(150, 20));
+        assert_eq!(read, vec![5, 8, 7, 6, 5]);
+        assert_eq!(index.coverage("firms").watermark, 150);
+    }
+
+    #[test]
+    fn a_page_out_of_order_turns_the_resource_to_full_passes() {
+        let mut index = MarkerIndex::default();
+        let shuffled = vec![vec![5, 1, 9], vec![2, 8, 3], vec![4, 7, 6]];
+        let read = run_pass(&mut index, &shuffled);
+        assert_eq!(read, vec![1, 3, 1, 2, 3]);
+        assert_eq!(index.coverage("firms").order, ListOrder::Unknown);
+        assert!(index.read_whole_this_run("firms"));
+        assert!((1..=9).all(|i| index.lookup(Domain::Customer, &format!("C{i}")).is_some()));
+        let mut next_run = MarkerIndex::default();
+        next_run.load(index.export());
+        assert!(!next_run.read_whole_this_run("firms"), "fresh for one run only");
+        assert_eq!(run_pass(&mut next_run, &shuffled), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn pages_that_overlap_across_pages_are_not_ascending() {
+        let mut index = MarkerIndex::default();
+        let crossed = vec![vec![1, 2, 9], vec![3, 4, 5]];
+        run_pass(&mut index, &crossed);
+        assert_eq!(index.coverage("firms").order, ListOrder::Unknown);
+    }
+
+    #[test]
+    fn a_pass_cut_short_resumes_in_the_next_run() {
+        let account = pages(100, 10);
+        let mut index = MarkerIndex::default();
+        index.begin_pass("firms");
+        for _ in 0..4 {
+            let page = index.next_page("firms").unwrap();
+            index.feed(
+                Domain::Customer,
+                page,
+                &listing(&account[page as usize - 1], account.len() as u32),
+            );
+        }
+        let saved = index.take_changes();
+        assert_eq!(saved.coverage["firms"].pass.as_ref().map(|p| p.next_page), Some(7));
+        let mut next_run = MarkerIndex::default();
+        next_run.load(saved);
+        let read = run_pass(&mut next_run, &account);
+        assert_eq!(read, vec![7, 6, 5, 4, 3, 2, 1]);
+        assert_eq!(next_run.coverage("firms").watermark, 100);
+        assert_eq!(next_run.pages_read_this_run(), 7);
+    }
+
+    #[test]
+    fn a_deletion_shifting_objects_back_loses_none() {
+        let mut index = MarkerIndex::default();
+        index.begin_pass("firms");
+        let before = pages(30, 10);
+        index.feed(Domain::Customer, 1, &listing(&before[0], 3));
+        index.feed(Domain::Customer, 3, &listing(&before[2], 3));
+        // Object 5 is deleted: 21 moves to page 2, which is read next.
+        let after: Vec<u64> = (1..=30).filter(|&i| i != 5).collect();
+        index.feed(Domain::Customer, 2, &listing(&after[10..20], 3));
+        index.feed(Domain::Customer, 1, &listing(&after[0..10], 3));
+        assert_eq!(index.next_page("firms"), None);
+        assert_eq!(index.coverage("firms").order, ListOrder::Ascending);
+        assert!((1..=30)
+            .filter(|&i| i != 5)
+            .all(|i| index.lookup(Domain::Customer, &format!("C{i}")).is_some()));
+    }
+
+    #[test]
+    fn an_empty_account_is_covered_at_once_and_changes_are_taken_once() {
+        let mut index = MarkerIndex::default();
+        assert_eq!(run_pass(&mut index, &[]), vec![1]);
+        let found = Found {
+            id: 4,
+            progress_id: None,
+            firm_id: None,
+            sheet_type: None,
+        };
+        index.record(Domain::Customer, "C4", found.clone());
+        index.record(Domain::Customer, "C4", found);
+        let changes = index.take_changes();
+        assert_eq!(changes.entries.len(), 1);
+        assert_eq!(changes.entries[0].found.len(), 1, "one object, recorded twice");
+        assert_eq!(index.take_changes(), IndexChanges::default());
+    }
+
+    #[test]
+    fn invoices_and_credit_notes_share_a_resource_but_not_a_lookup() {
+        let mut index = MarkerIndex::default();
+        let credit = Found {
+            id: 2,
+            progress_id: None,
+            firm_id: None,
+            sheet_type: Some("credit_maybe".into()),
+        };
+        index.record(Domain::CreditNote, "F-1-credit", credit);
+        assert!(index.lookup(Domain::CreditNote, "F-1-credit").is_some());
+        assert!(index.lookup(Domain::Invoice, "F-1-credit").is_none());
+    }
+}
