@@ -16,6 +16,8 @@ use futures_util::StreamExt;
 use serde_json::{json, Map, Value as Json};
 
 use crate::faults::{DropMode, Fault, Faults, HandshakeRefusal};
+use crate::order::ListOrder;
+use crate::requests::{Entry, Requests, LOG_PAGE};
 use crate::schema::Resource;
 use crate::server::{Abort, ConnCtl};
 use crate::store::{Store, WriteError};
@@ -27,10 +29,12 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 /// Header carrying the admin token when one is configured.
 pub const ADMIN_TOKEN_HEADER: &str = "x-sim-admin-token";
 
-/// Request and outcome counters.
+/// Largest `per_page` a list request is answered with.
+pub const MAX_PER_PAGE: usize = 100;
+
+/// Outcome counters (request counters are in [`Requests`]).
 #[derive(Debug, Default)]
 struct Counters {
-    requests: BTreeMap<String, BTreeMap<String, u64>>,
     creates: BTreeMap<&'static str, u64>,
     updates: BTreeMap<&'static str, u64>,
     deletes: BTreeMap<&'static str, u64>,
@@ -42,14 +46,91 @@ fn bump<K: Ord>(m: &mut BTreeMap<K, u64>, k: K) {
     *m.entry(k).or_insert(0) += 1;
 }
 
+/// How list requests are paged; starts from the [`SimConfig`], changed at
+/// runtime by `/_sim/config`, restored by a reset.
+#[derive(Debug, Clone, Copy)]
+struct ListSettings {
+    page_size: usize,
+    list_order: ListOrder,
+    honour_per_page: bool,
+}
+
+impl ListSettings {
+    fn of(config: &SimConfig) -> ListSettings {
+        ListSettings {
+            page_size: config.page_size.max(1),
+            list_order: config.list_order,
+            honour_per_page: config.honour_per_page,
+        }
+    }
+
+    fn to_json(self) -> Json {
+        json!({
+            "listOrder": self.list_order.name(),
+            "pageSize": self.page_size,
+            "honourPerPage": self.honour_per_page,
+            "maxPerPage": MAX_PER_PAGE,
+        })
+    }
+
+    /// Applies `{"listOrder"?, "pageSize"?, "honourPerPage"?}`; nothing
+    /// changes when any key is bad.
+    fn update(&mut self, v: &Json) -> Result<(), String> {
+        let o = v.as_object().ok_or("the settings must be a JSON object")?;
+        let mut next = *self;
+        for (k, value) in o {
+            match k.as_str() {
+                "listOrder" => {
+                    next.list_order = value
+                        .as_str()
+                        .and_then(ListOrder::parse)
+                        .ok_or("`listOrder` must be \"ascending\" or \"unknown\"")?
+                }
+                "pageSize" => {
+                    next.page_size = value
+                        .as_u64()
+                        .and_then(|n| usize::try_from(n).ok())
+                        .filter(|n| *n >= 1)
+                        .ok_or("`pageSize` must be an integer of at least 1")?
+                }
+                "honourPerPage" => {
+                    next.honour_per_page = value.as_bool().ok_or("`honourPerPage` must be true or false")?
+                }
+                other => {
+                    return Err(format!(
+                        "unknown setting `{other}` (listOrder, pageSize, honourPerPage)"
+                    ))
+                }
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// Items per page for a list request's query.
+    fn page_size_for(self, query: Option<&str>) -> usize {
+        let asked = query_param(query, "per_page")
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n >= 1);
+        match asked {
+            Some(n) if self.honour_per_page => n.min(MAX_PER_PAGE),
+            _ => self.page_size,
+        }
+    }
+}
+
 /// Everything behind the lock.
 #[derive(Debug)]
 pub(crate) struct Sim {
     config: SimConfig,
     seed: u64,
+    settings: ListSettings,
     store: Store,
     faults: Faults,
     counters: Counters,
+    requests: Requests,
+    /// Id of the object the API request being handled created.
+    last_created: Option<u64>,
     webhooks: crate::webhooks::Webhooks,
 }
 
@@ -60,16 +141,59 @@ pub(crate) struct App(Arc<Mutex<Sim>>);
 impl App {
     pub(crate) fn new(config: SimConfig) -> App {
         let seed = config.seed;
-        let store = initial_store(&config);
+        let store = initial_store(&config, seed);
         let tls = config.tls_dir.is_some();
         App(Arc::new(Mutex::new(Sim {
+            settings: ListSettings::of(&config),
             config,
             seed,
             store,
             faults: Faults::new(seed, tls),
             counters: Counters::default(),
+            requests: Requests::default(),
+            last_created: None,
             webhooks: crate::webhooks::Webhooks::default(),
         })))
+    }
+
+    /// Bulk-creates objects (`POST /_sim/seed`); answers the id ranges.
+    pub(crate) fn seed(&self, v: &Json) -> Result<Json, String> {
+        let spec = crate::seed::BulkSeed::from_json(v)?;
+        crate::seed::apply(&mut self.lock().store, &spec, now())
+    }
+
+    /// Counts, duplicates and highest ids per resource (`GET /_sim/counts`).
+    pub(crate) fn counts_json(&self) -> Json {
+        self.lock().counts_json()
+    }
+
+    /// The list settings (`GET /_sim/config`).
+    pub(crate) fn config_json(&self) -> Json {
+        self.lock().settings.to_json()
+    }
+
+    /// Changes list settings (`PUT|POST /_sim/config`); answers them all.
+    pub(crate) fn configure(&self, v: &Json) -> Result<Json, String> {
+        let mut sim = self.lock();
+        sim.settings.update(v)?;
+        Ok(sim.settings.to_json())
+    }
+
+    /// Request counters (`GET /_sim/requests`).
+    pub(crate) fn requests_json(&self) -> Json {
+        self.lock().requests.summary_json()
+    }
+
+    /// The request log after `after` (`GET /_sim/requests/log`).
+    pub(crate) fn request_log_json(&self, after: u64, limit: usize) -> Json {
+        self.lock().requests.log_json(after, limit)
+    }
+
+    /// Forgets request counters and log (`POST /_sim/requests/reset`).
+    pub(crate) fn reset_requests(&self) {
+        let mut sim = self.lock();
+        sim.requests.reset();
+        sim.counters.responses.clear();
     }
 
     fn lock(&self) -> MutexGuard<'_, Sim> {
@@ -125,12 +249,19 @@ fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
 
-/// The business file at start (seeded when the account says so). A seed
-/// that does not apply leaves the file empty and says why on stderr.
-fn initial_store(config: &SimConfig) -> Store {
-    Store::initial(&config.account, now()).unwrap_or_else(|e| {
-        eprintln!("incwo-sim: the account's seed data was refused ({e}); starting empty");
-        Store::with_account(config.account.clone())
+/// The business file at start (seeded when the account says so, then
+/// bulk-seeded when the config says so). A seed that does not apply leaves
+/// the file empty and says why on stderr.
+fn initial_store(config: &SimConfig, seed: u64) -> Store {
+    let built = Store::initial(&config.account, seed, now()).and_then(|mut store| {
+        if let Some(bulk) = &config.bulk_seed {
+            crate::seed::apply(&mut store, bulk, now())?;
+        }
+        Ok(store)
+    });
+    built.unwrap_or_else(|e| {
+        eprintln!("incwo-sim: the seed data was refused ({e}); starting empty");
+        Store::with_account(config.account.clone(), seed)
     })
 }
 
@@ -226,12 +357,17 @@ impl<'a> Route<'a> {
     }
 }
 
-fn page_param(query: Option<&str>) -> usize {
+/// The last value of a query parameter.
+fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
     query
         .into_iter()
         .flat_map(|q| q.split('&'))
-        .filter_map(|kv| kv.strip_prefix("page="))
+        .filter_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
         .next_back()
+}
+
+fn page_param(query: Option<&str>) -> usize {
+    query_param(query, "page")
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|p| *p >= 1)
         .unwrap_or(1)
@@ -242,9 +378,11 @@ impl Sim {
         if let Some(s) = seed {
             self.seed = s;
         }
-        self.store = initial_store(&self.config);
+        self.store = initial_store(&self.config, self.seed);
+        self.settings = ListSettings::of(&self.config);
         self.faults = Faults::new(self.seed, self.config.tls_dir.is_some());
         self.counters = Counters::default();
+        self.requests.reset();
         self.webhooks.reset();
     }
 
@@ -272,10 +410,45 @@ impl Sim {
         query: Option<&str>,
         headers: &HeaderMap,
         body: &[u8],
+        fault: Option<&'static str>,
     ) -> Response {
+        self.last_created = None;
         let resp = self.handle_inner(method, path, query, headers, body);
         bump(&mut self.counters.responses, resp.status().as_u16());
+        let mut entry = self.entry(method, path, query);
+        entry.status = Some(resp.status().as_u16());
+        entry.fault = fault;
+        entry.id = entry.id.or(self.last_created);
+        if let (Some(res), Some(id)) = (Resource::from_name(entry.resource), entry.id) {
+            if let Some(rec) = self.store.get(res, id) {
+                entry.marker = res
+                    .marker_field()
+                    .map(|m| rec.str(m).to_string())
+                    .filter(|m| !m.is_empty());
+                entry.firm_id = u64::try_from(rec.int("firm_id")).ok().filter(|f| *f > 0);
+            }
+        }
+        self.requests.log(entry);
         resp
+    }
+
+    /// A log entry naming the request's resource and object id.
+    fn entry(&self, method: &Method, path: &str, query: Option<&str>) -> Entry {
+        let route = Route::parse(path);
+        let res = route.as_ref().and_then(|r| Resource::from_name(r.resource));
+        Entry {
+            method: method.as_str().to_string(),
+            resource: res.map_or("-", Resource::name),
+            path: match query {
+                Some(q) => format!("{path}?{q}"),
+                None => path.to_string(),
+            },
+            id: route
+                .filter(|_| res.is_some())
+                .and_then(|r| r.id)
+                .and_then(|id| id.parse().ok()),
+            ..Entry::default()
+        }
     }
 
     fn handle_inner(
@@ -326,7 +499,7 @@ impl Sim {
             },
         };
         match (method.as_str(), id) {
-            ("GET", None) => self.list(res, page_param(query)),
+            ("GET", None) => self.list(res, query),
             ("POST", None) => self.create(res, body, route.bfid),
             ("GET", Some(id)) => match self.store.get(res, id) {
                 Some(rec) => {
@@ -360,16 +533,16 @@ impl Sim {
         xml_response(StatusCode::OK, out)
     }
 
-    fn list(&self, res: Resource, page: usize) -> Response {
-        let size = self.config.page_size.max(1);
+    /// One list page: `page` (1-based) of `per_page` (when honoured) or
+    /// the page size, in the configured order; O(page) whatever the size
+    /// of the account.
+    fn list(&self, res: Resource, query: Option<&str>) -> Response {
+        let page = page_param(query);
+        let size = self.settings.page_size_for(query);
         let total = self.store.count(res);
         let total_pages = total.div_ceil(size).max(1);
-        let items: Vec<_> = self
-            .store
-            .all(res)
-            .skip((page - 1).saturating_mul(size))
-            .take(size)
-            .collect();
+        let start = (page - 1).saturating_mul(size);
+        let items = self.store.page(res, self.settings.list_order, start, size);
         let mut out = String::from(DECLARATION);
         out.push_str(&format!("<{} type=\"array\">\n", res.name()));
         out.push_str(&format!(
@@ -404,6 +577,7 @@ impl Sim {
         };
         match self.store.create(res, &root, now()) {
             Ok(rec) => {
+                self.last_created = Some(rec.id);
                 self.webhooks.record(res.name(), rec.id, "create");
                 let mut out = String::from(DECLARATION);
                 self.store.render_xml(res, &rec, 0, &mut out);
@@ -445,6 +619,21 @@ impl Sim {
         }
     }
 
+    fn counts_json(&self) -> Json {
+        let (mut counts, mut duplicates, mut max_ids) = (Map::new(), Map::new(), Map::new());
+        let mut total = 0;
+        for res in Resource::ALL {
+            counts.insert(res.name().into(), json!(self.store.count(res)));
+            max_ids.insert(res.name().into(), json!(self.store.max_id(res)));
+            if res.marker_field().is_some() {
+                let d = self.store.duplicate_count(res);
+                total += d;
+                duplicates.insert(res.name().into(), json!(d));
+            }
+        }
+        json!({"counts": counts, "duplicates": duplicates, "duplicatesTotal": total, "maxIds": max_ids})
+    }
+
     fn state_json(&self) -> Json {
         let mut objects = Map::new();
         let mut counts = Map::new();
@@ -460,7 +649,9 @@ impl Sim {
         let c = &self.counters;
         json!({
             "business_file_id": self.config.business_file_id,
-            "page_size": self.config.page_size,
+            "page_size": self.settings.page_size,
+            "list_order": self.settings.list_order.name(),
+            "honour_per_page": self.settings.honour_per_page,
             "seed": self.seed,
             "duplicates": self.store.duplicates(),
             "counts": counts,
@@ -468,7 +659,7 @@ impl Sim {
             "stock_by_warehouse": self.store.warehouse_stock(),
             "marker_fields": markers,
             "counters": {
-                "requests": c.requests,
+                "requests": self.requests.by_resource,
                 "creates": c.creates,
                 "updates": c.updates,
                 "deletes": c.deletes,
@@ -557,16 +748,25 @@ async fn api(State(app): State<App>, req: Request) -> Response {
     let method = parts.method.as_str().to_string();
     let decision = {
         let mut sim = app.lock();
-        let per_res = sim.counters.requests.entry(resource.to_string()).or_default();
-        bump(per_res, method.clone());
+        sim.requests.count(resource, &method);
         sim.faults.decide(&method, resource)
+    };
+    // A request answered without being handled is logged here.
+    let unhandled = |status: Option<StatusCode>, fault: Option<&'static str>| {
+        let mut sim = app.lock();
+        let mut entry = sim.entry(&parts.method, &path, parts.uri.query());
+        entry.status = status.map(|s| s.as_u16());
+        entry.fault = fault;
+        sim.requests.log(entry);
     };
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
+            unhandled(Some(StatusCode::PAYLOAD_TOO_LARGE), None);
             return xml_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
         }
     };
+    let fault_kind = decision.fault.as_ref().map(Fault::kind);
     if decision.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     }
@@ -576,8 +776,13 @@ async fn api(State(app): State<App>, req: Request) -> Response {
             retry_after,
             after_commit: false,
             body,
-        }) => return fault_response(*status, *retry_after, body),
+        }) => {
+            let r = fault_response(*status, *retry_after, body);
+            unhandled(Some(r.status()), fault_kind);
+            return r;
+        }
         Some(Fault::RateLimit { retry_after }) => {
+            unhandled(Some(StatusCode::TOO_MANY_REQUESTS), fault_kind);
             let mut r = xml_error(StatusCode::TOO_MANY_REQUESTS, "too many requests");
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -585,17 +790,24 @@ async fn api(State(app): State<App>, req: Request) -> Response {
             return r;
         }
         Some(Fault::DropBeforeCommit { mode }) => {
+            unhandled(None, fault_kind);
             return drop_connection(conn.as_ref(), *mode).await;
         }
         Some(Fault::Timeout { ms, commit: false }) => {
+            unhandled(None, fault_kind);
             tokio::time::sleep(Duration::from_millis(*ms)).await;
             return drop_connection(conn.as_ref(), DropMode::Close).await;
         }
         _ => {}
     }
-    let response = app
-        .lock()
-        .handle(&parts.method, &path, parts.uri.query(), &parts.headers, &bytes);
+    let response = app.lock().handle(
+        &parts.method,
+        &path,
+        parts.uri.query(),
+        &parts.headers,
+        &bytes,
+        fault_kind,
+    );
     app.flush_webhooks();
     match decision.fault {
         Some(Fault::DropAfterCommit { mode }) => drop_connection(conn.as_ref(), mode).await,
@@ -822,6 +1034,85 @@ async fn admin_webhooks(State(app): State<App>, method: Method, headers: HeaderM
     }
 }
 
+/// `POST /_sim/seed`: bulk-creates firms, products and documents.
+async fn admin_bulk_seed(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let v = match json_body(&body) {
+        Ok(v) => v.unwrap_or_else(|| json!({})),
+        Err(r) => return *r,
+    };
+    match app.seed(&v) {
+        Ok(ranges) => json_response(StatusCode::CREATED, &ranges),
+        Err(e) => json_error(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+/// `GET /_sim/counts`: the cheap summary of a big account.
+async fn admin_counts(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    json_response(StatusCode::OK, &app.counts_json())
+}
+
+/// `GET /_sim/config` (list settings); `PUT` or `POST` with some of them.
+async fn admin_config(State(app): State<App>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    if method == Method::GET {
+        return json_response(StatusCode::OK, &app.config_json());
+    }
+    let v = match json_body(&body) {
+        Ok(Some(v)) => v,
+        Ok(None) => return json_error(StatusCode::BAD_REQUEST, "a JSON object of settings is required"),
+        Err(r) => return *r,
+    };
+    match app.configure(&v) {
+        Ok(settings) => json_response(StatusCode::OK, &settings),
+        Err(e) => json_error(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+/// `GET /_sim/requests`: request counters.
+async fn admin_requests(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    json_response(StatusCode::OK, &app.requests_json())
+}
+
+/// `POST /_sim/requests/reset`: forgets request counters and log.
+async fn admin_requests_reset(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    app.reset_requests();
+    json_response(StatusCode::OK, &json!({"reset": true}))
+}
+
+/// `GET /_sim/requests/log?after=SEQ&limit=N`: the request log.
+async fn admin_request_log(State(app): State<App>, headers: HeaderMap, req: Request) -> Response {
+    if let Err(r) = admin_allowed(&app, &headers) {
+        return *r;
+    }
+    let query = req.uri().query();
+    let after = match query_param(query, "after").map(str::parse::<u64>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return json_error(StatusCode::BAD_REQUEST, "`after` must be a sequence number"),
+    };
+    let (default, max) = LOG_PAGE;
+    let limit = match query_param(query, "limit").map(str::parse::<usize>) {
+        None => default,
+        Some(Ok(n)) if (1..=max).contains(&n) => n,
+        Some(_) => return json_error(StatusCode::BAD_REQUEST, &format!("`limit` must be from 1 to {max}")),
+    };
+    json_response(StatusCode::OK, &app.request_log_json(after, limit))
+}
+
 async fn admin_health() -> Response {
     json_response(StatusCode::OK, &json!({"ok": true}))
 }
@@ -832,6 +1123,12 @@ pub(crate) fn router(app: App) -> Router {
         .route("/_sim/health", get(admin_health))
         .route("/_sim/state", get(admin_state))
         .route("/_sim/reset", post(admin_reset))
+        .route("/_sim/seed", post(admin_bulk_seed))
+        .route("/_sim/counts", get(admin_counts))
+        .route("/_sim/config", get(admin_config).put(admin_config).post(admin_config))
+        .route("/_sim/requests", get(admin_requests))
+        .route("/_sim/requests/reset", post(admin_requests_reset))
+        .route("/_sim/requests/log", get(admin_request_log))
         .route(
             "/_sim/faults",
             get(admin_faults_get).post(admin_faults_add).delete(admin_faults_clear),
@@ -877,5 +1174,22 @@ mod tests {
         assert_eq!(page_param(Some("page=0")), 1);
         assert_eq!(page_param(Some("page=x")), 1);
         assert_eq!(page_param(None), 1);
+        assert_eq!(query_param(Some("page=2&per_page=50"), "per_page"), Some("50"));
+        assert_eq!(query_param(Some("xper_page=5"), "per_page"), None);
+    }
+
+    #[test]
+    fn per_page_is_honoured_capped_or_ignored() {
+        let mut s = ListSettings::of(&SimConfig::default());
+        assert_eq!(s.page_size_for(None), 20);
+        assert_eq!(s.page_size_for(Some("per_page=50")), 50);
+        assert_eq!(s.page_size_for(Some("per_page=500")), MAX_PER_PAGE);
+        assert_eq!(s.page_size_for(Some("per_page=0")), 20);
+        assert_eq!(s.page_size_for(Some("per_page=x")), 20);
+        s.update(&json!({"honourPerPage": false, "pageSize": 7})).unwrap();
+        assert_eq!(s.page_size_for(Some("per_page=50")), 7);
+        assert!(s.update(&json!({"listOrder": "random", "pageSize": 3})).is_err());
+        assert_eq!(s.page_size, 7, "a bad setting changes nothing");
+        assert!(s.update(&json!({"maxPerPage": 3})).is_err());
     }
 }

@@ -24,7 +24,10 @@
 mod account;
 mod app;
 mod faults;
+mod order;
+mod requests;
 mod schema;
+mod seed;
 mod server;
 mod store;
 mod tls;
@@ -43,8 +46,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use account::{Account, INVOICE_STATUS_NAMES, ORDER_STATUS_NAMES, QUOTE_STATUS_NAMES};
-pub use app::ADMIN_TOKEN_HEADER;
+pub use app::{ADMIN_TOKEN_HEADER, MAX_PER_PAGE};
+pub use order::ListOrder;
+pub use requests::LOG_CAPACITY;
 pub use schema::MARKERS;
+pub use seed::BulkSeed;
 pub use tls::CA_FILE_NAME;
 
 /// Simulator settings.
@@ -56,8 +62,17 @@ pub struct SimConfig {
     pub login: String,
     /// HTTP Basic password (default `secret`). Never printed.
     pub password: String,
-    /// Items per list page (default 20).
+    /// Items per list page (default 20) when a request asks no `per_page`
+    /// (or it is ignored).
     pub page_size: usize,
+    /// Order of list pages (default ascending id).
+    pub list_order: ListOrder,
+    /// Whether a list request's `per_page` is honoured, up to
+    /// [`MAX_PER_PAGE`] (default true); false models a server that ignores it.
+    pub honour_per_page: bool,
+    /// Objects bulk-created at start and again after each reset (default
+    /// none), as `POST /_sim/seed` creates them.
+    pub bulk_seed: Option<BulkSeed>,
     /// Seed of the probabilistic fault rules (default 0).
     pub seed: u64,
     /// When set, the admin API requires this value in the
@@ -85,6 +100,9 @@ impl Default for SimConfig {
             login: "api@example.fr".into(),
             password: "secret".into(),
             page_size: 20,
+            list_order: ListOrder::Ascending,
+            honour_per_page: true,
+            bulk_seed: None,
             seed: 0,
             admin_token: None,
             account: Account::default(),
@@ -101,6 +119,9 @@ impl fmt::Debug for SimConfig {
             .field("login", &self.login)
             .field("password", &"<redacted>")
             .field("page_size", &self.page_size)
+            .field("list_order", &self.list_order)
+            .field("honour_per_page", &self.honour_per_page)
+            .field("bulk_seed", &self.bulk_seed)
             .field("seed", &self.seed)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
             .field("account", &self.account)
@@ -239,6 +260,45 @@ impl SimHandle {
     /// The same as `DELETE /_sim/faults`.
     pub fn clear_faults(&self) {
         self.app.clear_faults();
+    }
+
+    /// The same as `POST /_sim/seed`: bulk-creates firms, products and
+    /// documents (`{"firms": N, "products": N, "proposalSheets": N,
+    /// "billSheets": N, "prefix": "SEED"}`) and answers the id ranges.
+    pub fn seed(&self, spec: &serde_json::Value) -> Result<serde_json::Value, String> {
+        self.app.seed(spec)
+    }
+
+    /// The same as `GET /_sim/counts`: counts, duplicates and highest ids
+    /// per resource, without the objects.
+    pub fn counts(&self) -> serde_json::Value {
+        self.app.counts_json()
+    }
+
+    /// The same as `GET /_sim/config`: the list settings.
+    pub fn config(&self) -> serde_json::Value {
+        self.app.config_json()
+    }
+
+    /// The same as `PUT /_sim/config`: changes some list settings
+    /// (`listOrder`, `pageSize`, `honourPerPage`) and answers them all.
+    pub fn configure(&self, settings: &serde_json::Value) -> Result<serde_json::Value, String> {
+        self.app.configure(settings)
+    }
+
+    /// The same as `GET /_sim/requests`: request counters.
+    pub fn requests(&self) -> serde_json::Value {
+        self.app.requests_json()
+    }
+
+    /// The same as `GET /_sim/requests/log?after=..&limit=..`.
+    pub fn request_log(&self, after: u64, limit: usize) -> serde_json::Value {
+        self.app.request_log_json(after, limit)
+    }
+
+    /// The same as `POST /_sim/requests/reset`.
+    pub fn reset_requests(&self) {
+        self.app.reset_requests();
     }
 }
 

@@ -10,6 +10,7 @@ use incwo_sim::SimConfig;
 const USAGE: &str = "usage: incwo-sim [--port N] [--business-file-id N] [--login L] \
 [--password P] [--page-size N] [--seed N] [--admin-token T] [--profile FILE]
 [--api-access on|off] [--business-file-name NAME] [--tls-dir DIR]
+[--list-order ascending|unknown] [--ignore-per-page] [--seed-json JSON]
   --port 0 (default) picks a free port; the first line printed is
   `listening on http://127.0.0.1:PORT`.
   --tls-dir DIR: serve HTTPS with a test CA generated at startup, written to
@@ -19,6 +20,12 @@ const USAGE: &str = "usage: incwo-sim [--port N] [--business-file-id N] [--login
   and warehouses of that connector mapping profile, seeded with products,
   documents in every status and stock movements that use them.
   --api-access off: every API call on the business file answers 403.
+  --list-order unknown: list pages in a stable but non-monotonic order
+  instead of ascending ids. --ignore-per-page: a list request's per_page is
+  ignored (by default it is honoured up to 100).
+  --seed-json '{\"firms\":50000,\"products\":10000,\"proposalSheets\":50000,
+  \"billSheets\":50000,\"prefix\":\"SEED\"}': bulk-creates those objects at start
+  and after each reset, as POST /_sim/seed does.
   The password and admin token may also come from INCWO_SIM_PASSWORD and
   INCWO_SIM_ADMIN_TOKEN.";
 
@@ -35,6 +42,10 @@ fn parse_args() -> Result<(u16, SimConfig), String> {
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             return Err(String::new());
+        }
+        if flag == "--ignore-per-page" {
+            config.honour_per_page = false;
+            continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let num = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: not a number: {v}"));
@@ -70,8 +81,18 @@ fn parse_args() -> Result<(u16, SimConfig), String> {
                     _ => return Err("--api-access: on or off".into()),
                 }
             }
+            "--list-order" => {
+                config.list_order = incwo_sim::ListOrder::parse(&value).ok_or("--list-order: ascending or unknown")?
+            }
+            "--seed-json" => {
+                let v = serde_json::from_str(&value).map_err(|e| format!("--seed-json: not JSON: {e}"))?;
+                config.bulk_seed = Some(incwo_sim::BulkSeed::from_json(&v).map_err(|e| format!("--seed-json: {e}"))?);
+            }
             other => return Err(format!("unknown option {other}")),
         }
+    }
+    if config.bulk_seed.as_ref().is_some_and(incwo_sim::BulkSeed::needs_firms) && !config.account.seed_data {
+        return Err("--seed-json: documents need firms: add \"firms\"".into());
     }
     Ok((port, config))
 }

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Map, Value as Json};
 
 use crate::account::Account;
+use crate::order::{ListOrder, Orders};
 use crate::schema::{Field, Kind, List, Resource};
 use crate::wire::{format_date, format_ts, money, parse_bool, parse_date, parse_decimal, parse_int};
 use crate::xml::{escape, Element};
@@ -72,8 +73,13 @@ impl Rec {
             _ => None,
         }
     }
-    fn set(&mut self, k: &'static str, v: Val) {
+    /// Sets a field.
+    pub(crate) fn set(&mut self, k: &'static str, v: Val) {
         self.vals.insert(k, v);
+    }
+    /// Sets a text field.
+    pub(crate) fn set_text(&mut self, k: &'static str, v: String) {
+        self.vals.insert(k, Val::Str(v));
     }
 }
 
@@ -104,6 +110,12 @@ pub struct Store {
     markers: BTreeMap<Resource, BTreeMap<String, Vec<u64>>>,
     /// Stock per (product id, warehouse id).
     warehouse_stock: BTreeMap<(u64, i64), Decimal>,
+    /// Number of marker values created more than once, per resource.
+    duplicate_markers: BTreeMap<Resource, usize>,
+    /// Ids per resource in both list orders.
+    orders: BTreeMap<Resource, Orders>,
+    /// Salt of the `unknown` list order (from the simulator seed).
+    order_salt: u64,
     /// The account-specific tables (VAT ids, sheet types, statuses, currency).
     account: Account,
 }
@@ -125,14 +137,16 @@ impl Store {
     /// An empty business file with the documented account tables.
     #[cfg(test)]
     pub fn new() -> Store {
-        Store::with_account(Account::default())
+        Store::with_account(Account::default(), 0)
     }
 
-    /// An empty business file with these account tables (not seeded).
-    pub fn with_account(account: Account) -> Store {
+    /// An empty business file with these account tables (not seeded);
+    /// `seed` shapes the `unknown` list order.
+    pub fn with_account(account: Account, seed: u64) -> Store {
         Store {
             next_item_id: 900_001,
             account,
+            order_salt: Orders::salt(seed),
             ..Store::default()
         }
     }
@@ -140,8 +154,8 @@ impl Store {
     /// The business file at start: empty, or seeded with the account's
     /// products, documents in every status and stock movements when
     /// `account.seed_data` is set.
-    pub fn initial(account: &Account, now: NaiveDateTime) -> Result<Store, String> {
-        let mut store = Store::with_account(account.clone());
+    pub fn initial(account: &Account, seed: u64, now: NaiveDateTime) -> Result<Store, String> {
+        let mut store = Store::with_account(account.clone(), seed);
         if !account.seed_data {
             return Ok(store);
         }
@@ -167,6 +181,11 @@ impl Store {
         Ok(store)
     }
 
+    /// The account-specific tables.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
     /// One object.
     pub fn get(&self, res: Resource, id: u64) -> Option<&Rec> {
         self.tables.get(&res).and_then(|t| t.get(&id))
@@ -184,6 +203,27 @@ impl Store {
     /// Number of objects of a resource.
     pub fn count(&self, res: Resource) -> usize {
         self.tables.get(&res).map_or(0, |t| t.len())
+    }
+
+    /// The objects at positions `start..start + len` of a resource's list in
+    /// that order: O(len), whatever the number of objects.
+    pub fn page(&self, res: Resource, order: ListOrder, start: usize, len: usize) -> Vec<&Rec> {
+        let ids = self
+            .orders
+            .get(&res)
+            .map(|o| o.slice(order, start, len))
+            .unwrap_or_default();
+        ids.into_iter().filter_map(|id| self.get(res, id)).collect()
+    }
+
+    /// The highest id of a resource's objects, if it has any.
+    pub fn max_id(&self, res: Resource) -> Option<u64> {
+        self.tables.get(&res).and_then(|t| t.keys().next_back().copied())
+    }
+
+    /// Number of marker values of a resource created more than once.
+    pub fn duplicate_count(&self, res: Resource) -> usize {
+        self.duplicate_markers.get(&res).copied().unwrap_or(0)
     }
 
     fn parse_value(&self, field: &Field, raw: &str) -> Result<Val, String> {
@@ -638,19 +678,79 @@ impl Store {
         if res == Resource::StockMovements {
             self.apply_stock(Self::stock_effect(&rec), Decimal::ONE);
         }
-        if let Some(m) = res.marker_field() {
-            let value = rec.str(m).trim().to_string();
-            if !value.is_empty() {
-                self.markers
-                    .entry(res)
-                    .or_default()
-                    .entry(value)
-                    .or_default()
-                    .push(rec.id);
-            }
-        }
+        self.record_marker(res, &rec);
+        self.orders.entry(res).or_default().insert(self.order_salt, rec.id);
         self.tables.entry(res).or_default().insert(rec.id, rec.clone());
         Ok(rec)
+    }
+
+    /// Remembers the marker an object was created with (duplicates count).
+    fn record_marker(&mut self, res: Resource, rec: &Rec) {
+        let Some(m) = res.marker_field() else {
+            return;
+        };
+        let value = rec.str(m).trim();
+        if value.is_empty() {
+            return;
+        }
+        let ids = self
+            .markers
+            .entry(res)
+            .or_default()
+            .entry(value.to_string())
+            .or_default();
+        ids.push(rec.id);
+        if ids.len() == 2 {
+            *self.duplicate_markers.entry(res).or_default() += 1;
+        }
+    }
+
+    /// Creates `count` copies of `template` (an object just created through
+    /// [`Store::create`]) as `create` would have created them from the same
+    /// body with the fields `vary(n, copy)` changes (n from 0): new ids
+    /// continuing the sequence, new item ids, the next document numbers,
+    /// markers recorded. Returns the first and last id. What varies must
+    /// not change totals or validity (names, markers, links to objects that
+    /// exist); the caller guarantees it.
+    pub fn create_copies(
+        &mut self,
+        res: Resource,
+        template: &Rec,
+        count: usize,
+        now: NaiveDateTime,
+        mut vary: impl FnMut(usize, &mut Rec),
+    ) -> Option<(u64, u64)> {
+        if count == 0 {
+            return None;
+        }
+        let first = *self.next_ids.entry(res).or_insert_with(|| res.id_base());
+        for n in 0..count {
+            let mut rec = template.clone();
+            rec.id = first + n as u64;
+            for items in rec.lists.values_mut() {
+                for item in items.iter_mut() {
+                    item.id = 0;
+                }
+            }
+            rec.vals.remove("reference");
+            rec.vals.remove("reference_index");
+            vary(n, &mut rec);
+            for stamp in ["created_at", "modified_at", "updated_at"] {
+                rec.set(stamp, Val::Ts(now));
+            }
+            self.finish_items(res, &mut rec, now);
+            if res.is_sheet() {
+                self.number(&mut rec, now);
+            }
+            Self::derived(res, &mut rec);
+            self.record_marker(res, &rec);
+            self.tables.entry(res).or_default().insert(rec.id, rec);
+        }
+        let last = first + count as u64 - 1;
+        self.next_ids.insert(res, last + 1);
+        let salt = self.order_salt;
+        self.orders.entry(res).or_default().extend(salt, first..=last);
+        Some((first, last))
     }
 
     /// Validates a partial body and updates the object.
@@ -723,6 +823,10 @@ impl Store {
         }
         if let Some(t) = self.tables.get_mut(&res) {
             t.remove(&id);
+        }
+        let salt = self.order_salt;
+        if let Some(o) = self.orders.get_mut(&res) {
+            o.remove(salt, id);
         }
         Ok(())
     }

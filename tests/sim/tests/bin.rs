@@ -40,6 +40,53 @@ fn binary_prints_its_address_first_and_serves() {
 }
 
 #[test]
+fn binary_seeds_in_bulk_and_takes_list_settings() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_incwo-sim"))
+        .args([
+            "--seed-json",
+            r#"{"firms": 30, "billSheets": 4, "prefix": "CLI"}"#,
+            "--list-order",
+            "unknown",
+            "--ignore-per-page",
+            "--page-size",
+            "7",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start incwo-sim");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .trim()
+        .strip_prefix("listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("first line: {line:?}"))
+        .parse()
+        .unwrap();
+    let counts = Req::new("GET", "/_sim/counts").no_auth().send(port).unwrap();
+    let config = Req::new("GET", "/_sim/config").no_auth().send(port).unwrap();
+    let page = Req::new("GET", "/123456/firms.xml?per_page=50").send(port).unwrap();
+    let invoice = Req::new("GET", "/123456/bill_sheets/500004.xml").send(port).unwrap();
+    let reset = Req::new("POST", "/_sim/reset").no_auth().send(port).unwrap();
+    let after_reset = Req::new("GET", "/_sim/counts").no_auth().send(port).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(counts.json()["counts"]["firms"], 30, "{}", counts.body);
+    assert_eq!(counts.json()["counts"]["bill_sheets"], 4);
+    assert_eq!(
+        config.json(),
+        json!({"listOrder": "unknown", "pageSize": 7, "honourPerPage": false, "maxPerPage": 100})
+    );
+    assert_eq!(page.tag("current_page_items_count"), "7");
+    assert_eq!(page.tag("total_pages"), "5");
+    assert_eq!(invoice.tag("title"), "CLI-I4");
+    assert_eq!(reset.status, 200);
+    assert_eq!(after_reset.json()["counts"]["firms"], 30, "a reset seeds again");
+}
+
+#[test]
 fn binary_rejects_bad_arguments() {
     let out = Command::new(env!("CARGO_BIN_EXE_incwo-sim"))
         .args(["--port", "notaport"])
@@ -47,4 +94,18 @@ fn binary_rejects_bad_arguments() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
+    for (args, needle) in [
+        (&["--list-order", "sideways"][..], "--list-order"),
+        (&["--seed-json", "{\"firms\": -3}"][..], "`firms`"),
+        (&["--seed-json", "{\"billSheets\": 3}"][..], "firms"),
+        (&["--seed-json", "not json"][..], "not JSON"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_incwo-sim"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
 }
