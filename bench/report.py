@@ -14,6 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "php-fpm"))
 import fpm_report  # noqa: E402  (bench/php-fpm/fpm_report.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale"))
+import scale_report  # noqa: E402  (bench/scale/scale_report.py)
 
 out_dir, crit_dir = sys.argv[1], sys.argv[2]
 NB = "binding not built yet"
@@ -274,6 +276,7 @@ if wasm:
 else:
     p(f"`.wasm` size: {NB}.")
 p()
+scale_report.section(load("scale.json"), p, verdict, NB)
 p("## Correctness notes on the peers")
 p()
 p("- All implementations apply the core's rules that the bench input exercises (ids 1–64 of `[A-Za-z0-9._:/-]`, real")

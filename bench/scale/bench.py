@@ -1,0 +1,159 @@
+"""Requests per record on accounts of growing size (issue #19): the CLI
+(`incwo sync`) against the simulator seeded in bulk, for three kinds of
+record (orders of existing customers, new customers, creates whose answer was
+lost), accounts of 1,000 / 10,000 / 100,000 firms, and both list orders.
+The sweep that builds the marker index is measured apart, as is a first
+import of 10,000 new customers into an empty account (requests per record,
+CPU per record of the first and last 1,000).
+
+usage: bench.py INCWO INCWO_SIM OUT.json [SIZES]  (SIZES: e.g. 1000,10000)
+It reports; it never fails on a number.
+"""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+PASSWORD_ENV = "INCWO_BENCH_PASSWORD"
+RECORDS = 200
+
+
+def customer(ext_id):
+    return {"kind": "customer", "record": {
+        "externalId": ext_id, "name": f"Client {ext_id}", "kind": "client", "email": "c@example.fr",
+        "billingAddress": {"line1": "1 rue A", "zipCode": "69002", "city": "Lyon", "country": "FR"}}}
+
+
+def order(number, customer_id):
+    return {"kind": "order", "record": {
+        "orderNumber": number, "customerExternalId": customer_id, "orderDate": "2026-04-11", "currency": "EUR",
+        "lines": [{"sku": "BENCH-SKU", "description": "Kit", "qty": 2, "unitPriceExclTax": 49.9, "taxCode": "TVA20"}]}}
+
+
+PRODUCT = {"kind": "product", "record": {"sku": "BENCH-SKU", "name": "Kit", "unitPriceExclTax": 49.9,
+                                         "taxCode": "TVA20", "unit": "unit", "active": True}}
+
+
+class Sim:
+    """An incwo-sim process with its admin API."""
+
+    def __init__(self, binary, seed_json, order):
+        self.proc = subprocess.Popen(
+            [binary, "--port", "0", "--seed-json", json.dumps(seed_json), "--list-order", order],
+            stdout=subprocess.PIPE, text=True)
+        self.url = self.proc.stdout.readline().strip().removeprefix("listening on ")
+
+    def admin(self, method, path, body=None):
+        import urllib.request
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            return json.loads(r.read() or b"null")
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def sync(incwo, sim, state, lines, extra=()):
+    """Runs `incwo sync`; returns (report, seconds, cpu seconds of the child)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        f.write("".join(json.dumps(line) + "\n" for line in lines))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run(
+        [incwo, "sync", f.name, "--server", sim.url, "--business-file", "123456", "--login", "api@example.fr",
+         "--password-env", PASSWORD_ENV, "--state", state, *extra],
+        capture_output=True, text=True, env={**os.environ, PASSWORD_ENV: "secret"})
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    os.unlink(f.name)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    try:
+        report = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        report = {"error": out.stderr[-500:]}
+    return report, seconds, cpu
+
+
+def requests(report):
+    return sum((report.get("requests") or {}).values())
+
+
+def account_run(incwo, sim_bin, size, order, workdir):
+    """One account: the sweep, then each kind of record on it."""
+    sim = Sim(sim_bin, {"firms": size, "prefix": "OLD"}, order)
+    state = os.path.join(workdir, f"{order}-{size}.db")
+    result = {"size": size, "order": order}
+    try:
+        report, seconds, _ = sync(incwo, sim, state, [PRODUCT, customer(f"FIRST-{order}-{size}")])
+        result["sweep"] = {"requests": requests(report), "seconds": round(seconds, 2)}
+        kinds = {
+            "existingCustomersOrders": [order_line for i in range(RECORDS)
+                                        for order_line in [order(f"CMD-{order}-{size}-{i}", f"OLD-F{i * (size // RECORDS) + 1}")]],
+            "newCustomers": [customer(f"NEW-{order}-{size}-{i}") for i in range(RECORDS)],
+        }
+        for kind, lines in kinds.items():
+            report, seconds, _ = sync(incwo, sim, state, lines)
+            result[kind] = summarise(report, seconds, len(lines))
+        sim.admin("POST", "/_sim/faults", {"method": "POST", "resource": "firms",
+                                             "fault": {"kind": "drop_after_commit"}, "times": RECORDS})
+        lines = [customer(f"LOST-{order}-{size}-{i}") for i in range(RECORDS)]
+        report, seconds, _ = sync(incwo, sim, state, lines, ["--timeout-ms", "2000"])
+        result["lostAnswers"] = summarise(report, seconds, len(lines))
+        result["duplicates"] = sim.admin("GET", "/_sim/counts")["duplicatesTotal"]
+    finally:
+        sim.close()
+    return result
+
+
+def summarise(report, seconds, records):
+    summary = report.get("summary") or {}
+    return {"requestsPerRecord": round(requests(report) / records, 3), "requests": report.get("requests"),
+            "synced": summary.get("synced"), "quarantined": summary.get("quarantined"),
+            "seconds": round(seconds, 2)}
+
+
+def first_import(incwo, sim_bin, workdir, total=10_000, chunk=1_000):
+    """10,000 new customers into an empty account, 1,000 per run: requests per
+    record and CPU per record of each run (flat when saving costs the change)."""
+    sim = Sim(sim_bin, {}, "ascending")
+    state = os.path.join(workdir, "import.db")
+    runs = []
+    try:
+        for start in range(0, total, chunk):
+            lines = [customer(f"IMP-{i:05}") for i in range(start, start + chunk)]
+            report, seconds, cpu = sync(incwo, sim, state, lines)
+            runs.append({"records": chunk, "requests": requests(report), "seconds": round(seconds, 2),
+                         "cpuMsPerRecord": round(cpu * 1000 / chunk, 3),
+                         "quarantined": (report.get("summary") or {}).get("quarantined")})
+        duplicates = sim.admin("GET", "/_sim/counts")["duplicatesTotal"]
+    finally:
+        sim.close()
+    return {"runs": runs, "requestsPerRecord": round(sum(r["requests"] for r in runs) / total, 3),
+            "duplicates": duplicates}
+
+
+def main():
+    incwo, sim_bin, out = sys.argv[1:4]
+    sizes = [int(s) for s in (sys.argv[4] if len(sys.argv) > 4 else "1000,10000,100000").split(",")]
+    results = {"records": RECORDS, "accounts": []}
+    with tempfile.TemporaryDirectory() as workdir:
+        for order in ("ascending", "unknown"):
+            for size in sizes:
+                r = account_run(incwo, sim_bin, size, order, workdir)
+                print(json.dumps(r), file=sys.stderr)
+                results["accounts"].append(r)
+        results["firstImport"] = first_import(incwo, sim_bin, workdir)
+        print(json.dumps(results["firstImport"]), file=sys.stderr)
+    with open(out, "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
