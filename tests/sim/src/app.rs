@@ -410,14 +410,12 @@ impl Sim {
         query: Option<&str>,
         headers: &HeaderMap,
         body: &[u8],
-        fault: Option<&'static str>,
+        mut entry: Entry,
     ) -> Response {
         self.last_created = None;
         let resp = self.handle_inner(method, path, query, headers, body);
         bump(&mut self.counters.responses, resp.status().as_u16());
-        let mut entry = self.entry(method, path, query);
         entry.status = Some(resp.status().as_u16());
-        entry.fault = fault;
         entry.id = entry.id.or(self.last_created);
         if let (Some(res), Some(id)) = (Resource::from_name(entry.resource), entry.id) {
             if let Some(rec) = self.store.get(res, id) {
@@ -432,7 +430,7 @@ impl Sim {
         resp
     }
 
-    /// A log entry naming the request's resource and object id.
+    /// A log entry naming the request's resource and object id, arrived now.
     fn entry(&self, method: &Method, path: &str, query: Option<&str>) -> Entry {
         let route = Route::parse(path);
         let res = route.as_ref().and_then(|r| Resource::from_name(r.resource));
@@ -447,6 +445,7 @@ impl Sim {
                 .filter(|_| res.is_some())
                 .and_then(|r| r.id)
                 .and_then(|id| id.parse().ok()),
+            arrived_us: self.requests.now_us(),
             ..Entry::default()
         }
     }
@@ -746,18 +745,19 @@ async fn api(State(app): State<App>, req: Request) -> Response {
         .and_then(|r| Resource::from_name(r.resource))
         .map_or("-", Resource::name);
     let method = parts.method.as_str().to_string();
-    let decision = {
+    let (decision, mut entry) = {
         let mut sim = app.lock();
         sim.requests.count(resource, &method);
-        sim.faults.decide(&method, resource)
+        let entry = sim.entry(&parts.method, &path, parts.uri.query());
+        (sim.faults.decide(&method, resource), entry)
     };
+    let fault_kind = decision.fault.as_ref().map(Fault::kind);
     // A request answered without being handled is logged here.
     let unhandled = |status: Option<StatusCode>, fault: Option<&'static str>| {
-        let mut sim = app.lock();
-        let mut entry = sim.entry(&parts.method, &path, parts.uri.query());
-        entry.status = status.map(|s| s.as_u16());
-        entry.fault = fault;
-        sim.requests.log(entry);
+        let mut e = entry.clone();
+        e.status = status.map(|s| s.as_u16());
+        e.fault = fault;
+        app.lock().requests.log(e);
     };
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -766,7 +766,6 @@ async fn api(State(app): State<App>, req: Request) -> Response {
             return xml_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
         }
     };
-    let fault_kind = decision.fault.as_ref().map(Fault::kind);
     if decision.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     }
@@ -800,14 +799,10 @@ async fn api(State(app): State<App>, req: Request) -> Response {
         }
         _ => {}
     }
-    let response = app.lock().handle(
-        &parts.method,
-        &path,
-        parts.uri.query(),
-        &parts.headers,
-        &bytes,
-        fault_kind,
-    );
+    entry.fault = fault_kind;
+    let response = app
+        .lock()
+        .handle(&parts.method, &path, parts.uri.query(), &parts.headers, &bytes, entry);
     app.flush_webhooks();
     match decision.fault {
         Some(Fault::DropAfterCommit { mode }) => drop_connection(conn.as_ref(), mode).await,

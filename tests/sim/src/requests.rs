@@ -4,6 +4,7 @@
 //! one customer arrived in order.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
 
 use serde_json::{json, Map, Value as Json};
 
@@ -35,6 +36,13 @@ pub struct Entry {
     pub marker: Option<String>,
     /// Its `firm_id` (documents, contacts) after the request.
     pub firm_id: Option<u64>,
+    /// Microseconds since the simulator started when the request arrived
+    /// (before any latency).
+    pub arrived_us: u64,
+    /// Microseconds since the simulator started when it was handled
+    /// (committed) or, when a fault stopped it, answered; its response is
+    /// never sent earlier.
+    pub handled_us: u64,
 }
 
 impl Entry {
@@ -43,13 +51,16 @@ impl Entry {
             "seq": self.seq, "method": self.method, "resource": self.resource, "path": self.path,
             "status": self.status, "fault": self.fault, "id": self.id,
             "marker": self.marker, "firmId": self.firm_id,
+            "arrivedUs": self.arrived_us, "handledUs": self.handled_us,
         })
     }
 }
 
 /// Counters and log of API requests (admin calls are not counted).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Requests {
+    /// Origin of the entries' times (kept by a reset).
+    started: Instant,
     /// Resource → method → count, every API request at arrival (faults
     /// included).
     pub by_resource: BTreeMap<String, BTreeMap<String, u64>>,
@@ -59,6 +70,11 @@ pub struct Requests {
 }
 
 impl Requests {
+    /// Microseconds since the simulator started.
+    pub fn now_us(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
     /// Counts a request at its arrival.
     pub fn count(&mut self, resource: &str, method: &str) {
         *self
@@ -73,6 +89,7 @@ impl Requests {
     pub fn log(&mut self, mut entry: Entry) {
         self.next_seq += 1;
         entry.seq = self.next_seq;
+        entry.handled_us = self.now_us();
         if self.log.len() == LOG_CAPACITY {
             self.log.pop_front();
             self.dropped += 1;
@@ -115,9 +132,25 @@ impl Requests {
         json!({"entries": entries, "next": next, "dropped": self.dropped})
     }
 
-    /// Forgets counters and log (sequence numbers start again at 1).
+    /// Forgets counters and log (sequence numbers start again at 1; times
+    /// keep their origin).
     pub fn reset(&mut self) {
-        *self = Requests::default();
+        *self = Requests {
+            started: self.started,
+            ..Requests::default()
+        };
+    }
+}
+
+impl Default for Requests {
+    fn default() -> Self {
+        Requests {
+            started: Instant::now(),
+            by_resource: BTreeMap::new(),
+            log: VecDeque::new(),
+            next_seq: 0,
+            dropped: 0,
+        }
     }
 }
 
