@@ -95,10 +95,18 @@ impl Adapter {
         config.build(spec)
     }
 
-    /// GET `/{resource}.xml?page=N`.
-    pub fn list_page(&self, config: &ConnectionConfig, page: u32, correlation_id: &str) -> Result<Request, HttpError> {
-        let page = page.to_string();
-        let query = [("page", page.as_str())];
+    /// GET `/{resource}.xml?page=N` (`&per_page=M` with `per_page`: the page
+    /// size to ask for, the profile's `lists.perPage`).
+    pub fn list_page(
+        &self,
+        config: &ConnectionConfig,
+        page: u32,
+        per_page: Option<u32>,
+        correlation_id: &str,
+    ) -> Result<Request, HttpError> {
+        let (page, per_page) = (page.to_string(), per_page.map(|n| n.to_string()));
+        let mut query = vec![("page", page.as_str())];
+        query.extend(per_page.as_deref().map(|n| ("per_page", n)));
         config.build(RequestSpec::new(Method::Get, self.domain.resource(), correlation_id).query(&query))
     }
 
@@ -224,8 +232,12 @@ mod tests {
             Method::Put
         );
         assert_eq!(
-            a.list_page(&c, 3, corr).unwrap().url(),
+            a.list_page(&c, 3, None, corr).unwrap().url(),
             "http://127.0.0.1:9/123456/bill_sheets.xml?page=3"
+        );
+        assert_eq!(
+            a.list_page(&c, 3, Some(100), corr).unwrap().url(),
+            "http://127.0.0.1:9/123456/bill_sheets.xml?page=3&per_page=100"
         );
     }
 

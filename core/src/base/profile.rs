@@ -126,6 +126,33 @@ impl Default for Limits {
     }
 }
 
+/// How incwo's list pages are read. Their order and page size are not
+/// documented (docs/INCWO-API.md 1.6–1.7); `incwo profile discover` reports
+/// what an account does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Lists {
+    /// The order of list pages: `ascending` ids (assumed, and checked on
+    /// every page the marker index reads) or `unknown` (every index pass
+    /// reads every page).
+    pub order: ListOrder,
+    /// `per_page` sent with list requests, for an account that honours it
+    /// (fewer pages per sweep); none: incwo's own page size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u32>,
+}
+
+/// The order of a resource's list pages, as configured or observed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// Ascending ids, within and across pages.
+    #[default]
+    Ascending,
+    /// Anything else.
+    Unknown,
+}
+
 /// A mapping profile (format version 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -162,6 +189,13 @@ pub struct Profile {
     /// Input limits.
     #[serde(default)]
     pub limits: Limits,
+    /// How list pages are read.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub lists: Lists,
+}
+
+fn is_default(lists: &Lists) -> bool {
+    *lists == Lists::default()
 }
 
 /// One problem found in a profile.
@@ -322,6 +356,12 @@ impl Profile {
         }
         if self.limits.max_input_bytes == 0 {
             problem("/limits/maxInputBytes".into(), "must be positive".into());
+        }
+        if self.lists.per_page.is_some_and(|n| !(1..=1000).contains(&n)) {
+            problem(
+                "/lists/perPage".into(),
+                "must be 1 to 1000 (or absent for incwo's own page size)".into(),
+            );
         }
         if problems.is_empty() {
             Ok(())

@@ -56,6 +56,44 @@ pub struct Observations {
     pub(super) progress: BTreeMap<(&'static str, String), BTreeMap<u64, Seen>>,
     pub(super) warehouses: BTreeMap<u64, Seen>,
     pub(super) currencies: BTreeMap<u64, Seen>,
+    /// Per resource, how its list pages were ordered and sized.
+    pub(super) lists: BTreeMap<&'static str, ListSeen>,
+}
+
+/// The order and size of a resource's list pages, as read (pages 1, 2, …).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListSeen {
+    /// Every id read so far came after the one before it.
+    pub ascending: bool,
+    /// The most objects one page held (incwo's page size, when a page was full).
+    pub largest_page: usize,
+    #[serde(skip)]
+    last_id: Option<u64>,
+}
+
+impl Default for ListSeen {
+    fn default() -> Self {
+        ListSeen {
+            ascending: true,
+            largest_page: 0,
+            last_id: None,
+        }
+    }
+}
+
+impl ListSeen {
+    fn add(&mut self, ids: impl Iterator<Item = u64>) {
+        let mut count = 0;
+        for id in ids {
+            count += 1;
+            if self.last_id.is_some_and(|last| id <= last) {
+                self.ascending = false;
+            }
+            self.last_id = Some(id);
+        }
+        self.largest_page = self.largest_page.max(count);
+    }
 }
 
 fn example_of(reference: &Option<String>, title: &Option<String>, id: u64) -> String {
@@ -83,21 +121,37 @@ impl Observations {
         let next = match resource {
             Resource::CustomerProducts => {
                 let page: ListPage<CustomerProduct> = views::parse_page(xml)?;
+                self.lists
+                    .entry(resource.as_str())
+                    .or_default()
+                    .add(page.items.iter().map(|i| i.id));
                 self.add_products(&page.items);
                 page.pagination.next_page()
             }
             Resource::ProposalSheets => {
                 let page: ListPage<ProposalSheet> = views::parse_page(xml)?;
+                self.lists
+                    .entry(resource.as_str())
+                    .or_default()
+                    .add(page.items.iter().map(|i| i.id));
                 self.add_proposals(&page.items);
                 page.pagination.next_page()
             }
             Resource::BillSheets => {
                 let page: ListPage<BillSheet> = views::parse_page(xml)?;
+                self.lists
+                    .entry(resource.as_str())
+                    .or_default()
+                    .add(page.items.iter().map(|i| i.id));
                 self.add_bills(&page.items);
                 page.pagination.next_page()
             }
             Resource::StockMovements => {
                 let page: ListPage<StockMovement> = views::parse_page(xml)?;
+                self.lists
+                    .entry(resource.as_str())
+                    .or_default()
+                    .add(page.items.iter().map(|i| i.id));
                 self.add_movements(&page.items);
                 page.pagination.next_page()
             }

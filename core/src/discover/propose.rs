@@ -74,6 +74,8 @@ pub fn propose(obs: &Observations, options: &DiscoverOptions) -> Discovery {
     let (statuses, status_report) = propose_statuses(obs, &types, &defaults);
     report.insert("statuses".into(), status_report);
 
+    let ascending = obs.lists.values().all(|l| l.ascending);
+    report.insert("lists".into(), json!(obs.lists));
     let profile = json!({
         "profileVersion": crate::mapping::PROFILE_VERSION,
         "name": options.name,
@@ -89,6 +91,7 @@ pub fn propose(obs: &Observations, options: &DiscoverOptions) -> Discovery {
         "statuses": statuses,
         "contactItemTypes": {"email": defaults.contact_item_types.email, "phone": defaults.contact_item_types.phone},
         "limits": {"maxInputBytes": defaults.limits.max_input_bytes},
+        "lists": {"order": if ascending { "ascending" } else { "unknown" }},
     });
     let unknowns = crate::mapping::unknown_values(&profile);
     report.insert("unknowns".into(), json!(unknowns));
@@ -136,7 +139,26 @@ mod tests {
             .message;
         assert!(hint.contains("71001 (1 seen, e.g. D00001)"), "{hint}");
         assert!(!d.is_complete());
+        assert_eq!(d.profile["lists"], json!({"order": "ascending"}));
+        assert_eq!(d.report["lists"]["proposal_sheets"]["largestPage"], 2);
         let err = Profile::from_json(&d.profile.to_string()).unwrap_err();
         assert_eq!(err.problems.len(), d.unknowns.len());
+    }
+
+    #[test]
+    fn pages_whose_ids_do_not_ascend_propose_the_unknown_list_order() {
+        let mut obs = Observations::new();
+        let lines = line(9020, "99.99", "20.00");
+        for ids in [[5, 9], [2, 3]] {
+            let sheets: String = ids
+                .iter()
+                .map(|&id| sheet(id, "proposal", 71001, "D1", &lines))
+                .collect();
+            obs.add_page(Resource::ProposalSheets, &page("proposal_sheets", &sheets))
+                .unwrap();
+        }
+        let d = propose(&obs, &DiscoverOptions::default());
+        assert_eq!(d.profile["lists"], json!({"order": "unknown"}));
+        assert_eq!(d.report["lists"]["proposal_sheets"]["ascending"], false);
     }
 }

@@ -37,16 +37,7 @@ use crate::model::Domain;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The order a resource's list pages come in, as observed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ListOrder {
-    /// Ascending ids, within and across pages (assumed until a page breaks it).
-    #[default]
-    Ascending,
-    /// Anything else: every pass reads every page.
-    Unknown,
-}
+pub use crate::base::profile::ListOrder;
 
 /// How far a resource's index is proven complete, and the pass in progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,11 +227,15 @@ impl MarkerIndex {
     }
 
     /// Starts a pass over `resource` unless one is in progress (a pass cut
-    /// short by an earlier run continues).
-    pub fn begin_pass(&mut self, resource: &str) {
+    /// short by an earlier run continues). `configured`: the profile's list
+    /// order (`unknown` forces passes that read every page).
+    pub fn begin_pass(&mut self, resource: &str, configured: ListOrder) {
         let r = self.resource_mut(resource);
         if r.coverage.pass.is_some() {
             return;
+        }
+        if configured == ListOrder::Unknown {
+            r.coverage.order = ListOrder::Unknown;
         }
         let full = r.coverage.order == ListOrder::Unknown;
         r.coverage.pass = Some(Pass {
@@ -452,7 +447,7 @@ mod tests {
 
     /// Runs a pass over `pages`, returning the pages read.
     fn run_pass(index: &mut MarkerIndex, pages: &[Vec<u64>]) -> Vec<u32> {
-        index.begin_pass("firms");
+        index.begin_pass("firms", ListOrder::Ascending);
         let mut read = Vec::new();
         while let Some(page) = index.next_page("firms") {
             read.push(page);
@@ -514,7 +509,7 @@ mod tests {
     fn a_pass_cut_short_resumes_in_the_next_run() {
         let account = pages(100, 10);
         let mut index = MarkerIndex::default();
-        index.begin_pass("firms");
+        index.begin_pass("firms", ListOrder::Ascending);
         for _ in 0..4 {
             let page = index.next_page("firms").unwrap();
             index.feed(
@@ -536,7 +531,7 @@ mod tests {
     #[test]
     fn a_deletion_shifting_objects_back_loses_none() {
         let mut index = MarkerIndex::default();
-        index.begin_pass("firms");
+        index.begin_pass("firms", ListOrder::Ascending);
         let before = pages(30, 10);
         index.feed(Domain::Customer, 1, &listing(&before[0], 3));
         index.feed(Domain::Customer, 3, &listing(&before[2], 3));
@@ -581,5 +576,18 @@ mod tests {
         index.record(Domain::CreditNote, "F-1-credit", credit);
         assert!(index.lookup(Domain::CreditNote, "F-1-credit").is_some());
         assert!(index.lookup(Domain::Invoice, "F-1-credit").is_none());
+    }
+
+    #[test]
+    fn a_profile_saying_unknown_order_makes_every_pass_read_every_page() {
+        let mut index = MarkerIndex::default();
+        index.begin_pass("firms", ListOrder::Unknown);
+        assert_eq!(index.coverage("firms").order, ListOrder::Unknown);
+        assert_eq!(index.next_page("firms"), Some(1));
+        for page in 1..=3 {
+            index.feed(Domain::Customer, page, &listing(&[page.into()], 3));
+        }
+        assert_eq!(index.next_page("firms"), None);
+        assert!(index.read_whole_this_run("firms"));
     }
 }

@@ -162,7 +162,7 @@ impl PollState {
             Domain::Quote
         };
         let request = Adapter::new(domain)
-            .list_page(config, page, correlation_id)
+            .list_page(config, page, None, correlation_id)
             .map_err(UsageError::from)?;
         self.pending = Some((resource, page));
         Ok(Some(request))

@@ -98,7 +98,7 @@ pub fn request(args: RequestArgs) -> Result<Value, String> {
             Err(violations) => return Ok(violations),
         },
         "read" => adapter.read(&config, need_id()?, correlation_id),
-        "list" => adapter.list_page(&config, args.page, correlation_id),
+        "list" => adapter.list_page(&config, args.page, None, correlation_id),
         other => return Err(format!("no operation {other:?}: use create, read, update or list")),
     }
     .map_err(|e| e.to_string())?;

@@ -34,7 +34,7 @@ pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: b
         if !reconcile && flow.index.read_whole_this_run(resource) {
             return Ok(settle(flow, None));
         }
-        flow.index.begin_pass(resource);
+        flow.index.begin_pass(resource, flow.profile.lists.order);
         if let Some(s) = run(flow).search.as_mut() {
             s.started = true;
         }
@@ -55,7 +55,7 @@ pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: b
         }));
     }
     let correlation_id = run(flow).correlation_id.clone();
-    match Adapter::new(domain).list_page(&flow.config, page, &correlation_id) {
+    match Adapter::new(domain).list_page(&flow.config, page, flow.profile.lists.per_page, &correlation_id) {
         Ok(request) => Err(Step::Send(Purpose::Lookup(domain, page), request)),
         Err(e) => Err(quarantine("usage.request", e.to_string())),
     }
