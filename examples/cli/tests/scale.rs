@@ -111,3 +111,43 @@ fn in_an_unknown_list_order_the_sweep_is_paid_once_per_run() {
     // one create each.
     assert!(per_record <= 1.0 + 110.0 / 300.0, "{per_record} requests per record");
 }
+
+#[test]
+fn a_sweep_cut_by_the_page_budget_defers_and_the_next_run_continues() {
+    let sim = incwo_sim::spawn(SimConfig::default());
+    sim.seed(&json!({"firms": 1_000, "prefix": "OLD"})).unwrap();
+    let dir = temp_dir("scale", "budget");
+    let (state, file) = (dir.join("state.db"), dir.join("batch.jsonl"));
+    std::fs::write(&file, customers(5, "BUDGET")).unwrap();
+    let run = || {
+        support::incwo()
+            .args(["sync", file.to_str().unwrap()])
+            .args(support::account(&sim))
+            .args(["--state", state.to_str().unwrap(), "--max-lookup-pages", "20"])
+            .output()
+            .unwrap()
+    };
+    let mut gets = Vec::new();
+    for attempt in 1..=4 {
+        let out = run();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+        gets.push(report["requests"]["GET"].as_u64().unwrap_or(0));
+        if out.status.success() {
+            assert_eq!(report["summary"]["synced"], 5, "{}", text(&out));
+            assert!(attempt >= 3, "51 pages at 20 a run take three runs: {gets:?}");
+            assert_eq!(sim.counts()["duplicatesTotal"], 0);
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        }
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert_eq!(
+            report["summary"]["stopped"]["code"],
+            "deferred.index_budget",
+            "{}",
+            text(&out)
+        );
+        assert_eq!(report["summary"]["deferred"], 5, "{}", text(&out));
+        assert!(gets[attempt - 1] <= 20, "the budget holds: {gets:?}");
+    }
+    panic!("the sweep never finished: {gets:?}");
+}
