@@ -227,12 +227,13 @@ impl MarkerIndex {
     }
 
     /// Starts a pass over `resource` unless one is in progress (a pass cut
-    /// short by an earlier run continues). `configured`: the profile's list
-    /// order (`unknown` forces passes that read every page).
-    pub fn begin_pass(&mut self, resource: &str, configured: ListOrder) {
+    /// short by an earlier run continues); returns whether it started one.
+    /// `configured`: the profile's list order (`unknown` forces passes that
+    /// read every page).
+    pub fn begin_pass(&mut self, resource: &str, configured: ListOrder) -> bool {
         let r = self.resource_mut(resource);
         if r.coverage.pass.is_some() {
-            return;
+            return false;
         }
         if configured == ListOrder::Unknown {
             r.coverage.order = ListOrder::Unknown;
@@ -244,6 +245,17 @@ impl MarkerIndex {
             ..Pass::default()
         });
         self.changed_coverage.insert(resource.to_string());
+        true
+    }
+
+    /// Drops the pass in progress over `resource` (a whole read nobody needs
+    /// any more; what it read stays in the index).
+    pub fn abandon_pass(&mut self, resource: &str) {
+        if let Some(r) = self.resources.get_mut(resource) {
+            if r.coverage.pass.take().is_some() {
+                self.changed_coverage.insert(resource.to_string());
+            }
+        }
     }
 
     /// The page the pass over `resource` reads next; `None` when no pass is

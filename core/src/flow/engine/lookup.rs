@@ -5,6 +5,7 @@
 use super::status::status_name;
 use super::{entry, new_entry, pop, quarantine, run, Purpose, Search, Step};
 use crate::adapters::{Adapter, Found};
+use crate::flow::index::ListOrder;
 use crate::flow::ledger::{Domain, EntryState};
 use crate::flow::ErrorInfo;
 use crate::flow::Flow;
@@ -21,27 +22,43 @@ pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: b
     let search = run(flow).search.get_or_insert(Search {
         reconcile,
         started: false,
+        own_pass: false,
         result: None,
     });
     if let Some(result) = &search.result {
         return Ok(result.clone());
     }
-    let (started, reconcile) = (search.started, search.reconcile);
+    let (started, reconcile, own_pass) = (search.started, search.reconcile, search.own_pass);
     if let Some(found) = flow.index.lookup(domain, marker) {
+        if own_pass && flow.index.coverage(resource).order == ListOrder::Unknown {
+            // Nobody else can use a whole read begun for this lookup.
+            flow.index.abandon_pass(resource);
+        }
         return Ok(settle(flow, Some(found)));
     }
-    if !started {
-        if !reconcile && flow.index.read_whole_this_run(resource) {
-            return Ok(settle(flow, None));
-        }
-        flow.index.begin_pass(resource, flow.profile.lists.order);
-        if let Some(s) = run(flow).search.as_mut() {
-            s.started = true;
-        }
+    if !started && !reconcile && flow.index.read_whole_this_run(resource) {
+        return Ok(settle(flow, None));
     }
-    let Some(page) = flow.index.next_page(resource) else {
-        return Ok(settle(flow, None)); // the pass is over: absence is proven
+    let page = match flow.index.next_page(resource) {
+        Some(page) if started || !own_pass => page,
+        // The pass is over (or none is in progress): absence is proven when
+        // it was this lookup's own; otherwise this lookup begins its own.
+        _ if own_pass => return Ok(settle(flow, None)),
+        _ => {
+            let own = flow.index.begin_pass(resource, flow.profile.lists.order);
+            let page = flow.index.next_page(resource);
+            if let Some(s) = run(flow).search.as_mut() {
+                (s.started, s.own_pass) = (true, own);
+            }
+            match page {
+                Some(page) => page,
+                None => return Ok(settle(flow, None)),
+            }
+        }
     };
+    if let Some(s) = run(flow).search.as_mut() {
+        s.started = true;
+    }
     let budget = flow.options.max_lookup_pages;
     if flow.index.pages_read_this_run() >= budget {
         return Err(Step::Stop(ErrorInfo {
@@ -232,6 +249,7 @@ mod tests {
         run(&mut flow).search = Some(Search {
             reconcile: false,
             started: true,
+            own_pass: true,
             result: Some(Some(order)),
         });
         assert!(matches!(resolve(&mut flow, Domain::Order, "O1", 9), Step::Continue));
@@ -289,6 +307,38 @@ mod tests {
         };
         flow.index.feed(Domain::Customer, page, &firms_page(&[1, 2], 1));
         assert!(matches!(search(&mut flow, Domain::Customer, "C9", false), Ok(None)));
+    }
+
+    #[test]
+    fn a_pass_begun_before_the_lookup_proves_nothing_until_one_of_its_own_completes() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        begin(&mut flow);
+        // A whole read begun earlier (unknown order) has read page 1 of 3.
+        flow.index.begin_pass("firms", ListOrder::Unknown);
+        flow.index.feed(Domain::Customer, 1, &firms_page(&[1, 2], 3));
+        // C9 is created since (a create whose answer was lost), on page 1.
+        let page = |flow: &mut Flow| match search(flow, Domain::Customer, "C9", true) {
+            Err(Step::Send(Purpose::Lookup(_, page), _)) => page,
+            _ => panic!("expected a list page request"),
+        };
+        assert_eq!(page(&mut flow), 2, "the pass in progress goes on");
+        flow.index.feed(Domain::Customer, 2, &firms_page(&[3, 4], 3));
+        assert_eq!(page(&mut flow), 3);
+        flow.index.feed(Domain::Customer, 3, &firms_page(&[5, 6], 3));
+        assert_eq!(page(&mut flow), 1, "then a pass of its own, from the start");
+        flow.index.feed(Domain::Customer, 1, &firms_page(&[1, 9, 2], 3));
+        assert_eq!(
+            search(&mut flow, Domain::Customer, "C9", true)
+                .ok()
+                .flatten()
+                .map(|f| f.id),
+            Some(9)
+        );
+        assert_eq!(
+            flow.index.next_page("firms"),
+            None,
+            "its own pass, no longer needed, is dropped"
+        );
     }
 
     #[test]

@@ -77,8 +77,13 @@ struct Search {
     /// Whether it reconciles a create whose outcome was unknown (an object
     /// of ours may exist that no pass has read yet).
     reconcile: bool,
-    /// Whether it started its pass over the resource's pages.
+    /// Whether it started reading the resource's pages.
     started: bool,
+    /// Whether the pass in progress is one this lookup began. Only such a
+    /// pass proves absence: one begun earlier (by another lookup, or a sweep
+    /// cut short by an earlier run) may have gone past pages where objects
+    /// created since then lie, so once it completes the lookup begins its own.
+    own_pass: bool,
     result: Option<Option<Found>>,
 }
 
