@@ -1,12 +1,5 @@
 // Types of incwo-connector-wasm: the same surface from the node and the web entry points.
-import type {
-  BatchRecord,
-  ConnectionConfig,
-  ErrorPayload,
-  FlowStartArgs,
-  MapResult,
-  ValidationReport,
-} from './web/incwo_wasm.js';
+import type { BatchRecord, ConnectionConfig, FlowStartArgs } from './web/incwo_wasm.js';
 // The flow's messages, generated from the core's types (`cargo run -p incwo-schema-gen`).
 import type {
   Action,
@@ -19,68 +12,13 @@ import type {
   Outcome,
   Summary,
   TransportFailure,
-  Violation,
 } from './flow-messages.js';
 
 export type * from './flow-messages.js';
-export type { BatchRecord, ConnectionConfig, ErrorPayload, FlowStartArgs, MapResult, ValidationReport };
+export type { BatchRecord, ConnectionConfig, FlowStartArgs };
+// The record path and the error classes: the same declarations as the lean module's.
+export * from './lean.js';
 
-/** Base class of every error thrown by the connector. */
-export declare class IncwoError extends Error {
-  constructor(payload: ErrorPayload, document?: Record<string, unknown>);
-  /** `usage` | `contract` | `technical` | `business`. */
-  readonly class: ErrorPayload['class'];
-  /** Stable code, e.g. `contract.invalid`. */
-  readonly code: string;
-  readonly hint?: string;
-  /** Contract violations (`[]` when none). */
-  readonly violations: Violation[];
-  readonly problems?: unknown[];
-  readonly details?: unknown;
-  /** The HTTP status of the core's answer, when it carried one (an `inbound.webhook` refusal). */
-  readonly status?: number;
-  /** The core's whole answer (`{status, error}`), when it held more than the error. */
-  readonly document?: Record<string, unknown>;
-  /** The core's JSON payload. */
-  toJSON(): ErrorPayload;
-}
-/** Misuse of the API (bad JSON, unknown kind, unknown request id). */
-export declare class UsageError extends IncwoError {}
-/** The record breaks the contract; see `violations`. */
-export declare class ContractError extends IncwoError {}
-/** Transport failures, timeouts, 429, 5xx, authentication. */
-export declare class TechnicalError extends IncwoError {}
-/** Forbidden by the business state. */
-export declare class BusinessError extends IncwoError {}
-/** An inbound webhook refused by the core's intake; `status` is the HTTP status to answer. */
-export declare class InboundError extends IncwoError {}
-
-/** The typed error for a core error payload. */
-export declare function errorFromPayload(payload: ErrorPayload, document?: Record<string, unknown>): IncwoError;
-/** What the caller of `fetch` saw of a failed request. */
-export interface FailureContext {
-  /** Its own timeout (abort) fired. */
-  timedOut?: boolean;
-  /** The response had begun (headers received): the request was sent. */
-  responded?: boolean;
-  /** The request's URL (its scheme tells a TLS handshake from a TCP connect). */
-  url?: string;
-}
-/**
- * Maps a failed `fetch` to the core's transport failure `{kind, phase?}` from
- * error codes and the context, never from a message; no phase means `unknown`
- * (may have been sent).
- */
-export declare function transportFailure(error: unknown, context?: FailureContext): TransportFailure;
-/** Records `error` as raised while connecting (before any byte left); node's entry point does it from undici's diagnostics channel. */
-export declare function noteConnectFailure(error: unknown): void;
-/** Encodes bytes for the core's `bodyBase64` fields (raw bodies that may not be UTF-8). */
-export declare function bytesToBase64(bytes: Uint8Array): string;
-
-/** Checks a record against the contract. */
-export declare function validate(kind: string, input: string | object, profile?: string | object | null): ValidationReport;
-/** Maps a record to incwo XML; throws `ContractError` when invalid. */
-export declare function map(kind: string, input: string | object, profile?: string | object | null): MapResult;
 /** Reads an incwo XML document into its typed view. */
 export declare function parse(resource: string, xml: string | Uint8Array): Record<string, unknown>;
 /** The JSON Schema of a kind. */
@@ -94,9 +32,6 @@ export declare function checkProfile(profile: string | object): Record<string, u
  * a new process or worker). Never use it in production.
  */
 export declare function call(name: string, args?: string | object): any;
-/** The core's version. */
-export declare function version(): string;
-
 /** A flow session: drain `poll`, answer every `send`, save `checkpoint()` before sending. */
 export declare class Flow {
   static start(args: FlowStartArgs): Flow;

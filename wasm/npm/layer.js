@@ -246,8 +246,34 @@ export function transportFailure(error, context = {}) {
 }
 
 /**
- * Wraps the raw wasm-bindgen module: the typed error classes are installed
- * as its error factory, and every call is guarded against traps.
+ * The record path of a raw module (lean or full), every call guarded:
+ * `validate`, `map`, `mapBytes`, `mapMany`, `classify`, `version`.
+ */
+function recordApi(raw, guard) {
+  return {
+    validate: guard((kind, input, profile) => raw.validate(kind, input, profile ?? null)),
+    map: guard((kind, input, profile) => raw.map(kind, input, profile ?? null)),
+    mapBytes: guard((kind, input, profile) => raw.mapBytes(kind, input, profile ?? null)),
+    mapMany: guard((kind, records, profile, options) => raw.mapMany(kind, records, profile ?? null, options?.bytes === true)),
+    classify: guard((args) => raw.classify(args)),
+    version: guard(() => raw.version()),
+  };
+}
+
+/**
+ * Wraps the raw lean module (validate, map, classify): the typed error
+ * classes are installed as its error factory, and every call is guarded
+ * against traps.
+ */
+export function bindLean(raw) {
+  raw.setErrorFactory(errorFromPayload);
+  const state = instanceState();
+  return recordApi(raw, (fn) => guardWith(state, fn));
+}
+
+/**
+ * Wraps the raw full module: the typed error classes are installed as its
+ * error factory, and every call is guarded against traps.
  */
 export function bind(raw) {
   raw.setErrorFactory(errorFromPayload);
@@ -255,13 +281,11 @@ export function bind(raw) {
   const guard = (fn) => guardWith(state, fn);
 
   const api = {
-    validate: guard((kind, input, profile) => raw.validate(kind, input, profile ?? null)),
-    map: guard((kind, input, profile) => raw.map(kind, input, profile ?? null)),
+    ...recordApi(raw, guard),
     parse: guard((resource, xml) => raw.parse(resource, xml)),
     schema: guard((kind, profile) => raw.schema(kind, profile ?? null)),
     checkProfile: guard((profile) => raw.checkProfile(profile)),
     call: guard((name, args) => raw.call(name, args ?? {})),
-    version: guard(() => raw.version()),
   };
 
   /** The flow session with guarded methods (see `Flow` in the raw bindings). */

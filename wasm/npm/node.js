@@ -24,7 +24,7 @@ export {
   noteConnectFailure,
   bytesToBase64,
 } from './layer.js';
-export const { validate, map, parse, schema, checkProfile, call, version, Flow, createConnector } = api;
+export const { validate, map, mapBytes, mapMany, classify, parse, schema, checkProfile, call, version, Flow, createConnector } = api;
 
 /** Nothing to do in node (the module is loaded on import); kept so code can call `init()` everywhere. */
 export async function init() {}

@@ -57,6 +57,9 @@ export function initSync(module) {
 
 export const validate = (...args) => ready().validate(...args);
 export const map = (...args) => ready().map(...args);
+export const mapBytes = (...args) => ready().mapBytes(...args);
+export const mapMany = (...args) => ready().mapMany(...args);
+export const classify = (...args) => ready().classify(...args);
 export const parse = (...args) => ready().parse(...args);
 export const schema = (...args) => ready().schema(...args);
 export const checkProfile = (...args) => ready().checkProfile(...args);

@@ -69,3 +69,19 @@ try {
 void valid;
 void xml;
 void run;
+// The record path, lean and full: bytes in and out, batches.
+import * as lean from '../pkg/lean-node.js';
+import { mapBytes, mapMany, classify, type MapBytesResult, type MapManyError, type MapResult } from '../pkg/node.js';
+const bytes: Uint8Array = mapBytes('order', new TextEncoder().encode('{}')).xml;
+const leanBytes: MapBytesResult = lean.mapBytes('order', '{}');
+const many: Array<MapResult | MapManyError> = mapMany('order', ['{}', new Uint8Array(0), { orderNumber: 'X' }]);
+const manyBytes: Array<MapBytesResult | MapManyError> = lean.mapMany('order', new Uint8Array(0), null, { bytes: true });
+for (const result of manyBytes) {
+  if ('error' in result) void result.error.code;
+  else void (result.xml satisfies Uint8Array);
+}
+const classified = classify({ method: 'POST', endpoint: '/bill_sheets.xml', response: { status: 503 } });
+const leanError: typeof IncwoError = lean.IncwoError;
+// @ts-expect-error -- the lean module has no flow
+void lean.Flow;
+void [bytes, leanBytes, many, classified, leanError];

@@ -2,7 +2,7 @@
 //! `wasm-bindgen-test-runner` (`./scripts/test js`).
 #![cfg(target_arch = "wasm32")]
 
-use incwo_wasm::{call, check_profile, map, parse, schema, validate, Flow};
+use incwo_wasm::{call, check_profile, classify, map, map_bytes, map_many, parse, schema, validate, Flow};
 use js_sys::{Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -159,4 +159,34 @@ fn an_intake_refusal_is_thrown_with_its_status_and_document() {
         get(&get(&document, "error"), "code").as_string().as_deref(),
         Some("inbound.bad_secret")
     );
+}
+
+#[wasm_bindgen_test]
+fn map_bytes_and_map_many_give_map_s_xml_as_bytes() {
+    let text = get(
+        &map("order", JsValue::from_str(ORDER), JsValue::NULL).expect("mapped"),
+        "xml",
+    );
+    let input = js_sys::Uint8Array::from(ORDER.as_bytes());
+    let bytes = get(&map_bytes("order", input.into(), JsValue::NULL).expect("mapped"), "xml");
+    let bytes = bytes.dyn_into::<js_sys::Uint8Array>().expect("a Uint8Array").to_vec();
+    assert_eq!(String::from_utf8(bytes).ok(), text.as_string());
+    let jsonl = format!("{}\n\n{}\n", ORDER.replace('\n', " "), MISSING_PRICE.replace('\n', " "));
+    let results = map_many("order", JsValue::from_str(&jsonl), JsValue::NULL, Some(true)).expect("results");
+    let results = js_sys::Array::from(&results);
+    assert_eq!(results.length(), 2);
+    assert!(get(&results.get(0), "xml").is_instance_of::<js_sys::Uint8Array>());
+    let error = get(&results.get(1), "error");
+    assert_eq!(get(&error, "code").as_string().as_deref(), Some("contract.invalid"));
+}
+
+#[wasm_bindgen_test]
+fn classify_answers_as_the_facade_call() {
+    let args = r#"{"method": "POST", "endpoint": "/bill_sheets.xml", "response": {"status": 503}}"#;
+    let direct = classify(JsValue::from_str(args)).expect("classified");
+    let via_call = call("classify", JsValue::from_str(args)).expect("classified");
+    assert_eq!(text(&direct), text(&via_call));
+    let both = r#"{"method": "GET", "endpoint": "/x.xml", "response": {"status": 500}, "transport": {"kind": "dns"}}"#;
+    let error = classify(JsValue::from_str(both)).expect_err("usage error");
+    assert_eq!(get(&error, "code").as_string().as_deref(), Some("usage.invalid_json"));
 }

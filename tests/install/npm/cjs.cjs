@@ -10,4 +10,6 @@ const order = fs.readFileSync(path.join(root, 'examples/data/order.json'), 'utf8
 assert.equal(validate('order', order).valid, true);
 assert.equal(map('order', order).totals.inclTax, '598.80');
 assert.equal(version(), process.env.INCWO_EXPECTED_VERSION);
-console.log('cjs: validate and map from require()');
+const lean = require('incwo-connector-wasm/lean');
+assert.equal(lean.map('order', order).xml, map('order', order).xml);
+console.log('cjs: validate and map from require(), the full and the lean entry');

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { validate, map, createConnector, version, ContractError } from 'incwo-connector-wasm';
+import * as lean from 'incwo-connector-wasm/lean';
 
 const ROOT = process.env.INCWO_REPO_ROOT;
 const { startSim } = await import(path.join(ROOT, 'wasm/test/support.mjs'));
@@ -18,6 +19,12 @@ const report = validate('order', orderText);
 assert.equal(report.valid, true);
 assert.match(map('order', orderText).xml, /<unit_price>49.90<\/unit_price>/);
 assert.throws(() => map('order', fs.readFileSync(path.join(ROOT, 'examples/data/order-missing-price.json'), 'utf8')), ContractError);
+// The lean entry (validate, map, classify; its own, smaller module): bytes in and out, batches.
+const leanXml = lean.mapBytes('order', new TextEncoder().encode(orderText)).xml;
+assert.equal(new TextDecoder().decode(leanXml), map('order', orderText).xml);
+assert.deepEqual(lean.mapMany('order', [orderText, orderText]).map((r) => r.totals.inclTax), ['598.80', '598.80']);
+assert.equal(lean.Flow, undefined, 'the lean module has no flow');
+assert.throws(() => lean.map('order', '{}'), ContractError, 'one set of error classes');
 
 const sim = await startSim();
 try {

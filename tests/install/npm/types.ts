@@ -9,4 +9,7 @@ const connector = createConnector({
   fetch,
   config: { server: 'https://www.incwo.com', businessFileId: '123456', auth: { type: 'basic', login: 'a@b.fr', password: 'x' } },
 });
-export const used = [valid, failure, unknownPhase, connector, map];
+import { mapBytes, mapMany, type MapBytesResult } from 'incwo-connector-wasm/lean';
+const mapped: MapBytesResult = mapBytes('order', new Uint8Array(0));
+const batch = mapMany('order', ['{}'], null, { bytes: true });
+export const used = [valid, failure, unknownPhase, connector, map, mapped, batch];
