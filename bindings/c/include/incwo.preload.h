@@ -331,7 +331,8 @@ enum IncwoStatus incwo_core_map_xml(const struct IncwoCore *core,
 
  The call's own status is `INCWO_STATUS_OK` when every record was tried
  (whatever their outcomes); otherwise the error document of the whole call
- (unknown kind, lengths that do not add up) is in `*out`.
+ (unknown kind, lengths that do not add up) is in `*out`. `*out` and
+ `*out_warnings` are set to NULL first, as by `incwo_core_map_xml`.
 
  `core` is a handle from `incwo_core_new`; `kind` is
  NUL-terminated; `inputs` points to `inputs_len` readable bytes; `lengths`

@@ -79,12 +79,15 @@ unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Result<&'a [u8], IncwoSta
     }
 }
 
-/// Sets `*out_warnings` to NULL (unless `out_warnings` is NULL), so that it
-/// is NULL on every path that writes no warnings.
+/// Sets `*out` and `*out_warnings` to NULL (those not NULL themselves), so
+/// that they are NULL on every path that writes nothing to them.
 ///
 /// # Safety
-/// `out_warnings` is NULL or writable.
-unsafe fn clear(out_warnings: *mut *mut c_char) {
+/// `out` and `out_warnings` are NULL or writable.
+unsafe fn clear(out: *mut *mut u8, out_warnings: *mut *mut c_char) {
+    if !out.is_null() {
+        *out = std::ptr::null_mut();
+    }
     if !out_warnings.is_null() {
         *out_warnings = std::ptr::null_mut();
     }
@@ -142,17 +145,15 @@ pub unsafe extern "C" fn incwo_core_map_xml(
     out_len: *mut usize,
     out_warnings: *mut *mut c_char,
 ) -> IncwoStatus {
+    clear(out, out_warnings);
     guard_bytes(out, out_len, || {
         required(out)?;
         required(out_len)?;
-        clear(out_warnings);
         let state = lookup(&CORES, core as usize)?;
         let (kind, input) = (text(kind)?, bytes(input, input_len)?);
         match api::map_xml(kind, input, state.profile.as_deref()) {
             Ok(mapped) => {
-                let warnings = (!mapped.warnings.is_empty())
-                    .then(|| serde_json::to_string(&mapped.warnings).unwrap_or_else(|_| "[]".to_owned()));
-                write_warnings(out_warnings, warnings)?;
+                write_warnings(out_warnings, mapped.warnings_json())?;
                 write_bytes(out, out_len, mapped.xml.into_bytes());
                 Ok(IncwoStatus::Ok)
             }
@@ -175,7 +176,8 @@ pub unsafe extern "C" fn incwo_core_map_xml(
 ///
 /// The call's own status is `INCWO_STATUS_OK` when every record was tried
 /// (whatever their outcomes); otherwise the error document of the whole call
-/// (unknown kind, lengths that do not add up) is in `*out`.
+/// (unknown kind, lengths that do not add up) is in `*out`. `*out` and
+/// `*out_warnings` are set to NULL first, as by `incwo_core_map_xml`.
 ///
 /// # Safety
 /// `core` is a handle from `incwo_core_new`; `kind` is
@@ -198,11 +200,11 @@ pub unsafe extern "C" fn incwo_core_map_many(
     out_failed: *mut usize,
     out_warnings: *mut *mut c_char,
 ) -> IncwoStatus {
+    clear(out, out_warnings);
     guard_bytes(out, out_len, || {
         required(out)?;
         required(out_len)?;
         required(out_failed)?;
-        clear(out_warnings);
         let state = lookup(&CORES, core as usize)?;
         let kind = text(kind)?;
         let data = bytes(inputs, inputs_len)?;

@@ -56,6 +56,14 @@ pub struct MappedXml {
     pub warnings: Vec<Violation>,
 }
 
+impl MappedXml {
+    /// The warnings as JSON text, the `warnings` of [`super::map`] (same
+    /// text, keys in the same order), or `None` when there are none.
+    pub fn warnings_json(&self) -> Option<String> {
+        (!self.warnings.is_empty()).then(|| super::to_json(&self.warnings).to_string())
+    }
+}
+
 /// `map(kind, input, profile?)` keeping only the XML and the warnings; the
 /// error document of `map` otherwise. `input` is the record's JSON as bytes.
 pub fn map_xml(kind_name: &str, input: &[u8], profile: Option<&str>) -> Result<MappedXml, Value> {
@@ -93,7 +101,7 @@ impl ManyXml {
         let list: Vec<Value> = self
             .warnings
             .iter()
-            .map(|(index, warnings)| json!({"index": index, "warnings": warnings}))
+            .map(|(index, warnings)| json!({"index": index, "warnings": super::to_json(warnings)}))
             .collect();
         Some(Value::Array(list).to_string())
     }
@@ -193,11 +201,59 @@ mod tests {
         assert_eq!(map_many_xml("order", [], None).unwrap(), ManyXml::default());
     }
 
+    /// Every `map` vector (default profile or its own) through `map_xml` and
+    /// one `map_many_xml` call per profile and kind: `map`'s bytes, warnings
+    /// and error documents.
+    #[test]
+    fn the_map_vectors_give_the_same_results_one_by_one_and_in_a_batch() {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+        let mut groups: std::collections::BTreeMap<(Option<String>, String), Vec<Vec<u8>>> = Default::default();
+        for entry in std::fs::read_dir(base.join("map")).unwrap() {
+            let vector: Value = serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+            let input = match (&vector["inputText"], &vector["inputFile"]) {
+                (Value::String(text), _) => text.clone().into_bytes(),
+                (_, Value::String(file)) => std::fs::read(base.join(file)).unwrap(),
+                _ => vector["input"].to_string().into_bytes(),
+            };
+            let profile = vector["profileFile"]
+                .as_str()
+                .map(|f| std::fs::read_to_string(base.join(f)).unwrap());
+            let kind = vector["args"]["kind"].as_str().unwrap().to_owned();
+            groups.entry((profile, kind)).or_default().push(input);
+        }
+        let mut records = 0;
+        for ((profile, kind), inputs) in groups {
+            let profile = profile.as_deref();
+            let many = map_many_xml(&kind, inputs.iter().map(Vec::as_slice), profile).unwrap();
+            let items: Vec<&[u8]> = many.items.split(|b| *b == 0).collect();
+            for (i, input) in inputs.iter().enumerate() {
+                records += 1;
+                let full = super::super::map(&kind, std::str::from_utf8(input).unwrap(), profile);
+                let one = map_xml(&kind, input, profile);
+                let batch_warnings = many.warnings.iter().find(|(at, _)| *at == i).map(|(_, w)| w.clone());
+                if full.get("error").is_some() {
+                    assert_eq!(one.unwrap_err(), full);
+                    assert_eq!(serde_json::from_slice::<Value>(items[i]).unwrap(), full);
+                    assert!(many.failed.iter().any(|(at, _)| *at == i));
+                } else {
+                    let one = one.unwrap();
+                    assert_eq!(one.xml.as_bytes(), items[i]);
+                    assert_eq!(full["xml"].as_str().unwrap(), one.xml);
+                    assert_eq!(super::super::to_json(&one.warnings), full["warnings"]);
+                    assert_eq!(batch_warnings.unwrap_or_default(), one.warnings);
+                }
+            }
+        }
+        assert!(records >= 12, "{records} map vectors");
+    }
+
     #[test]
     fn warnings_are_kept_by_index() {
         let customer = include_str!("../../../examples/data/customer.json");
         let one = map_xml("customer", customer.as_bytes(), None).unwrap();
         assert_eq!(one.warnings[0].code, "vat_key");
+        let full = super::super::map("customer", customer, None);
+        assert_eq!(one.warnings_json().unwrap(), full["warnings"].to_string());
         let many = map_many_xml("customer", [b"{".as_slice(), customer.as_bytes()], None).unwrap();
         assert_eq!(many.warnings, vec![(1, one.warnings.clone())]);
         let listed: Value = serde_json::from_str(&many.warnings_json().unwrap()).unwrap();
