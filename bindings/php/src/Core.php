@@ -11,7 +11,8 @@ use Incwo\Connector\Exception\UsageException;
 /**
  * The incwo connector core, loaded through PHP's FFI from the C library
  * `libincwo_ffi` (crate `incwo-ffi`). Every method marshals JSON to and from
- * the core; the rules live in the core. Errors become typed exceptions
+ * the core, except mapXml() and mapMany(), which hand the XML over as bytes;
+ * the rules live in the core. Errors become typed exceptions
  * (technical, contract, business, usage).
  *
  * A Core holds one mapping profile (JSON text; the shipped default when null).

@@ -3,7 +3,8 @@
 //! The surface is the core's JSON façade (`incwo_core::api`) and nothing
 //! more: every function here marshals its arguments, calls the façade and
 //! marshals the answer back. Domain payloads (records, reports, XML views,
-//! schemas) cross as JSON text; the protocol types of the flow loop
+//! schemas) cross as JSON text, except the XML calls ([`map_xml`],
+//! [`map_many_xml`]: records as bytes in, XML as bytes out); the protocol types of the flow loop
 //! (requests, responses, actions, outcomes) are typed uniffi records and
 //! enums built from the core's JSON; `{"error": …}` results become an
 //! [`IncwoError`] exception whose variant is the error's class.
