@@ -230,10 +230,17 @@ def ratio(rows, a, b, at_least, what):
 host_table("PHP: core through FFI vs Symfony vs plain PHP", php, [
     ("core_ffi", "core through FFI (`Core::map`, JSON decoded)"),
     ("core_ffi_text", "core through FFI (`mapJson` + `json_decode`)"),
+    ("core_ffi_xml", "core through FFI, the XML only (`Core::mapXml`: bytes in and out, no `json_decode`)"),
+    ("core_ffi_batch1000", "core through FFI, one `Core::mapMany` call for 1,000 orders (per order)"),
     ("symfony", "Symfony Serializer + XmlEncoder + Validator + bcmath, services built once"),
     ("symfony_cold", "Symfony, services built for every order"),
     ("plain", "plain PHP: json_decode + bcmath + concatenation"),
-], lambda rows: [ratio(rows, "core_ffi", "symfony", 40, "core vs Symfony"), ratio(rows, "core_ffi", "plain", 2, "core vs plain PHP")])
+], lambda rows: [ratio(rows, "core_ffi_xml", "symfony", 40, "core (`mapXml`) vs Symfony"),
+                 ratio(rows, "core_ffi_xml", "plain", 2, "core (`mapXml`) vs plain PHP"),
+                 ratio(rows, "core_ffi_batch1000", "symfony", 40, "core batch (`mapMany`) vs Symfony"),
+                 ratio(rows, "core_ffi_batch1000", "plain", 2, "core batch (`mapMany`) vs plain PHP"),
+                 ratio(rows, "core_ffi", "symfony", 40, "core (`map`, JSON decoded) vs Symfony"),
+                 ratio(rows, "core_ffi", "plain", 2, "core (`map`, JSON decoded) vs plain PHP")])
 
 for line in fpm_report.section(load("fpm.json")):
     p(line)
@@ -241,11 +248,14 @@ for line in fpm_report.section(load("fpm.json")):
 host_table("Python: core through the wheel vs pydantic vs plain", py, [
     ("core_wheel", "core through the wheel, one call per order (`Core.map_record`)"),
     ("core_wheel_text", "core through the wheel (`IncwoCore.map` text + `json.loads`)"),
-    ("core_wheel_batch1000", "core through the wheel, one `map_many` call for 1,000 orders (per order)"),
+    ("core_wheel_xml", "core through the wheel, the XML only (`map_xml`: bytes in and out)"),
+    ("core_wheel_batch1000", "core through the wheel, one `map_many` call for 1,000 orders (per order; XML bytes out)"),
+    ("core_wheel_batch1000_json", "core through the wheel, the JSON batch (native `map_many` + `json.loads`, the path before `map_many` gave bytes; per order)"),
     ("pydantic", "pydantic v2 (`json.loads(parse_float=Decimal)`) + ElementTree"),
     ("plain", "plain json + decimal + ElementTree"),
-], lambda rows: [ratio(rows, "core_wheel", "pydantic", 5, "core vs pydantic, per call"),
-                 ratio(rows, "core_wheel_batch1000", "pydantic", 10, "core batch vs pydantic")])
+], lambda rows: [ratio(rows, "core_wheel_xml", "pydantic", 5, "core (`map_xml`) vs pydantic, per call"),
+                 ratio(rows, "core_wheel_batch1000", "pydantic", 10, "core batch (`map_many`) vs pydantic"),
+                 ratio(rows, "core_wheel", "pydantic", 5, "core (`map_record`, dict) vs pydantic, per call")])
 
 def js_ratios(rows):
     out = [ratio(rows, "core_wasm", "zod", 3, "core (full module, `map`) vs zod"),

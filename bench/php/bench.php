@@ -62,6 +62,7 @@ try {
     $core = new Core();
     $impls['core_ffi'] = fn (string $json): string => $core->map('order', $json)['xml'];
     $impls['core_ffi_text'] = fn (string $json): string => json_decode($core->mapJson('order', $json), true, 512, JSON_THROW_ON_ERROR)['xml'];
+    $impls['core_ffi_xml'] = fn (string $json): string => $core->mapXml('order', $json);
 } catch (\Throwable $e) {
     $result['notes'][] = 'core through FFI: binding not built yet (' . $e->getMessage() . ')';
 }
@@ -100,6 +101,19 @@ foreach ($impls as $name => $f) {
 if ($services !== null) {
     $cold = timeit(fn () => BenchPeers\sf_objects(new BenchPeers\Services(), $order10), 7);
     $result['rows']['symfony_cold'] = ['order10' => $cold, 'ordersPerSecond' => 1e6 / $cold['medianUs']];
+}
+// Batch: 1,000 ten-line orders in one mapMany call, against 1,000 calls of each peer.
+if ($core !== null) {
+    $batch = array_fill(0, 1000, $order10);
+    $mapped = $core->mapMany('order', $batch);
+    if (count($mapped) !== 1000 || $mapped[999] !== $impls['plain']($order10)) {
+        fwrite(STDERR, "core_ffi_batch1000 differs from the core's bytes\n");
+        exit(1);
+    }
+    $b = timeit(fn () => $core->mapMany('order', $batch), 7);
+    $perOrder = array_map(fn ($v) => $v / 1000, $b);
+    $result['rows']['core_ffi_batch1000'] = ['perOrder' => $perOrder, 'ordersPerSecond' => 1e6 / $perOrder['medianUs']];
+    fwrite(STDERR, sprintf("php core mapMany of 1,000: %9.2f µs per order\n", $perOrder['medianUs']));
 }
 // Per-call overhead of a trivial call.
 if ($core !== null) {

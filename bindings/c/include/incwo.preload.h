@@ -285,3 +285,70 @@ enum IncwoStatus incwo_flow_summary(const struct IncwoFlow *flow, char **out);
  */
 enum IncwoStatus incwo_flow_free(struct IncwoFlow *flow);
 
+/*
+ Frees bytes returned by this library (`*out` of [`incwo_core_map_xml`]
+ and [`incwo_core_map_many`]), with the length returned alongside. NULL is
+ a no-op.
+
+ `bytes` is NULL or bytes returned by this library with that length, not
+ freed yet.
+ */
+void incwo_bytes_free(uint8_t *bytes, size_t len);
+
+/*
+ `incwo_core_map` for a host that wants only the XML: the record
+ is `input_len` bytes of JSON (not NUL-terminated; NULL when the length is
+ 0). On success `*out` holds the XML (`*out_len` bytes, no NUL), and
+ `*out_warnings`, unless NULL, the JSON array of the record's warnings or
+ NULL when it has none (free it with `incwo_string_free`).
+ Otherwise `*out` holds the error document `incwo_core_map` answers, with
+ the status of its class. Free `*out` with [`incwo_bytes_free`].
+
+ `core` is a handle from `incwo_core_new`; `kind` is
+ NUL-terminated; `input` points to `input_len` readable bytes; `out` and
+ `out_len` are writable; `out_warnings` is NULL or writable.
+ */
+enum IncwoStatus incwo_core_map_xml(const struct IncwoCore *core,
+                                    const char *kind,
+                                    const char *input,
+                                    size_t input_len,
+                                    uint8_t **out,
+                                    size_t *out_len,
+                                    char **out_warnings);
+
+/*
+ Maps `count` records of one kind in one call. The records are
+ concatenated in `inputs` (`inputs_len` bytes), record `i` being
+ `lengths[i]` bytes of JSON; the lengths must add up to `inputs_len`.
+
+ `*out` (free it with [`incwo_bytes_free`]) holds one item per record, in
+ order, each followed by one NUL byte: the record's XML, or the error
+ document of a record that was not mapped. `*out_failed` is the number of
+ records not mapped; `statuses`, unless NULL, receives `count` statuses
+ (`INCWO_STATUS_OK` or the class of the record's error). `*out_warnings`,
+ unless NULL, receives `[{"index": i, "warnings": [...]}, ...]` for the
+ records mapped with warnings, or NULL when none has one.
+
+ The call's own status is `INCWO_STATUS_OK` when every record was tried
+ (whatever their outcomes); otherwise the error document of the whole call
+ (unknown kind, lengths that do not add up) is in `*out`. `*out` and
+ `*out_warnings` are set to NULL first, as by `incwo_core_map_xml`.
+
+ `core` is a handle from `incwo_core_new`; `kind` is
+ NUL-terminated; `inputs` points to `inputs_len` readable bytes; `lengths`
+ to `count` lengths; `statuses` is NULL or has room for `count` statuses;
+ `out`, `out_len` and `out_failed` are writable; `out_warnings` is NULL or
+ writable.
+ */
+enum IncwoStatus incwo_core_map_many(const struct IncwoCore *core,
+                                     const char *kind,
+                                     const char *inputs,
+                                     size_t inputs_len,
+                                     const size_t *lengths,
+                                     size_t count,
+                                     enum IncwoStatus *statuses,
+                                     uint8_t **out,
+                                     size_t *out_len,
+                                     size_t *out_failed,
+                                     char **out_warnings);
+

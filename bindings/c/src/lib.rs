@@ -19,6 +19,10 @@
 //!   error document of a panic (`INCWO_STATUS_PANIC`). On the marshalling
 //!   failures (null argument, invalid UTF-8, invalid handle) nothing is
 //!   written;
+//! - the XML-only calls ([`incwo_core_map_xml`], [`incwo_core_map_many`],
+//!   module `xml`) take their records as pointer + length and write bytes
+//!   with their length (`uint8_t **out, size_t *out_len`), freed with
+//!   [`incwo_bytes_free`]: one free function per owned type;
 //! - handles ([`IncwoCore`], [`IncwoFlow`]) are opaque ids, never
 //!   dereferenced: a handle used after its `_free` is reported as
 //!   `INCWO_STATUS_INVALID_HANDLE` instead of crashing.
@@ -31,6 +35,10 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+mod xml;
+
+pub use xml::{incwo_bytes_free, incwo_core_map_many, incwo_core_map_xml};
 
 /// Status of every call. The numeric values are part of the ABI: hosts map
 /// 1–4 to their exception classes, the others to misuse or internal errors.
@@ -98,10 +106,17 @@ impl IncwoStatus {
     fn of(value: &Value) -> IncwoStatus {
         match value.get("error").and_then(|e| e.get("class")).and_then(Value::as_str) {
             None => IncwoStatus::Ok,
-            Some("contract") => IncwoStatus::Contract,
-            Some("technical") => IncwoStatus::Technical,
-            Some("business") => IncwoStatus::Business,
-            Some(_) => IncwoStatus::Usage,
+            Some(class) => IncwoStatus::of_class(class),
+        }
+    }
+
+    /// The status of an error class (`usage` for a class it does not know).
+    fn of_class(class: &str) -> IncwoStatus {
+        match class {
+            "contract" => IncwoStatus::Contract,
+            "technical" => IncwoStatus::Technical,
+            "business" => IncwoStatus::Business,
+            _ => IncwoStatus::Usage,
         }
     }
 }

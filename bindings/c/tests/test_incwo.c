@@ -47,6 +47,14 @@ static void expect(enum IncwoStatus got, enum IncwoStatus want, char **outp, con
   *outp = NULL;
 }
 
+/* Whether `len` bytes (not NUL-terminated) contain `needle`. */
+static int bytes_contain(const uint8_t *bytes, size_t len, const char *needle) {
+  size_t n = strlen(needle);
+  for (size_t i = 0; bytes && i + n <= len; i++)
+    if (memcmp(bytes + i, needle, n) == 0) return 1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *root = argc > 1 ? argv[1] : ".";
   char path[4096];
@@ -108,6 +116,49 @@ int main(int argc, char **argv) {
   expect(incwo_core_validate(core, "order", order, &out), INCWO_STATUS_OK, &out, "\"valid\":true", "core validate");
   out = NULL;
   expect(incwo_core_map(core, "order", order, &out), INCWO_STATUS_OK, &out, "xml", "core map");
+  /* The XML alone, bytes in and out, one record then a batch of three. */
+  {
+    uint8_t *xml = NULL;
+    size_t xml_len = 0;
+    char *warnings = (char *)1;
+    size_t order_len = strlen(order);
+    CHECK(incwo_core_map_xml(core, "order", order, order_len, &xml, &xml_len, &warnings) == INCWO_STATUS_OK &&
+              xml != NULL && warnings == NULL && xml_len > 0 && memcmp(xml, "<proposal_sheet>", 16) == 0 &&
+              memchr(xml, 0, xml_len) == NULL,
+          "core map_xml");
+    incwo_bytes_free(xml, xml_len);
+    xml = NULL;
+    CHECK(incwo_core_map_xml(core, "order", "{", 1, &xml, &xml_len, NULL) == INCWO_STATUS_USAGE && xml != NULL &&
+              xml_len > 0 && memcmp(xml, "{\"error\"", 8) == 0,
+          "core map_xml malformed JSON");
+    incwo_bytes_free(xml, xml_len);
+    xml = NULL;
+    char *batch = malloc(2 * order_len + 1);
+    memcpy(batch, order, order_len);
+    batch[order_len] = '{';
+    memcpy(batch + order_len + 1, order, order_len);
+    size_t lengths[3] = {order_len, 1, order_len};
+    enum IncwoStatus statuses[3] = {INCWO_STATUS_PANIC, INCWO_STATUS_PANIC, INCWO_STATUS_PANIC};
+    size_t failed = 99;
+    warnings = (char *)1;
+    CHECK(incwo_core_map_many(core, "order", batch, 2 * order_len + 1, lengths, 3, statuses, &xml, &xml_len, &failed,
+                              &warnings) == INCWO_STATUS_OK &&
+              failed == 1 && warnings == NULL && statuses[0] == INCWO_STATUS_OK &&
+              statuses[1] == INCWO_STATUS_USAGE && statuses[2] == INCWO_STATUS_OK,
+          "core map_many");
+    size_t nuls = 0;
+    for (size_t i = 0; xml && i < xml_len; i++) nuls += xml[i] == 0;
+    CHECK(nuls == 3 && xml_len > 0 && xml[xml_len - 1] == 0, "core map_many: three items, each ended by NUL");
+    incwo_bytes_free(xml, xml_len);
+    xml = NULL;
+    CHECK(incwo_core_map_many(core, "order", batch, 2 * order_len, lengths, 3, NULL, &xml, &xml_len, &failed, NULL) ==
+                  INCWO_STATUS_USAGE &&
+              xml != NULL && bytes_contain(xml, xml_len, "usage.bad_arguments"),
+          "core map_many: lengths that do not add up");
+    incwo_bytes_free(xml, xml_len);
+    free(batch);
+    incwo_bytes_free(NULL, 0);
+  }
   out = NULL;
   expect(incwo_core_schema(core, "customer", &out), INCWO_STATUS_OK, &out, "externalId", "core schema");
   /* A panic inside the core (the debug.panic self-test) is a status and a

@@ -11,7 +11,8 @@ use Incwo\Connector\Exception\UsageException;
 /**
  * The incwo connector core, loaded through PHP's FFI from the C library
  * `libincwo_ffi` (crate `incwo-ffi`). Every method marshals JSON to and from
- * the core; the rules live in the core. Errors become typed exceptions
+ * the core, except mapXml() and mapMany(), which hand the XML over as bytes;
+ * the rules live in the core. Errors become typed exceptions
  * (technical, contract, business, usage).
  *
  * A Core holds one mapping profile (JSON text; the shipped default when null).
@@ -31,6 +32,14 @@ final class Core
 
     /** The native handle of the configured core. */
     private ?\FFI\CData $handle = null;
+
+    /**
+     * The out-parameters of the XML calls (`uint8_t *`, `size_t`, `char *`,
+     * `size_t`), made once: a call reuses them instead of allocating four.
+     *
+     * @var array{\FFI\CData, \FFI\CData, \FFI\CData, \FFI\CData}|null
+     */
+    private ?array $xmlOut = null;
 
     /**
      * Without paths, the preloaded scope is used when there is one (see {@see library()}).
@@ -322,6 +331,121 @@ final class Core
     }
 
     /**
+     * The incwo XML a record becomes: the `xml` of {@see map()}, with the same
+     * bytes, returned as is (no JSON document to decode). An invalid record
+     * throws as map() does (a ContractException with the violations).
+     *
+     * @param string|array<string, mixed>|object $record   the record (JSON text or value)
+     * @param list<array<string, mixed>>|null     $warnings set to the record's warnings (the `warnings` of map(); an empty list for none)
+     */
+    public function mapXml(string $kind, string|array|object $record, ?array &$warnings = null): string
+    {
+        $record = Json::text($record);
+        [$out, $length, $warningsOut] = $this->xmlOut();
+        $status = $this->ffi->incwo_core_map_xml($this->handle(), $kind, $record, strlen($record), \FFI::addr($out), \FFI::addr($length), \FFI::addr($warningsOut));
+        $text = $this->takeBytes($out, $length);
+        $warnings = $this->takeWarnings($warningsOut) ?? [];
+        if ($status !== 0) {
+            $this->fail($status, $text);
+        }
+
+        return (string) $text;
+    }
+
+    /**
+     * Maps many records of one kind in one native call: for each record, in
+     * order and under its key, its XML (as {@see mapXml()}) or, for a record
+     * that was not mapped, its exception (returned, not thrown: the others
+     * are mapped all the same). Throws only when the call itself is refused
+     * (an unknown kind).
+     *
+     * @param array<array-key, string|array<string, mixed>|object>        $records  records (JSON text or values)
+     * @param array<array-key, list<array<string, mixed>>>|null           $warnings set to the warnings of the records that have some, by key
+     *
+     * @return array<array-key, string|IncwoException>
+     */
+    public function mapMany(string $kind, array $records, ?array &$warnings = null): array
+    {
+        $warnings = [];
+        $count = count($records);
+        if ($count === 0) {
+            return [];
+        }
+        $lengths = $this->ffi->new("size_t[{$count}]");
+        $texts = [];
+        $i = 0;
+        foreach ($records as $record) {
+            $text = is_string($record) ? $record : Json::text($record);
+            $texts[] = $text;
+            $lengths[$i++] = strlen($text);
+        }
+        $data = implode('', $texts);
+        unset($texts);
+        $statuses = $this->ffi->new("enum IncwoStatus[{$count}]");
+        [$out, $length, $warningsOut, $failed] = $this->xmlOut();
+        $status = $this->ffi->incwo_core_map_many($this->handle(), $kind, $data, strlen($data), $lengths, $count, $statuses, \FFI::addr($out), \FFI::addr($length), \FFI::addr($failed), \FFI::addr($warningsOut));
+        $text = $this->takeBytes($out, $length);
+        $listed = $this->takeWarnings($warningsOut);
+        if ($status !== 0) {
+            $this->fail($status, $text);
+        }
+        $items = explode("\0", (string) $text, $count + 1);
+        array_pop($items);
+        if ($failed->cdata > 0) {
+            for ($i = 0; $i < $count; ++$i) {
+                if ($statuses[$i] !== 0) {
+                    $items[$i] = self::exception($this->ffi->incwo_status_name($statuses[$i]), $items[$i]);
+                }
+            }
+        }
+        $keys = array_is_list($records) ? null : array_keys($records);
+        foreach ($listed ?? [] as $entry) {
+            $warnings[$keys === null ? $entry['index'] : $keys[$entry['index']]] = $entry['warnings'];
+        }
+
+        return $keys === null ? $items : array_combine($keys, $items);
+    }
+
+    /**
+     * The out-parameters of the XML calls, made on first use.
+     *
+     * @return array{\FFI\CData, \FFI\CData, \FFI\CData, \FFI\CData}
+     */
+    private function xmlOut(): array
+    {
+        return $this->xmlOut ??= [$this->ffi->new('uint8_t*'), $this->ffi->new('size_t'), $this->ffi->new('char*'), $this->ffi->new('size_t')];
+    }
+
+    /** The bytes a call wrote (null: none), freed in the library (the next call sets the pointer again, NULL first). */
+    private function takeBytes(\FFI\CData $out, \FFI\CData $length): ?string
+    {
+        if (\FFI::isNull($out)) {
+            return null;
+        }
+        $size = $length->cdata;
+        $text = $size === 0 ? '' : \FFI::string($out, $size);
+        $this->ffi->incwo_bytes_free($out, $size);
+
+        return $text;
+    }
+
+    /**
+     * The warnings a call wrote (null: none), freed in the library (the next call sets the pointer again, NULL first).
+     *
+     * @return list<array<string, mixed>>|null
+     */
+    private function takeWarnings(\FFI\CData $out): ?array
+    {
+        if (\FFI::isNull($out)) {
+            return null;
+        }
+        $text = \FFI::string($out);
+        $this->ffi->incwo_string_free($out);
+
+        return Json::decode($text);
+    }
+
+    /**
      * The JSON Schema of a kind.
      *
      * @return array<string, mixed>
@@ -455,25 +579,47 @@ final class Core
         if ($status === 0) {
             return $text ?? '';
         }
+        $this->fail($status, $text);
+    }
+
+    /**
+     * Throws the typed exception of a failed call's status and error document.
+     *
+     * @param string|null $text the error document the call wrote (null: none)
+     */
+    private function fail(int $status, ?string $text): never
+    {
         $name = $this->ffi->incwo_status_name($status);
-        if ($name === 'panic') {
-            // A panic inside the core (a bug, or the `debug.panic` self-test),
-            // caught by the C ABI: its document is the core's
-            // `usage.internal_panic` error. The process and this core go on.
-            $document = $text === null ? null : json_decode($text, true);
-            $error = is_array($document) && is_array($document['error'] ?? null) ? $document['error'] : ['class' => 'usage', 'code' => 'usage.internal_panic', 'message' => 'the connector core panicked', 'hint' => 'report it to the connector\'s maintainers with the input that caused it'];
-            throw IncwoException::fromError($error, $text ?? '');
+        if ($text !== null && in_array($name, ['panic', 'usage', 'contract', 'technical', 'business'], true)) {
+            throw self::exception($name, $text);
         }
-        if ($text !== null && in_array($name, ['usage', 'contract', 'technical', 'business'], true)) {
-            $document = json_decode($text, true);
-            $error = is_array($document) && is_array($document['error'] ?? null) ? $document['error'] : ['class' => $name, 'code' => "ffi.{$name}", 'message' => 'unreadable error document'];
-            throw IncwoException::fromError($error, $text);
+        if ($name === 'panic') {
+            throw self::exception('panic', '');
         }
         $error = ['class' => 'usage', 'code' => "ffi.{$name}", 'message' => "the incwo library refused the call: {$name}"];
         if ($name === 'interior_nul') {
             throw new TechnicalException(['class' => 'technical'] + $error);
         }
         throw new UsageException($error);
+    }
+
+    /**
+     * The exception of an error document, by the status of its class
+     * (`panic`: a panic inside the core, a bug or the `debug.panic`
+     * self-test, caught by the C ABI; its document is the core's
+     * `usage.internal_panic` error, and the process and this core go on).
+     */
+    private static function exception(string $status, string $text): IncwoException
+    {
+        $document = json_decode($text, true);
+        if (is_array($document) && is_array($document['error'] ?? null)) {
+            return IncwoException::fromError($document['error'], $text);
+        }
+        $error = $status === 'panic'
+            ? ['class' => 'usage', 'code' => 'usage.internal_panic', 'message' => 'the connector core panicked', 'hint' => 'report it to the connector\'s maintainers with the input that caused it']
+            : ['class' => $status, 'code' => "ffi.{$status}", 'message' => 'unreadable error document'];
+
+        return IncwoException::fromError($error, $text);
     }
 
     /** @internal the FFI instance, for Flow */

@@ -38,6 +38,51 @@ final class CoreTest extends TestCase
         self::assertStringContainsString('<unit_price>49.90</unit_price>', $mapped['xml']);
     }
 
+    public function testMapXmlIsTheXmlOfMapWithoutTheDocument(): void
+    {
+        $core = new Core();
+        $order = self::record('order');
+        self::assertSame($core->map('order', $order)['xml'], $core->mapXml('order', $order, $warnings));
+        self::assertSame([], $warnings);
+        self::assertSame($core->map('order', $order)['xml'], $core->mapXml('order', json_decode($order, true)));
+        $customer = self::record('customer');
+        $core->mapXml('customer', $customer, $warnings);
+        self::assertSame($core->map('customer', $customer)['warnings'], $warnings);
+        self::assertSame('vat_key', $warnings[0]['code']);
+        try {
+            $core->mapXml('order', self::record('order-missing-price'));
+            self::fail('no exception');
+        } catch (ContractException $e) {
+            self::assertSame('/lines/0/unitPriceExclTax', $e->getViolations()[0]['path']);
+        }
+        $this->expectException(UsageException::class);
+        $core->mapXml('order', "{\"orderNumber\": \"\xff\"}");
+    }
+
+    public function testMapManyAnswersEachRecordUnderItsKey(): void
+    {
+        $core = new Core();
+        $order = self::record('order');
+        $records = ['first' => $order, 'broken' => '{', 'missing' => self::record('order-missing-price'), 'array' => json_decode($order, true), 'nul' => "{\0}"];
+        $mapped = $core->mapMany('order', $records, $warnings);
+        self::assertSame(array_keys($records), array_keys($mapped));
+        self::assertSame($core->mapXml('order', $order), $mapped['first']);
+        self::assertSame($mapped['first'], $mapped['array']);
+        self::assertInstanceOf(UsageException::class, $mapped['broken']);
+        self::assertSame('usage.malformed_json', $mapped['broken']->getErrorCode());
+        self::assertInstanceOf(ContractException::class, $mapped['missing']);
+        self::assertSame('/lines/0/unitPriceExclTax', $mapped['missing']->getViolations()[0]['path']);
+        self::assertInstanceOf(UsageException::class, $mapped['nul'], 'a NUL inside a record stays inside it');
+        self::assertSame([], $warnings);
+        $customers = $core->mapMany('customer', [$order, self::record('customer'), self::record('customer')], $warnings);
+        self::assertSame([1, 2], array_keys($warnings));
+        self::assertSame($core->map('customer', self::record('customer'))['warnings'], $warnings[2]);
+        self::assertSame($customers[1], $customers[2]);
+        self::assertSame([], $core->mapMany('order', [], $warnings));
+        $this->expectException(UsageException::class);
+        $core->mapMany('orders', [$order]);
+    }
+
     public function testAContractErrorCarriesItsViolations(): void
     {
         try {
@@ -203,7 +248,7 @@ final class CoreTest extends TestCase
         }
     }
 
-    public function testMemoryStaysFlatOver100000Calls(): void
+    public function testMemoryStaysFlatOver150000Calls(): void
     {
         $core = new Core();
         $record = self::record('customer');
@@ -211,7 +256,9 @@ final class CoreTest extends TestCase
         for ($i = 0; $i < 2_000; $i++) {
             $core->validateJson('customer', $record);
             $core->mapJson('customer', $record);
+            $core->mapXml('customer', $record, $warnings);
         }
+        $core->mapMany('customer', array_fill(0, 100, $record));
         gc_collect_cycles();
         $php = memory_get_usage();
         $native = $rss();
@@ -219,12 +266,16 @@ final class CoreTest extends TestCase
         for ($i = 0; $i < 50_000; $i++) {
             $core->validateJson('customer', $record);
             $core->mapJson('customer', $record);
+            $core->mapXml('customer', $record, $warnings);
+            if ($i % 1_000 === 0) {
+                $core->mapMany('customer', array_fill(0, 100, $record), $warnings);
+            }
         }
         $seconds = microtime(true) - $started;
         gc_collect_cycles();
         $phpGrowth = memory_get_usage() - $php;
         $nativeGrowth = $rss() - $native;
-        fwrite(STDERR, sprintf("\n100000 validate/map calls in %.1f s (%.0f µs/call): PHP memory %+d bytes, RSS %+d KiB\n", $seconds, $seconds * 10, $phpGrowth, intdiv($nativeGrowth, 1024)));
+        fwrite(STDERR, sprintf("\n150000 validate/map/mapXml calls and 50 mapMany batches of 100 in %.1f s (%.0f µs/call): PHP memory %+d bytes, RSS %+d KiB\n", $seconds, $seconds * 1e6 / 155_000, $phpGrowth, intdiv($nativeGrowth, 1024)));
         self::assertLessThan(64 * 1024, $phpGrowth, 'PHP memory grew');
         self::assertLessThan(4 * 1024 * 1024, $nativeGrowth, 'native memory (RSS) grew');
     }

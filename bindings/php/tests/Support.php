@@ -75,6 +75,74 @@ final class Support
         return ['json' => $json, 'diff' => $diff];
     }
 
+    /**
+     * Every `map` vector through the XML calls: `mapXml` one by one and
+     * `mapMany` in one call per profile and kind (the vectors' inputs, then
+     * the same again, so that a batch holds several records). Each record
+     * must give what `mapJson` gives: the same XML bytes and warnings, or an
+     * exception of the same class carrying the same error document. Returns
+     * the differences (empty: none) and how many records were compared.
+     *
+     * @return array{diffs: list<string>, records: int}
+     */
+    public static function mapBatchMismatches(): array
+    {
+        $base = self::root() . '/tests/vectors';
+        $groups = [];
+        foreach (self::vectorFiles() as $relative) {
+            $vector = self::objects(file_get_contents("{$base}/{$relative}"));
+            if ($vector->call !== 'map') {
+                continue;
+            }
+            $input = $vector->inputText ?? (isset($vector->inputFile) ? file_get_contents("{$base}/{$vector->inputFile}") : Json::text($vector->input));
+            $groups[($vector->profileFile ?? '') . "\0" . $vector->args->kind][$relative] = $input;
+        }
+        $diffs = [];
+        $records = 0;
+        foreach ($groups as $group => $inputs) {
+            [$profileFile, $kind] = explode("\0", $group);
+            $core = self::$cores[$profileFile] ??= new Core($profileFile !== '' ? file_get_contents("{$base}/{$profileFile}") : null);
+            $named = [];
+            foreach ([1, 2] as $round) {
+                foreach ($inputs as $relative => $input) {
+                    $named["{$relative}#{$round}"] = $input;
+                }
+            }
+            $many = $core->mapMany($kind, $named, $manyWarnings);
+            foreach ($named as $name => $input) {
+                ++$records;
+                try {
+                    $want = json_decode($core->mapJson($kind, $input), true);
+                    $wantError = null;
+                } catch (IncwoException $e) {
+                    $want = null;
+                    $wantError = $e;
+                }
+                try {
+                    $one = $core->mapXml($kind, $input, $oneWarnings);
+                } catch (IncwoException $e) {
+                    $one = $e;
+                    $oneWarnings = [];
+                }
+                $got = ['mapXml' => [$one, $oneWarnings], 'mapMany' => [$many[$name] ?? null, $manyWarnings[$name] ?? []]];
+                foreach ($got as $call => [$result, $warnings]) {
+                    $diff = match (true) {
+                        $want !== null && $result !== $want['xml'] => 'XML differs from map()',
+                        $want !== null && $warnings !== $want['warnings'] => 'warnings differ from map()',
+                        $wantError !== null && !($result instanceof IncwoException) => 'mapped a record map() refuses',
+                        $wantError !== null && (get_class($result) !== get_class($wantError) || $result->getRawJson() !== $wantError->getRawJson()) => 'error differs from map()',
+                        default => null,
+                    };
+                    if ($diff !== null) {
+                        $diffs[] = "{$name} ({$call}): {$diff}";
+                    }
+                }
+            }
+        }
+
+        return ['diffs' => $diffs, 'records' => $records];
+    }
+
     /** The workspace root. */
     public static function root(): string
     {

@@ -22,6 +22,14 @@ final class VectorsTest extends TestCase
         self::assertGreaterThanOrEqual(40, iterator_count(self::vectors()));
     }
 
+    /** The `map` vectors through mapXml and mapMany give map()'s bytes, warnings and errors. */
+    public function testMapVectorsThroughTheXmlCallsGiveTheSameResults(): void
+    {
+        ['diffs' => $diffs, 'records' => $records] = Support::mapBatchMismatches();
+        self::assertGreaterThanOrEqual(24, $records);
+        self::assertSame([], $diffs);
+    }
+
     /** @dataProvider vectors */
     public function testVector(string $relative): void
     {

@@ -3,7 +3,8 @@
 //! The surface is the core's JSON façade (`incwo_core::api`) and nothing
 //! more: every function here marshals its arguments, calls the façade and
 //! marshals the answer back. Domain payloads (records, reports, XML views,
-//! schemas) cross as JSON text; the protocol types of the flow loop
+//! schemas) cross as JSON text, except the XML calls ([`map_xml`],
+//! [`map_many_xml`]: records as bytes in, XML as bytes out); the protocol types of the flow loop
 //! (requests, responses, actions, outcomes) are typed uniffi records and
 //! enums built from the core's JSON; `{"error": …}` results become an
 //! [`IncwoError`] exception whose variant is the error's class.
@@ -233,6 +234,94 @@ pub fn map_many(kind: String, inputs: Vec<String>, profile: Option<String>) -> S
     many(&inputs, |input| api::map(&kind, input, profile.as_deref()))
 }
 
+/// One record mapped to XML ([`map_xml`]).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MappedXml {
+    /// The XML body, the `xml` of [`map`] as bytes.
+    pub xml: Vec<u8>,
+    /// The record's warnings as JSON text (the `warnings` of [`map`]), or
+    /// `None` when it has none.
+    pub warnings_json: Option<String>,
+}
+
+/// `map(kind, input, profile?)` for a host that wants only the XML: the
+/// record as bytes in, its XML as bytes out, no JSON document around it; a
+/// record that breaks the contract raises `IncwoError.Contract`, as [`map`].
+#[uniffi::export]
+pub fn map_xml(kind: String, input: Vec<u8>, profile: Option<String>) -> Result<MappedXml, IncwoError> {
+    guarded(|| {
+        let mapped = api::map_xml(&kind, &input, profile.as_deref()).map_err(|e| IncwoError::from_body(&e["error"]))?;
+        Ok(MappedXml {
+            warnings_json: mapped.warnings_json(),
+            xml: mapped.xml.into_bytes(),
+        })
+    })
+}
+
+/// Many records mapped to XML in one call ([`map_many_xml`]).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MappedMany {
+    /// One item per record, in order, each followed by one NUL byte: the
+    /// record's XML, or the error document (`{"error": {...}}`) of a record
+    /// that was not mapped.
+    pub items: Vec<u8>,
+    /// The indexes of the records that were not mapped.
+    pub failed: Vec<u64>,
+    /// `[{"index": i, "warnings": [...]}, ...]` for the records mapped with
+    /// warnings, or `None` when none has one.
+    pub warnings_json: Option<String>,
+}
+
+/// Maps many records of one kind in one call, bytes in and out: `inputs`
+/// holds the records' JSON concatenated, `lengths` the length of each as
+/// native-endian unsigned 64-bit integers (Python: `array("Q", …)`), adding
+/// up to the length of `inputs`. A record's failure is its item (see
+/// [`MappedMany`]) and never stops the others; an unknown kind or lengths
+/// that do not add up raise `IncwoError.Usage`.
+#[uniffi::export]
+pub fn map_many_xml(
+    kind: String,
+    inputs: Vec<u8>,
+    lengths: Vec<u8>,
+    profile: Option<String>,
+) -> Result<MappedMany, IncwoError> {
+    guarded(|| {
+        let lengths: Vec<usize> = lengths
+            .chunks(8)
+            .map(|c| <[u8; 8]>::try_from(c).map(|b| u64::from_ne_bytes(b) as usize))
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad_lengths("the lengths are not a whole number of 64-bit integers"))?;
+        if lengths.iter().try_fold(0usize, |sum, len| sum.checked_add(*len)) != Some(inputs.len()) {
+            return Err(bad_lengths(&format!(
+                "the {} record lengths do not add up to the {} bytes of the records",
+                lengths.len(),
+                inputs.len()
+            )));
+        }
+        let mut rest = inputs.as_slice();
+        let records = lengths.iter().map(|len| {
+            let (record, tail) = rest.split_at(*len);
+            rest = tail;
+            record
+        });
+        let many =
+            api::map_many_xml(&kind, records, profile.as_deref()).map_err(|e| IncwoError::from_body(&e["error"]))?;
+        Ok(MappedMany {
+            warnings_json: many.warnings_json(),
+            failed: many.failed.iter().map(|(index, _)| *index as u64).collect(),
+            items: many.items,
+        })
+    })
+}
+
+fn bad_lengths(message: &str) -> IncwoError {
+    IncwoError::usage(&incwo_core::usage::UsageError::new(
+        "usage.bad_arguments",
+        message,
+        "pass the records concatenated and the length of each, in the same order",
+    ))
+}
+
 /// Reads and validates a JSON Lines batch (`{"kind", "record"}` per line) in
 /// one call, as the flow would: the JSON text of an array with one item per
 /// line (`{line, kind, externalId, record: {Ok|Err}, warnings}`).
@@ -320,6 +409,16 @@ impl IncwoCore {
         map_many(kind, inputs, self.profile.clone())
     }
 
+    /// See [`map_xml`].
+    pub fn map_xml(&self, kind: String, input: Vec<u8>) -> Result<MappedXml, IncwoError> {
+        map_xml(kind, input, self.profile.clone())
+    }
+
+    /// See [`map_many_xml`].
+    pub fn map_many_xml(&self, kind: String, inputs: Vec<u8>, lengths: Vec<u8>) -> Result<MappedMany, IncwoError> {
+        map_many_xml(kind, inputs, lengths, self.profile.clone())
+    }
+
     /// See [`validate_jsonl`].
     pub fn validate_jsonl(&self, jsonl: String) -> Result<String, IncwoError> {
         validate_jsonl(jsonl, self.profile.clone())
@@ -386,6 +485,27 @@ mod tests {
         let out: Value = serde_json::from_str(&validate_many("order".into(), vec![order, "{".into()], None)).unwrap();
         assert_eq!(out[0]["valid"], true);
         assert_eq!(out[1]["error"]["code"], "usage.malformed_json");
+    }
+
+    #[test]
+    fn the_xml_calls_take_and_give_bytes() {
+        let order = include_str!("../../../examples/data/order.json");
+        let mapped = map_xml("order".into(), order.into(), None).unwrap();
+        let full: Value = serde_json::from_str(&map("order".into(), order.into(), None).unwrap()).unwrap();
+        assert_eq!(mapped.xml, full["xml"].as_str().unwrap().as_bytes());
+        assert_eq!(mapped.warnings_json, None);
+        let lengths: Vec<u8> = [order.len() as u64, 1].iter().flat_map(|n| n.to_ne_bytes()).collect();
+        let many = map_many_xml("order".into(), format!("{order}{{").into_bytes(), lengths.clone(), None).unwrap();
+        assert_eq!(many.failed, vec![1]);
+        assert!(many.items.starts_with(&mapped.xml));
+        assert!(matches!(
+            map_many_xml("order".into(), order.into(), lengths[..7].to_vec(), None),
+            Err(IncwoError::Usage { ref code, .. }) if code == "usage.bad_arguments"
+        ));
+        assert!(matches!(
+            map_many_xml("order".into(), order.into(), lengths, None),
+            Err(IncwoError::Usage { ref code, .. }) if code == "usage.bad_arguments"
+        ));
     }
 
     #[test]

@@ -120,8 +120,11 @@ def test_batch_entry_points_match_one_call_per_record() -> None:
     assert many == one_by_one
     assert [r["valid"] for r in many].count(False) == 1
     mapped = ic.map_many("order", records)
-    assert mapped[7]["error"]["class"] == "contract"
-    assert mapped[0]["resource"] == "proposal_sheets"
+    assert isinstance(mapped[7], ic.ContractError)
+    assert mapped[7].violations[0].path == "/lines/0/unitPriceExclTax"
+    assert mapped[7].to_dict() == ic.map_many("order", [MISSING_PRICE])[0].to_dict()
+    assert mapped[0] == ic.map_record("order", records[0])["xml"].encode()
+    assert mapped.warnings == {}
     assert ic.validate_many("order", ["{"])[0]["error"]["code"] == "usage.malformed_json"
     lines = ic.validate_jsonl((EXAMPLES / "data" / "batch.jsonl").read_text(encoding="utf-8"))
     assert [item["kind"] for item in lines] == ["customer", "product", "quote", "order", "invoice"]
@@ -328,3 +331,29 @@ def test_the_core_json_is_what_the_generated_messages_describe() -> None:
     # `class` is a Python keyword; `details` is JSON text there.
     assert keys(m.ErrorInfo) == {"class", "code", "message", "violations", "details"}
     assert _fields(ic.ErrorInfo) == {"error_class", "code", "message", "violations", "details_json"}
+
+
+def test_the_xml_calls_give_map_records_bytes() -> None:
+    """map_xml and map_many: bytes in, the XML of map_record out, warnings
+    apart, one exception per record that fails, never a stop."""
+    customer = (EXAMPLES / "data" / "customer.json").read_bytes()
+    full = ic.map_record("customer", customer)
+    warnings: list = []
+    assert ic.map_xml("customer", customer, warnings=warnings) == full["xml"].encode()
+    assert warnings == full["warnings"] and warnings[0]["code"] == "vat_key"
+    assert ic.map_xml("order", ORDER) == ic.map_xml("order", ORDER.encode()) == ic.map_xml("order", json.loads(ORDER))
+    with pytest.raises(ic.ContractError):
+        ic.map_xml("order", MISSING_PRICE)
+    with pytest.raises(ic.UsageError) as info:
+        ic.map_xml("order", b'{"orderNumber": "\xff"}')
+    assert info.value.code == "usage.malformed_json"
+    many = ic.map_many("customer", [ORDER, customer, b"{\0}", bytearray(customer), "{"])
+    assert len(many) == 5 and many[1] == many[3] == full["xml"].encode()
+    assert isinstance(many[0], ic.ContractError)
+    assert [type(many[i]) for i in (2, 4)] == [ic.UsageError, ic.UsageError], "a NUL stays inside its record"
+    assert many.warnings == {1: full["warnings"], 3: full["warnings"]}
+    assert ic.map_many("order", []) == []
+    with pytest.raises(ic.UsageError):
+        ic.map_many("orders", [ORDER])
+    core = ic.Core()
+    assert core.map_xml("order", ORDER) == core.map_many("order", [ORDER])[0] == ic.map_xml("order", ORDER)

@@ -109,3 +109,44 @@ def test_error_vectors_raise_their_class() -> None:
             assert len(error.violations) == len(want["violations"])
         checked[want["class"]] += 1
     assert checked["usage"] >= 3 and checked["contract"] >= 1, checked
+
+
+def test_map_vectors_through_the_xml_calls_give_the_same_results() -> None:
+    """Every ``map`` vector through map_xml one by one and map_many in one
+    call per profile and kind (each input twice): the XML bytes and warnings
+    of map_record, or an exception of the same class and error document."""
+    groups: Dict[Any, Dict[str, bytes]] = {}
+    for path in FILES:
+        vector = load_exact(path)
+        if vector["call"] != "map":
+            continue
+        key = (vector.get("profileFile"), vector["args"]["kind"])
+        groups.setdefault(key, {})[str(path.relative_to(VECTORS))] = input_bytes(vector, VECTORS)
+    records = 0
+    for (profile_file, kind), inputs in groups.items():
+        profile = (VECTORS / profile_file).read_text(encoding="utf-8") if profile_file else None
+        names = [f"{name}#{round_}" for round_ in (1, 2) for name in inputs]
+        data = [inputs[name.rsplit("#", 1)[0]] for name in names]
+        many = ic.map_many(kind, data, profile)
+        assert len(many) == len(data)
+        for i, (name, record) in enumerate(zip(names, data)):
+            records += 1
+            try:
+                want = ic.map_record(kind, record, profile)
+                want_error = None
+            except ic.IncwoError as error:
+                want, want_error = None, error
+            warnings: list = []
+            try:
+                one: Any = ic.map_xml(kind, record, profile, warnings=warnings)
+            except ic.IncwoError as error:
+                one = error
+            for call, result, got_warnings in (("map_xml", one, warnings), ("map_many", many[i], many.warnings.get(i, []))):
+                if want is not None:
+                    assert result == want["xml"].encode("utf-8"), f"{name} ({call}): XML differs"
+                    assert got_warnings == want["warnings"], f"{name} ({call}): warnings differ"
+                else:
+                    assert type(result) is type(want_error), f"{name} ({call}): {result!r}"
+                    assert result.error_json == want_error.error_json, f"{name} ({call}): error differs"
+                    assert result.violations == want_error.violations, f"{name} ({call}): violations differ"
+    assert records >= 24

@@ -24,9 +24,12 @@ mod script;
 mod telemetry;
 #[cfg(test)]
 mod vector_tests;
+mod xml;
+
+pub use xml::{map_many_xml, map_xml, ManyXml, MappedXml};
 
 use crate::contract::{self, Violation};
-use crate::mapping::{self, Links, Profile};
+use crate::mapping::Profile;
 use crate::model::Kind;
 use crate::usage::UsageError;
 use serde::Serialize;
@@ -107,19 +110,13 @@ pub fn map(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
     let run = || -> Result<Value, UsageError> {
         let kind = kind(kind_name)?;
         let profile = profile_ref(profile)?;
-        let report = contract::validate(kind, input, &profile)?;
-        let Some(record) = &report.record else {
-            return Ok(contract_error(&report.violations));
-        };
-        Ok(match mapping::map_record(record, &profile, &Links::default()) {
-            Ok(mapped) => {
+        Ok(match xml::map_parts(kind, input, &profile) {
+            Ok((mapped, warnings)) => {
                 let mut out = to_json(&mapped);
-                out["warnings"] = to_json(&report.violations);
+                out["warnings"] = to_json(&warnings);
                 out
             }
-            Err(e) => {
-                json!({"error": {"class": "contract", "code": e.code, "message": e.message, "hint": "check the mapping profile"}})
-            }
+            Err(error) => error,
         })
     };
     run().unwrap_or_else(|e| usage_error(&e))

@@ -34,10 +34,12 @@ from ._native import (
 from .connector import AsyncConnector, Connector, Records, SyncResult, now_ms
 from .core import (
     Core,
+    MappedMany,
     call,
     check_profile,
     map_many,
     map_record,
+    map_xml,
     parse,
     profile_text,
     schema,
@@ -115,8 +117,10 @@ __all__ = [
     "WebhookEndpoint",
     "call",
     "check_profile",
+    "MappedMany",
     "map_many",
     "map_record",
+    "map_xml",
     "messages",
     "now_ms",
     "open_store",

@@ -1,32 +1,37 @@
 """The core's JSON façade for Python: validate, map, parse, schema, profile
 checks and the JSON-only calls, one native call each.
 
-Records go in as dicts or JSON text and results come back as dicts; errors
-raise the exceptions of :mod:`incwo_connector.errors`. The ``*_many``
-functions handle a whole list in one native call (a call costs microseconds;
-a Python loop of calls costs more than the work).
+Records go in as dicts or JSON text (``str`` or ``bytes``) and results come
+back as dicts; errors raise the exceptions of :mod:`incwo_connector.errors`.
+:func:`map_xml` and :func:`map_many` give the XML alone, as ``bytes``, with
+no JSON document to decode. The ``*_many`` functions handle a whole list in
+one native call (a call costs microseconds; a Python loop of calls costs
+more than the work).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from array import array
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _native
-from . import errors as _errors  # noqa: F401  (names the exception classes)
+from . import errors as _errors
 
 __all__ = [
     "Record",
     "Profile",
     "validate",
     "map_record",
+    "map_xml",
     "parse",
     "schema",
     "check_profile",
     "call",
     "validate_many",
     "map_many",
+    "MappedMany",
     "validate_jsonl",
     "profile_text",
     "Core",
@@ -45,6 +50,54 @@ def _text(record: Record) -> str:
     if isinstance(record, str):
         return record
     return json.dumps(record, ensure_ascii=False)
+
+
+def _bytes(record: Record) -> bytes:
+    if isinstance(record, bytes):
+        return record
+    if isinstance(record, str):
+        return record.encode("utf-8")
+    if isinstance(record, (bytearray, memoryview)):
+        return bytes(record)
+    return json.dumps(record, ensure_ascii=False).encode("utf-8")
+
+
+class MappedMany(List[Union[bytes, "_errors.IncwoError"]]):
+    """The result of :func:`map_many`: for each record, in order, its XML
+    (``bytes``) or, for a record that was not mapped, its exception (an
+    :class:`IncwoError`, returned, not raised). ``warnings`` holds the
+    warnings of the records mapped with some, by index (e.g. a VAT number's
+    key; the ``warnings`` of :func:`map_record`)."""
+
+    warnings: Dict[int, List[Dict[str, Any]]]
+
+    def __init__(self, items: Iterable[Union[bytes, "_errors.IncwoError"]] = (),
+                 warnings: Optional[Dict[int, List[Dict[str, Any]]]] = None) -> None:
+        super().__init__(items)
+        self.warnings = warnings or {}
+
+
+def _pack(records: Iterable[Record]) -> Tuple[bytes, bytes]:
+    """The records concatenated and their lengths (native unsigned 64-bit)."""
+    texts = [_bytes(r) for r in records]
+    return b"".join(texts), array("Q", map(len, texts)).tobytes()
+
+
+def _many(mapped: Any) -> MappedMany:
+    items: List[Any] = mapped.items.split(b"\0")
+    items.pop()  # every item ends with a NUL: the last piece is empty
+    for index in mapped.failed:
+        items[index] = _errors.error_from_document(items[index])
+    warnings = None
+    if mapped.warnings_json is not None:
+        warnings = {entry["index"]: entry["warnings"] for entry in json.loads(mapped.warnings_json)}
+    return MappedMany(items, warnings)
+
+
+def _xml(mapped: Any, warnings: Optional[List[Dict[str, Any]]]) -> bytes:
+    if warnings is not None and mapped.warnings_json is not None:
+        warnings.extend(json.loads(mapped.warnings_json))
+    return mapped.xml
 
 
 def profile_text(profile: Profile) -> Optional[str]:
@@ -112,11 +165,21 @@ def validate_many(kind: str, records: Iterable[Record], profile: Profile = None)
     return json.loads(_native.validate_many(kind, texts, profile_text(profile)))
 
 
-def map_many(kind: str, records: Iterable[Record], profile: Profile = None) -> List[Dict[str, Any]]:
-    """Maps a list of records of one kind in one native call: one mapping (or
-    ``{"error": …}``) per record, in order."""
-    texts = [_text(r) for r in records]
-    return json.loads(_native.map_many(kind, texts, profile_text(profile)))
+def map_xml(kind: str, record: Record, profile: Profile = None, *,
+            warnings: Optional[List[Dict[str, Any]]] = None) -> bytes:
+    """The incwo XML a record becomes, as bytes: the ``xml`` of
+    :func:`map_record`, same bytes, with no JSON document to decode; raises
+    :class:`ContractError` for an invalid record, as ``map_record`` does.
+    The record's warnings are appended to ``warnings`` when a list is given."""
+    return _xml(_native.map_xml(kind, _bytes(record), profile_text(profile)), warnings)
+
+
+def map_many(kind: str, records: Iterable[Record], profile: Profile = None) -> MappedMany:
+    """Maps a list of records of one kind in one native call, bytes in and
+    out: for each record, in order, its XML (as :func:`map_xml`) or its
+    exception (returned, not raised); see :class:`MappedMany`. Raises only
+    when the call itself is refused (an unknown kind, a bad profile)."""
+    return _many(_native.map_many_xml(kind, *_pack(records), profile_text(profile)))
 
 
 def validate_jsonl(jsonl: Union[str, bytes], profile: Profile = None) -> List[Dict[str, Any]]:
@@ -152,9 +215,13 @@ class Core:
         """See :func:`validate_many`."""
         return json.loads(self._native.validate_many(kind, [_text(r) for r in records]))
 
-    def map_many(self, kind: str, records: Iterable[Record]) -> List[Dict[str, Any]]:
+    def map_xml(self, kind: str, record: Record, *, warnings: Optional[List[Dict[str, Any]]] = None) -> bytes:
+        """See :func:`map_xml`."""
+        return _xml(self._native.map_xml(kind, _bytes(record)), warnings)
+
+    def map_many(self, kind: str, records: Iterable[Record]) -> MappedMany:
         """See :func:`map_many`."""
-        return json.loads(self._native.map_many(kind, [_text(r) for r in records]))
+        return _many(self._native.map_many_xml(kind, *_pack(records)))
 
     def validate_jsonl(self, jsonl: str) -> List[Dict[str, Any]]:
         """See :func:`validate_jsonl`."""

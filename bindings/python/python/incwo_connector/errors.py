@@ -25,7 +25,7 @@ message; the process and the other objects go on.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict
+from typing import Any, Dict, Union
 
 from . import _native
 
@@ -88,3 +88,42 @@ for _cls, _name, _class in (
     _cls.error_class = _class  # type: ignore[attr-defined]
     _cls.__repr__ = _repr  # type: ignore[method-assign]
     _cls.__str__ = _str  # type: ignore[method-assign]
+
+
+def _text(obj: Dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    return value if isinstance(value, str) else ""
+
+
+_CLASSES = {"contract": ContractError, "technical": TechnicalError, "business": BusinessError}
+
+
+def error_from_document(document: Union[bytes, str]) -> IncwoError:
+    """The exception of an error document ``{"error": {...}}`` of the core
+    (an item of a batch), as the native call would raise it: the class of
+    its ``class``, its code, message, hint, violations and ``error_json``."""
+    text = document.decode("utf-8") if isinstance(document, bytes) else document
+    body = json.loads(text)["error"]
+    prefix = '{"error":'
+    # The core writes {"error":<body>}: the body's own text is error_json.
+    error_json = text[len(prefix):-1] if text.startswith(prefix) and text.endswith("}") else json.dumps(body)
+    violations = [
+        _native.Violation(
+            path=_text(v, "path"),
+            code=_text(v, "code"),
+            severity=_text(v, "severity"),
+            message=_text(v, "message"),
+            hint=_text(v, "hint"),
+        )
+        for v in body.get("violations") or []
+        if isinstance(v, dict)
+    ]
+    hint = body.get("hint")
+    cls = _CLASSES.get(body.get("class"), UsageError)
+    return cls(
+        code=_text(body, "code"),
+        message=_text(body, "message"),
+        hint=hint if isinstance(hint, str) else None,
+        violations=violations,
+        error_json=error_json,
+    )
