@@ -20,7 +20,6 @@
 //! arguments. Bindings marshal and nothing else; every rule lives in the core.
 
 mod batch;
-mod classify;
 #[cfg(feature = "full")]
 pub mod full;
 mod marshal;

@@ -178,7 +178,7 @@ fn set_xml_bytes(object: &JsValue, xml: Option<&str>) {
 #[wasm_bindgen(unchecked_return_type = "Record<string, unknown> | null")]
 pub fn classify(#[wasm_bindgen(unchecked_param_type = "string | object")] args: JsValue) -> Result<JsValue, JsValue> {
     let args = value_of(&args, "args")?;
-    finish(crate::classify::classify(&args).unwrap_or_else(|e| api::usage_error(&e)))
+    finish(api::classify(&args).unwrap_or_else(|e| api::usage_error(&e)))
 }
 
 /// The version of the connector core inside this module.

@@ -55,8 +55,10 @@ impl ClassifyArgs {
 /// "operation"?: "create", "correlationId"?: "…", "nowMs": 0,
 /// "response": {"status", "headers", "body" | "bodyBase64"} | "transport":
 /// {"kind", "phase"?}, "table"?: {"overrides": {…}}}` → the
-/// [`ClassifiedError`] JSON, or `null` for a 2xx response.
-pub(crate) fn classify(args: &Value) -> Result<Value, UsageError> {
+/// [`ClassifiedError`] JSON, or `null` for a 2xx response. Public so that a
+/// binding can classify without linking the whole [`super::call`] dispatcher
+/// (the lean wasm module).
+pub fn classify(args: &Value) -> Result<Value, UsageError> {
     let classified = Args::new(args).typed::<ClassifyArgs>()?.classify(0)?;
     serde_json::to_value(&classified).map_err(invalid_json)
 }

@@ -14,6 +14,7 @@
 
 mod args;
 mod classify;
+pub use classify::classify;
 pub mod flow;
 mod inbound;
 mod partition;
