@@ -6,8 +6,8 @@
 #   builds on its own), `cargo doc` with no warning, doc examples run;
 # - the npm package: `npm pack` of the built package (wasm/pkg, built by the
 #   js suite, which runs before this one; built here when absent), installed
-#   into a fresh project offline, then the README's node example as ES module
-#   against incwo-sim, a CommonJS require, the declarations under
+#   into a fresh project offline, then the README's node example against
+#   incwo-sim as an ES module and as CommonJS (require), the declarations under
 #   `tsc --strict` (tests/install/npm), and the edge example's tests in
 #   workerd with the installed package's files;
 # - PHP: the composer package archive carrying libincwo_ffi, installed offline

@@ -1,13 +1,17 @@
 // The installed npm package required from CommonJS (node 20.19+ loads the
-// ES module graph synchronously through require).
-const assert = require('node:assert/strict');
-const fs = require('node:fs');
+// ES module graph synchronously through require): the same README example as
+// esm.mjs, the sync against incwo-sim included, with the package's exports
+// as require() returns them. Run by `./scripts/test install`.
 const path = require('node:path');
-const { validate, map, version } = require('incwo-connector-wasm');
+const { pathToFileURL } = require('node:url');
+const lib = require('incwo-connector-wasm');
 
-const root = process.env.INCWO_REPO_ROOT;
-const order = fs.readFileSync(path.join(root, 'examples/data/order.json'), 'utf8');
-assert.equal(validate('order', order).valid, true);
-assert.equal(map('order', order).totals.inclTax, '598.80');
-assert.equal(version(), process.env.INCWO_EXPECTED_VERSION);
-console.log('cjs: validate and map from require()');
+if (typeof lib.createConnector !== 'function') {
+  throw new Error('require("incwo-connector-wasm") has no createConnector');
+}
+import(pathToFileURL(path.join(__dirname, 'readme.mjs')).href)
+  .then(({ readmeExample }) => readmeExample(lib, 'cjs'))
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
