@@ -4,7 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$1"
-mkdir -p "$out"/{validate_map,parse_xml,classify,checkpoint_resume,inbound_detect}
+mkdir -p "$out"/{validate_map,parse_xml,classify,checkpoint_resume,checkpoint_import,inbound_detect}
 i=0
 for f in "$root"/examples/data/*.json; do
   for selector in 0 1 2 3 4 5 6; do
@@ -23,6 +23,11 @@ printf '\xf7\x01\x03120<errors><error field="name">blank</error></errors>' > "$o
 printf '\xad\x01\x02-1<html><body>oops</body></html>' > "$out/classify/429"
 printf '\xf7\x01\x00<errors><error>x</error></errors>' > "$out/classify/503"
 printf '{"checkpointVersion":1,"digest":"x","cursor":0,"outcomes":[null,null,null,null,null],"ledger":{"entries":{}},"retryState":{"budget":{"tokens":500}},"blockedCustomers":{},"nextRequestId":1,"seed":0}' > "$out/checkpoint_resume/min"
+# checkpoint_import: the same, and the real checkpoint committed for c_abi
+# (without its selector byte: a saved example flow, a customer created and
+# a request timed out).
+cp "$out/checkpoint_resume/min" "$out/checkpoint_import/min"
+tail -c +2 "$root/fuzz/seeds/c_abi/resume-example" > "$out/checkpoint_import/resume-example"
 
 # c_abi: the selector byte is the entry point (low nibble) and a variant (high
 # nibble: kind, resource or call name), then the arguments separated by NUL

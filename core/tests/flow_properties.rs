@@ -6,7 +6,13 @@
 //! checkpoint. In about a third of the seeds the batch is split by
 //! `partition::route` over 2 or 3 workers that share one ledger table and
 //! one incwo, their steps interleaved in a seeded order, one of them dying
-//! and its message redelivered (`support::workers`); in some seeds the retry
+//! and its message redelivered (`support::workers`). In about one seed in six
+//! two writers sync the same batch (the same customers and documents) at
+//! once on one state store, as an overlapping cron run does, under one of
+//! the store's rules: a writer lock (the second waits, stops, is rerun), or
+//! a version check per ledger entry (a stale write is refused and the run
+//! starts again from the store), one writer possibly dying
+//! (`support::writers`). In some seeds the retry
 //! policy is tightened (fewer attempts, a small budget). Whatever happens:
 //! no duplicate document, every record ends with one outcome (errors with a
 //! code and a message), incwo's totals are the mapper's, the ledger matches
@@ -26,6 +32,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use support::fake_incwo::{FakeIncwo, Fault, FaultKind};
 use support::workers::Cluster;
+use support::writers::{Pair, Rule};
 use support::*;
 
 struct Rng(u64);
@@ -190,6 +197,9 @@ struct Extra {
     refusal: Option<Fault>,
     /// The retry policy.
     retry: RetryPolicy,
+    /// Two writers of the same batch at once, and their store's rule
+    /// (seeds without workers only).
+    writers: Option<Rule>,
 }
 
 fn extra(seed: u64) -> Extra {
@@ -212,12 +222,35 @@ fn extra(seed: u64) -> Extra {
         retry.max_attempts = 1 + rng.below(5) as u32;
         retry.budget.capacity = *rng.pick(&[500u32, 40, 15]);
     }
+    // Drawn apart, so that the seeds above keep their batches and faults.
+    let mut pair = Rng(splitmix64(seed ^ 0x2_717e_5a3e));
+    let writers = (workers.is_none() && pair.chance(25)).then(|| {
+        if pair.chance(50) {
+            Rule::Lock {
+                wait_turns: pair.below(40) as u32,
+            }
+        } else {
+            Rule::Versions {
+                lease_turns: pair.below(40) as u32,
+            }
+        }
+    });
     Extra {
         workers,
         crashing_worker,
         refusal,
         retry,
+        writers,
     }
+}
+
+thread_local! {
+    /// Two-writer runs under the version rule whose ledger ended with a
+    /// status incwo does not hold (the known gap in `check`), on this thread.
+    static STATUS_DIVERGENCES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Statuses are checked strictly under the version rule too (the
+    /// known-gap test below).
+    static STRICT_STATUSES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn check(seed: u64) {
@@ -245,6 +278,56 @@ fn check(seed: u64) {
         ..options()
     };
 
+    if let Some(rule) = extra.writers {
+        let mut pair = Pair::new(items(&records, &profile), profile.clone(), opts.clone(), rule, seed);
+        let crash = crash.map(|c| (extra.crashing_worker % 2, c));
+        pair.run(&mut fake, crash);
+        let ctx = format!(
+            "seed {seed}, two writers, crash {crash:?}, {extra:?}, faults {:?}",
+            fake.faults
+        );
+        if std::env::var("FLOW_STATS").is_ok() {
+            eprintln!(
+                "STATS writers={rule:?} runs={:?} crashed={} writes={} conflicts={} stops={}",
+                pair.writers.iter().map(|w| w.runs).collect::<Vec<_>>(),
+                pair.crashed,
+                pair.store.writes,
+                pair.store.conflicts,
+                pair.store.stops
+            );
+        }
+        let ledger = pair.store.ledger();
+        // Known gap of the version rule (`a_stale_status_change_of_two_writers_with_version_checks`):
+        // a run whose view of a document is stale can send a status change
+        // (nothing written before it, so no version check), undoing another
+        // run's newer status in incwo; its save then conflicts. Counted, not
+        // asserted; nothing is duplicated or lost either way.
+        let mut statuses = Statuses {
+            strict: matches!(rule, Rule::Lock { .. }) || STRICT_STATUSES.with(|s| s.get()),
+            deferred: pair
+                .writers
+                .iter()
+                .flat_map(|w| &w.outcomes)
+                .any(|o| matches!(o, Some(Outcome::Deferred { .. }))),
+            ..Default::default()
+        };
+        for writer in &pair.writers {
+            verify(
+                &ctx,
+                &fake,
+                &ledger,
+                &writer.outcomes,
+                &records,
+                &profile,
+                &mut statuses,
+            );
+        }
+        assert_eq!(pair.violations(), Vec::<String>::new(), "{ctx}");
+        if !statuses.diverged.is_empty() {
+            STATUS_DIVERGENCES.with(|n| n.set(n.get() + 1));
+        }
+        return;
+    }
     let (ledger, outcomes, violations, stats) = match extra.workers {
         None => {
             let mut host = Host::new();
@@ -340,7 +423,18 @@ fn check(seed: u64) {
             eprintln!("TRACE record {i} {} -> {o:?}", records[i]["record"]);
         }
     }
-    verify(&ctx, &fake, &ledger, &outcomes, &records, &profile);
+    verify(
+        &ctx,
+        &fake,
+        &ledger,
+        &outcomes,
+        &records,
+        &profile,
+        &mut Statuses {
+            strict: true,
+            ..Default::default()
+        },
+    );
 
     // No retry beyond the budget; no contract or business error retried.
     assert_eq!(violations, Vec::<String>::new(), "{ctx}");
@@ -392,9 +486,21 @@ fn summary_of(outcomes: &[Option<Outcome>]) -> std::collections::BTreeMap<String
     out
 }
 
+/// Whether a done entry's status must be the one incwo holds (`strict`),
+/// and the entries whose status differs when it need not. Statuses are not
+/// compared when a record was deferred (`deferred`: by another writer; or
+/// in the outcomes verified), as its status change may have reached incwo
+/// without the ledger knowing yet.
+#[derive(Debug, Default)]
+struct Statuses {
+    strict: bool,
+    deferred: bool,
+    diverged: Vec<String>,
+}
+
 /// The invariants of a finished run: no duplicate; one outcome per record,
 /// errors with a reason; the ledger agrees with incwo both ways, with the
-/// mapper's totals.
+/// mapper's totals, and (`statuses.strict`) the statuses incwo holds.
 fn verify(
     ctx: &str,
     fake: &FakeIncwo,
@@ -402,6 +508,7 @@ fn verify(
     outcomes: &[Option<Outcome>],
     records: &[Value],
     profile: &Profile,
+    statuses: &mut Statuses,
 ) {
     // No duplicate, whatever the faults and the crash.
     assert_eq!(fake.duplicates(), [], "{ctx}");
@@ -450,18 +557,21 @@ fn verify(
                     assert_eq!(object.decimal("vat_cost"), Some(t.vat), "{ctx}: {marker}");
                     assert_eq!(object.decimal("vat_inc_total"), Some(t.incl_tax), "{ctx}: {marker}");
                 }
-                if let (Some(status), 0) = (&e.status, deferred) {
+                if let (Some(status), 0, false) = (&e.status, deferred, statuses.deferred) {
                     let table = match e.domain {
                         Domain::Quote => &profile.statuses.quote,
                         Domain::Order => &profile.statuses.order,
                         _ => &profile.statuses.invoice,
                     };
-                    if e.domain != Domain::Invoice || profile.invoice_mode == incwo_core::mapping::InvoiceMode::Draft {
-                        assert_eq!(
-                            object.number("progress_id"),
-                            table.get(status).copied(),
-                            "{ctx}: {marker} {status}"
+                    let compared =
+                        e.domain != Domain::Invoice || profile.invoice_mode == incwo_core::mapping::InvoiceMode::Draft;
+                    if compared && object.number("progress_id") != table.get(status).copied() {
+                        assert!(
+                            !statuses.strict,
+                            "{ctx}: {marker}: the ledger says {status}, incwo has progress_id {:?}",
+                            object.number("progress_id")
                         );
+                        statuses.diverged.push(format!("{marker} {status}"));
                     }
                 }
             }
@@ -518,10 +628,11 @@ fn seeded_runs() {
     }
     std::panic::set_hook(previous_hook);
     eprintln!(
-        "fault simulation: {} runs, {} violations, {:.1} s",
+        "fault simulation: {} runs, {} violations, {:.1} s; two writers under the version rule: {} runs ended with a status incwo does not hold (known gap)",
         seeds.len(),
         violations.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        STATUS_DIVERGENCES.with(|n| n.get())
     );
     for seed in &violations {
         eprintln!("  replay: INCWO_SIM_SEED={seed} cargo test -p incwo-core --test flow_properties seeded_runs -- --nocapture");
@@ -563,4 +674,19 @@ fn a_refused_status_change_is_read_before_the_record_is_quarantined() {
 #[test]
 fn a_refused_status_change_after_a_redelivery_is_read_first() {
     check(4_299_069_974_791_051_959);
+}
+
+/// Known gap, found by the two-writer seeds: under the version rule, a run
+/// whose view of an order is stale sends a status change (the flow writes no
+/// entry before that request, so no version check stops it) and undoes the
+/// cancellation the other run made; its save then conflicts and it starts
+/// again, but incwo keeps the older status while the ledger says cancelled.
+/// Nothing is duplicated or lost. Ignored until a status step's entry is
+/// written before its request leaves (core/src/flow/engine), so that the
+/// version check refuses the stale run first. Run it with `-- --ignored`.
+#[test]
+#[ignore = "known gap of the version rule: a stale status change reaches incwo"]
+fn a_stale_status_change_of_two_writers_with_version_checks() {
+    STRICT_STATUSES.with(|s| s.set(true));
+    check(6_764_836_397_866_521_095);
 }

@@ -1,12 +1,13 @@
 # Install suite: what a user installs, checked the way they install it.
 # - one version: the workspace version drives every package (npm, wheel, the
 #   C/PHP headers' INCWO_HEADER_VERSION; a mismatch fails);
-# - the published Rust crate: `cargo package -p incwo-core` (the tarball
+# - the published Rust crate: no other workspace crate is publishable, its
+#   dependents name its version, `cargo package -p incwo-core` (the tarball
 #   builds on its own), `cargo doc` with no warning, doc examples run;
 # - the npm package: `npm pack` of the built package (wasm/pkg, built by the
 #   js suite, which runs before this one; built here when absent), installed
-#   into a fresh project offline, then the README's node example as ES module
-#   against incwo-sim, a CommonJS require, the declarations under
+#   into a fresh project offline, then the README's node example against
+#   incwo-sim as an ES module and as CommonJS (require), the declarations under
 #   `tsc --strict` (tests/install/npm), and the edge example's tests in
 #   workerd with the installed package's files;
 # - PHP: the composer package archive carrying libincwo_ffi, installed offline
@@ -53,6 +54,28 @@ install_check_versions() {
 
 install_check_crate() {
   step "install: incwo-core, the published crate (cargo package, cargo doc, doc examples)"
+  if ! command -v jq >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q jq >/dev/null
+  fi
+  # Only incwo-core is published: every other crate says `publish = false`
+  # (cargo metadata's `publish` is then []), and crates depending on
+  # incwo-core name its version beside the path, as `cargo package` needs.
+  local metadata publishable version stale
+  metadata=$(cargo metadata --no-deps --format-version 1)
+  publishable=$(jq -r '.packages[] | select(.name != "incwo-core" and .publish != []) | .name' <<<"$metadata")
+  if [ -n "$publishable" ]; then
+    echo "only incwo-core is published; set publish = false in: ${publishable//$'\n'/ }" >&2
+    return 1
+  fi
+  version=$(jq -r '.packages[] | select(.name == "incwo-core") | .version' <<<"$metadata")
+  stale=$(jq -r --arg req "^$version" '.packages[] | .name as $n | .dependencies[]
+    | select(.name == "incwo-core" and .req != $req) | "\($n) (\(.req))"' <<<"$metadata")
+  if [ -n "$stale" ]; then
+    echo "incwo-core is $version but these crates require another version: ${stale//$'\n'/ }; set [workspace.dependencies] incwo-core's version to \"$version\"" >&2
+    return 1
+  fi
+  echo "published: incwo-core $version only; its dependents require ^$version"
   RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p incwo-core --no-deps
   cargo test --quiet -p incwo-core --doc
   cargo package --quiet -p incwo-core --allow-dirty

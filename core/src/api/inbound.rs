@@ -201,7 +201,10 @@ fn http_error(method: Method, endpoint: String, response: &Response, now: u64) -
 /// company, correlationId}, "source"?: "webhook" | "poll", "now", "config"?}`
 /// → `{"outcome": "changed" | "unchanged" | "notTracked", "events": [{queue,
 /// event}], "entries": [changed entries], "checkpoint"? | "ledger"?}`.
-/// A 404 is a deletion; another error status is a `technical` error to retry.
+/// A 404 is a deletion; another error status is a `technical` error to retry;
+/// a sum of the object's numbers beyond the decimal range is `{"error":
+/// {"class": "contract", "code": "contract.overflow", "path", …}}`, the
+/// ledger unchanged.
 pub(crate) fn detect(args: &Value) -> Result<Value, UsageError> {
     let args = Args::new(args);
     let t = target(args)?;
@@ -239,7 +242,10 @@ pub(crate) fn detect(args: &Value) -> Result<Value, UsageError> {
         return Ok(json!({"error": http_error(Method::Get, endpoint, &response, d.now)}));
     };
     let (mut ledger, form) = read_ledger(args)?;
-    let detection = detect_changes(&mut ledger, &d.profile, &d.options, &observed, source, d.now);
+    let detection = match detect_changes(&mut ledger, &d.profile, &d.options, &observed, source, d.now) {
+        Ok(detection) => detection,
+        Err(e) => return Ok(json!({"error": to_json(&e)})),
+    };
     let mut out = to_json(&detection);
     write_ledger(&mut out, &mut ledger, form);
     Ok(out)
@@ -277,19 +283,38 @@ pub(crate) fn poll(args: &Value) -> Result<Value, UsageError> {
     } else {
         let response = args.response("response")?;
         if response.is_success() {
+            let unread = state.clone();
             match state.feed(&response.body) {
                 Ok(items) => {
+                    // A page counts whole: an object whose sums overflow
+                    // (`contract.overflow`) stops the run as an unreadable
+                    // page does, the cursor where it was, and the page's
+                    // other changes are not kept either (a stopped run
+                    // publishes no events); the next run reads it again.
+                    let mut page = ledger.clone();
+                    let mut page_events = Vec::new();
                     for s in items {
                         compared += 1;
-                        let detection = detect_changes(
-                            &mut ledger,
+                        match detect_changes(
+                            &mut page,
                             &d.profile,
                             &d.options,
                             &Observed::Object(s),
                             Source::Poll,
                             d.now,
-                        );
-                        events.extend(detection.events);
+                        ) {
+                            Ok(detection) => page_events.extend(detection.events),
+                            Err(e) => {
+                                stopped = to_json(&e);
+                                state = unread;
+                                state.abort();
+                                break;
+                            }
+                        }
+                    }
+                    if stopped.is_null() {
+                        ledger = page;
+                        events = page_events;
                     }
                 }
                 Err(e) => stopped = usage_error(&e)["error"].clone(),

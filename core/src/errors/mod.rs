@@ -67,7 +67,8 @@ impl TransportKind {
 ///
 /// Only `connect` and `tls_handshake` prove that no byte of the request
 /// left: a write that failed in `sent` or `unknown` may have reached incwo,
-/// so the core reconciles it before repeating it.
+/// so the core reconciles it before repeating it (unless its kind is
+/// `connect_refused` or `dns`: see [`TransportFailure::may_have_been_sent`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -120,6 +121,12 @@ impl TransportFailure {
     /// Whether the request may have reached incwo: false only when the phase
     /// ends before sending (`connect`, `tls_handshake`) or the kind cannot
     /// happen after it (`connect_refused`, `dns`).
+    ///
+    /// The kind rule holds whatever the phase, a missing or `unknown` one
+    /// included: `connect_refused` and `dns` are themselves structured signals
+    /// (an error kind or class of the host's client, not a message's wording)
+    /// that the connection never opened, so no byte can have left. Every other
+    /// kind (`tls`, `timeout`, `reset`) follows the phase alone.
     pub fn may_have_been_sent(&self) -> bool {
         self.phase.may_have_sent() && !self.kind.is_before_sending()
     }

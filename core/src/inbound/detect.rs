@@ -58,6 +58,43 @@ pub struct Publication {
     pub event: ChangeEvent,
 }
 
+/// A detection refused because a sum of numbers incwo returned (a
+/// document's line quantities per product, or its line totals per tax)
+/// leaves the exact decimal range: hostile or corrupt XML. Nothing was
+/// compared and the ledger was left as it was, so the same object is
+/// refused again until incwo's data is fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetectError {
+    /// `contract`: incwo's object breaks what the connector can read.
+    pub class: &'static str,
+    /// Stable code: `contract.overflow`.
+    pub code: &'static str,
+    /// What is wrong, naming the object.
+    pub message: String,
+    /// What to do.
+    pub hint: &'static str,
+    /// JSON pointer into the object read (a [`Snapshot`]), at the value whose
+    /// addition overflowed, e.g. `/lines/1/quantity`.
+    pub path: String,
+}
+
+impl DetectError {
+    fn overflow(s: &Snapshot, index: usize, field: &str, what: &str) -> Self {
+        let path = format!("/lines/{index}/{field}");
+        DetectError {
+            class: "contract",
+            code: "contract.overflow",
+            message: format!(
+                "{} {}: the sum of its {what} leaves the exact decimal range at {path} (0-based line)",
+                s.resource, s.id
+            ),
+            hint: "check the document's lines in incwo (a quantity or amount far too large); it is compared again once fixed",
+            path,
+        }
+    }
+}
+
 /// The result of one detection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -162,7 +199,8 @@ fn money(d: Decimal) -> String {
 }
 
 /// Compares what incwo shows with the ledger, updates the ledger and
-/// returns the change events. `now` is ms since the epoch.
+/// returns the change events. `now` is ms since the epoch. A sum of incwo's
+/// numbers beyond the decimal range is a [`DetectError`], the ledger unchanged.
 pub fn detect(
     ledger: &mut Ledger,
     profile: &Profile,
@@ -170,16 +208,16 @@ pub fn detect(
     observed: &Observed,
     source: Source,
     now: u64,
-) -> Detection {
+) -> Result<Detection, DetectError> {
     let (resource, id) = match observed {
         Observed::Object(s) => (s.resource.as_str(), s.id),
         Observed::Gone { resource, id } => (resource.as_str(), *id),
     };
     let Some(before) = find_entry(ledger, resource, id).cloned() else {
-        return Detection {
+        return Ok(Detection {
             outcome: DetectOutcome::NotTracked,
             events: Vec::new(),
-        };
+        });
     };
     let mut after = before.clone();
     let mut kinds: Vec<(String, Option<String>, BTreeMap<String, FieldChange>)> = Vec::new();
@@ -240,13 +278,11 @@ pub fn detect(
                     }
                 }
                 if totals_changed {
-                    // Sums beyond the decimal range (hostile XML) leave no
-                    // totals: a later credit note then asks for a re-sync.
-                    after.totals = observed_totals(profile, s);
+                    after.totals = Some(observed_totals(profile, s)?);
                 }
             }
             if !before.lines.is_empty() {
-                line_changes(ledger, &before, &mut after, s, &mut changes);
+                line_changes(ledger, &before, &mut after, s, &mut changes)?;
             }
             if !changes.is_empty() {
                 kinds.push(("document.edited_in_incwo".into(), before.status.clone(), changes));
@@ -258,10 +294,10 @@ pub fn detect(
         ledger.put(after.clone());
     }
     if kinds.is_empty() {
-        return Detection {
+        return Ok(Detection {
             outcome: DetectOutcome::Unchanged,
             events: Vec::new(),
-        };
+        });
     }
     let tenant = if options.tenant.is_empty() {
         options.business_file_id.clone()
@@ -307,33 +343,37 @@ pub fn detect(
             })
         })
         .collect();
-    Detection {
+    Ok(Detection {
         outcome: DetectOutcome::Changed,
         events,
-    }
+    })
 }
 
 /// Per-SKU quantities of a document's priced lines, when every line links
-/// a product the ledger knows and no sum leaves the decimal range (hostile
-/// XML); `None` otherwise.
-fn observed_quantities(ledger: &Ledger, s: &Snapshot) -> Option<BTreeMap<String, Decimal>> {
+/// a product the ledger knows (`None` otherwise); a sum beyond the decimal
+/// range (hostile XML) is an error.
+fn observed_quantities(ledger: &Ledger, s: &Snapshot) -> Result<Option<BTreeMap<String, Decimal>>, DetectError> {
     let skus: BTreeMap<u64, &str> = ledger
         .entries()
         .filter(|e| e.domain == Domain::Product)
         .filter_map(|e| Some((e.incwo_id?, e.external_id.as_str())))
         .collect();
     let mut out: BTreeMap<String, Decimal> = BTreeMap::new();
-    for line in s.lines.iter().filter(|l| l.priced) {
-        let sku = skus.get(&line.product_id?)?;
+    for (index, line) in s.lines.iter().enumerate().filter(|(_, l)| l.priced) {
+        let Some(sku) = line.product_id.and_then(|id| skus.get(&id)) else {
+            return Ok(None);
+        };
         let sum = out.entry(sku.to_string()).or_default();
-        *sum = sum.checked_add(line.quantity)?;
+        *sum = sum
+            .checked_add(line.quantity)
+            .ok_or_else(|| DetectError::overflow(s, index, "quantity", &format!("{sku} quantities")))?;
     }
-    Some(
+    Ok(Some(
         out.into_iter()
             .filter(|(_, q)| !q.is_zero())
             .map(|(k, q)| (k, q.normalize()))
             .collect(),
-    )
+    ))
 }
 
 /// Compares an order's quantities per SKU with the ledger's, when every
@@ -344,7 +384,7 @@ fn line_changes(
     after: &mut Entry,
     s: &Snapshot,
     changes: &mut BTreeMap<String, FieldChange>,
-) {
+) -> Result<(), DetectError> {
     let wrote: BTreeMap<String, Decimal> = before
         .lines
         .iter()
@@ -353,11 +393,11 @@ fn line_changes(
         .collect();
     // Lines that link no known product cannot be told apart: the totals
     // then carry the edit.
-    let Some(seen) = observed_quantities(ledger, s) else {
-        return;
+    let Some(seen) = observed_quantities(ledger, s)? else {
+        return Ok(());
     };
     if seen == wrote {
-        return;
+        return Ok(());
     }
     let keys: std::collections::BTreeSet<&String> = seen.keys().chain(wrote.keys()).collect();
     for sku in keys {
@@ -376,14 +416,15 @@ fn line_changes(
     after
         .lines
         .retain(|_, q| !(q.ordered.is_zero() && q.delivered.is_zero() && q.invoiced.is_zero()));
+    Ok(())
 }
 
 /// The totals incwo shows, in the ledger's shape (per tax code from the
-/// profile's VAT ids; an id the profile does not know is named `#id`);
-/// `None` when a sum leaves the decimal range.
-fn observed_totals(profile: &Profile, s: &Snapshot) -> Option<Totals> {
+/// profile's VAT ids; an id the profile does not know is named `#id`); a
+/// sum beyond the decimal range is an error.
+fn observed_totals(profile: &Profile, s: &Snapshot) -> Result<Totals, DetectError> {
     let mut by_tax: BTreeMap<String, TaxTotal> = BTreeMap::new();
-    for line in s.lines.iter().filter(|l| l.priced) {
+    for (index, line) in s.lines.iter().enumerate().filter(|(_, l)| l.priced) {
         let vat_id = line.vat_value_id.unwrap_or(0);
         let (code, rate) = profile
             .taxes
@@ -396,10 +437,17 @@ fn observed_totals(profile: &Profile, s: &Snapshot) -> Option<Totals> {
             base: Decimal::ZERO,
             vat: Decimal::ZERO,
         });
-        t.base = t.base.checked_add(line.total.unwrap_or_default())?;
-        t.vat = t.vat.checked_add(line.vat.unwrap_or_default())?;
+        let what = format!("{} amounts", t.tax_code);
+        t.base = t
+            .base
+            .checked_add(line.total.unwrap_or_default())
+            .ok_or_else(|| DetectError::overflow(s, index, "total", &what))?;
+        t.vat = t
+            .vat
+            .checked_add(line.vat.unwrap_or_default())
+            .ok_or_else(|| DetectError::overflow(s, index, "vat", &what))?;
     }
-    Some(Totals {
+    Ok(Totals {
         excl_tax: s.excl_tax.unwrap_or_default(),
         vat: s.vat.unwrap_or_default(),
         incl_tax: s.incl_tax.unwrap_or_default(),

@@ -93,7 +93,7 @@ fn a_quote_accepted_in_incwo_is_reported_once() {
         "proposal_sheets",
         &sheet("proposal_sheet", 400001, "<progress_id>557</progress_id>", "100.00"),
     );
-    let first = detect(&mut l, &p, &options(), &o, Source::Webhook, 1_700_000_000_000);
+    let first = detect(&mut l, &p, &options(), &o, Source::Webhook, 1_700_000_000_000).unwrap();
     assert_eq!(first.outcome, DetectOutcome::Changed);
     assert_eq!(first.events.len(), 1);
     let e = &first.events[0];
@@ -104,7 +104,7 @@ fn a_quote_accepted_in_incwo_is_reported_once() {
     assert_eq!(e.event.previous_status.as_deref(), Some("draft"));
     assert_eq!(e.event.expected_transition, Some(true));
     assert_eq!(l.take_changed().len(), 1);
-    let again = detect(&mut l, &p, &options(), &o, Source::Webhook, 1_700_000_000_001);
+    let again = detect(&mut l, &p, &options(), &o, Source::Webhook, 1_700_000_000_001).unwrap();
     assert_eq!(again.outcome, DetectOutcome::Unchanged);
     assert!(l.take_changed().is_empty());
 }
@@ -117,7 +117,7 @@ fn the_connectors_own_write_is_not_echoed() {
         &sheet("proposal_sheet", 400001, "<progress_id>555</progress_id>", "100.00"),
     );
     assert_eq!(
-        detect(&mut l, &p, &options(), &o, Source::Poll, 1).outcome,
+        detect(&mut l, &p, &options(), &o, Source::Poll, 1).unwrap().outcome,
         DetectOutcome::Unchanged
     );
     assert!(l.take_changed().is_empty());
@@ -135,7 +135,7 @@ fn invoices_are_issued_by_sheet_type_and_paid_by_payments() {
             "100.00",
         ),
     );
-    let r = detect(&mut l, &p, &options(), &issued, Source::Poll, 1);
+    let r = detect(&mut l, &p, &options(), &issued, Source::Poll, 1).unwrap();
     assert_eq!(r.events[0].event.event_type, "invoice.issued");
     assert_eq!(r.events[0].queue, "erp.incwo.billing.acme");
     let paid = observe(
@@ -147,7 +147,7 @@ fn invoices_are_issued_by_sheet_type_and_paid_by_payments() {
             "100.00",
         ),
     );
-    let r = detect(&mut l, &p, &options(), &paid, Source::Poll, 2);
+    let r = detect(&mut l, &p, &options(), &paid, Source::Poll, 2).unwrap();
     assert_eq!(r.events[0].event.event_type, "invoice.paid");
     assert_eq!(r.events[0].event.source, Source::Poll);
 }
@@ -161,7 +161,7 @@ fn edits_name_the_differing_fields_and_update_the_ledger() {
         .collect::<String>()
         .replace("<quantity>2</quantity>", "<quantity>3</quantity>");
     let o = observe("proposal_sheets", body.as_bytes());
-    let r = detect(&mut l, &p, &options(), &o, Source::Webhook, 5);
+    let r = detect(&mut l, &p, &options(), &o, Source::Webhook, 5).unwrap();
     let types: Vec<&str> = r.events.iter().map(|e| e.event.event_type.as_str()).collect();
     assert_eq!(types, ["order.delivered", "document.edited_in_incwo"]);
     assert_eq!(r.events[0].queue, "erp.incwo.order.acme.eur");
@@ -174,7 +174,7 @@ fn edits_name_the_differing_fields_and_update_the_ledger() {
     assert_eq!(e.totals.as_ref().unwrap().incl_tax, d("180.00"));
     assert_eq!(e.totals.as_ref().unwrap().by_tax[0].tax_code, "TVA20");
     assert_eq!(
-        detect(&mut l, &p, &options(), &o, Source::Webhook, 6).outcome,
+        detect(&mut l, &p, &options(), &o, Source::Webhook, 6).unwrap().outcome,
         DetectOutcome::Unchanged
     );
 }
@@ -186,11 +186,13 @@ fn deletions_and_unknown_objects() {
         resource: "bill_sheets".into(),
         id: 500001,
     };
-    let r = detect(&mut l, &p, &options(), &gone, Source::Webhook, 1);
+    let r = detect(&mut l, &p, &options(), &gone, Source::Webhook, 1).unwrap();
     assert_eq!(r.events[0].event.event_type, "document.deleted");
     assert_eq!(r.events[0].event.status.as_deref(), Some(DELETED));
     assert_eq!(
-        detect(&mut l, &p, &options(), &gone, Source::Webhook, 2).outcome,
+        detect(&mut l, &p, &options(), &gone, Source::Webhook, 2)
+            .unwrap()
+            .outcome,
         DetectOutcome::Unchanged
     );
     l.take_changed();
@@ -206,38 +208,46 @@ fn deletions_and_unknown_objects() {
         },
         observe("proposal_sheets", &sheet("proposal_sheet", 500001, "", "1.00")),
     ] {
-        let r = detect(&mut l, &p, &options(), &observed, Source::Webhook, 3);
+        let r = detect(&mut l, &p, &options(), &observed, Source::Webhook, 3).unwrap();
         assert_eq!(r.outcome, DetectOutcome::NotTracked);
     }
     assert!(l.take_changed().is_empty());
 }
 
-#[test]
-fn quantities_and_totals_beyond_the_decimal_range_are_not_a_panic() {
-    // Two lines of the largest decimal: their sums overflow. The lines
-    // cannot be compared (the totals carry the edit) and no totals are kept.
-    let (mut l, p) = (ledger(), Profile::default());
+/// An order whose two lines each hold the largest decimal as quantity and
+/// total, after the given extra line (so the overflowing one is line 1 or 2).
+fn overflowing_order(first: &str) -> Observed {
     let max = Decimal::MAX;
     let line = format!(
         "<proposal_line><customer_product_id>300001</customer_product_id><quantity>{max}</quantity><total_price>{max}</total_price><vat_value_id>607</vat_value_id></proposal_line>"
     );
     let body = format!(
-        "<proposal_sheet><id>400002</id><vat_exl_total>1</vat_exl_total><vat_cost>0</vat_cost><vat_inc_total>1</vat_inc_total><proposal_lines>{line}{line}</proposal_lines></proposal_sheet>"
+        "<proposal_sheet><id>400002</id><vat_exl_total>1</vat_exl_total><vat_cost>0</vat_cost><vat_inc_total>1</vat_inc_total><proposal_lines>{first}{line}{line}</proposal_lines></proposal_sheet>"
     );
-    let r = detect(
-        &mut l,
-        &p,
-        &options(),
-        &observe("proposal_sheets", body.as_bytes()),
-        Source::Poll,
-        1,
-    );
-    assert_eq!(r.outcome, DetectOutcome::Changed);
-    let order = l.entries().find(|e| e.external_id == "CMD-1").unwrap();
-    assert_eq!(order.totals, None, "overflowing sums leave no totals");
+    observe("proposal_sheets", body.as_bytes())
+}
+
+#[test]
+fn quantities_and_totals_beyond_the_decimal_range_are_a_contract_error_not_a_panic() {
+    // The totals differ from the ledger's, so the per-tax sums are computed
+    // first: the second line's amount overflows. Nothing changes.
+    let (mut l, p) = (ledger(), Profile::default());
+    let before = l.clone();
+    let e = detect(&mut l, &p, &options(), &overflowing_order(""), Source::Poll, 1).unwrap_err();
     assert_eq!(
-        order.lines["SKU-1"].ordered,
-        d("2"),
-        "overflowing lines are not compared"
+        (e.class, e.code, e.path.as_str()),
+        ("contract", "contract.overflow", "/lines/1/total")
     );
+    assert!(e.message.contains("proposal_sheets 400002"), "{}", e.message);
+    assert_eq!(l, before, "the ledger is unchanged");
+    // With the ledger's totals unknown, only the quantities are summed: the
+    // third line (after a comment line, which is not priced) overflows.
+    for entry in l.entries().cloned().collect::<Vec<_>>() {
+        l.put(Entry { totals: None, ..entry });
+    }
+    let before = l.clone();
+    let comment = "<proposal_line><content_kind>comment</content_kind><description>note</description></proposal_line>";
+    let e = detect(&mut l, &p, &options(), &overflowing_order(comment), Source::Poll, 1).unwrap_err();
+    assert_eq!((e.code, e.path.as_str()), ("contract.overflow", "/lines/2/quantity"));
+    assert_eq!(l, before, "the ledger is unchanged");
 }

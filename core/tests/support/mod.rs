@@ -6,6 +6,7 @@
 
 pub mod fake_incwo;
 pub mod workers;
+pub mod writers;
 
 use fake_incwo::FakeIncwo;
 use incwo_core::errors::{TransportFailure, TransportKind};

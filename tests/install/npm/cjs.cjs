@@ -1,15 +1,22 @@
 // The installed npm package required from CommonJS (node 20.19+ loads the
-// ES module graph synchronously through require).
+// ES module graph synchronously through require): the same README example as
+// esm.mjs, the sync against incwo-sim included, with the package's exports
+// as require() returns them, and the lean entry. Run by `./scripts/test install`.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { validate, map, version } = require('incwo-connector-wasm');
+const { pathToFileURL } = require('node:url');
+const lib = require('incwo-connector-wasm');
 
-const root = process.env.INCWO_REPO_ROOT;
-const order = fs.readFileSync(path.join(root, 'examples/data/order.json'), 'utf8');
-assert.equal(validate('order', order).valid, true);
-assert.equal(map('order', order).totals.inclTax, '598.80');
-assert.equal(version(), process.env.INCWO_EXPECTED_VERSION);
+if (typeof lib.createConnector !== 'function') {
+  throw new Error('require("incwo-connector-wasm") has no createConnector');
+}
 const lean = require('incwo-connector-wasm/lean');
-assert.equal(lean.map('order', order).xml, map('order', order).xml);
-console.log('cjs: validate and map from require(), the full and the lean entry');
+const order = fs.readFileSync(path.join(process.env.INCWO_REPO_ROOT, 'examples/data/order.json'), 'utf8');
+assert.equal(lean.map('order', order).xml, lib.map('order', order).xml);
+import(pathToFileURL(path.join(__dirname, 'readme.mjs')).href)
+  .then(({ readmeExample }) => readmeExample(lib, 'cjs'))
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });

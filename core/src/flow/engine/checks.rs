@@ -54,21 +54,15 @@ pub(super) fn run_check(flow: &mut Flow, check: &Check) -> Step {
                 }
             }
             if !order.lines.is_empty() {
-                for (sku, qty) in quantities(&invoice.lines) {
+                for (sku, qty) in checked_quantities(&invoice.lines) {
                     let Some(line) = order.lines.get(&sku) else {
                         return quarantine(
                             "business.line_not_on_order",
                             format!("{sku} is not on order {}", invoice.source_order),
                         );
                     };
-                    if exceeds(line.invoiced, qty, line.ordered) {
-                        return quarantine(
-                            "business.over_invoicing",
-                            format!(
-                                "{sku}: {} ordered, {} already invoiced, {qty} more would exceed the order",
-                                line.ordered, line.invoiced
-                            ),
-                        );
+                    if let Some(why) = excess(line.ordered, line.invoiced, qty, "invoiced") {
+                        return quarantine("business.over_invoicing", format!("{sku}: {why}"));
                     }
                 }
             }
@@ -98,16 +92,11 @@ pub(super) fn run_check(flow: &mut Flow, check: &Check) -> Step {
                             format!("{} is not on order {order_number}", movement.sku),
                         )
                     }
-                    Some(line) if exceeds(line.delivered, qty, line.ordered) => {
-                        return quarantine(
-                            "business.over_delivery",
-                            format!(
-                                "{}: {} ordered, {} already delivered, {qty} more would exceed the order",
-                                movement.sku, line.ordered, line.delivered
-                            ),
-                        )
+                    Some(line) => {
+                        if let Some(why) = excess(line.ordered, line.delivered, Some(qty), "delivered") {
+                            return quarantine("business.over_delivery", format!("{}: {why}", movement.sku));
+                        }
                     }
-                    Some(_) => {}
                 }
             }
         }
@@ -119,10 +108,18 @@ pub(super) fn run_check(flow: &mut Flow, check: &Check) -> Step {
 /// decimal; if hostile ones do, the sum saturates, which exceeds any ordered
 /// quantity and so ends as over-invoicing or over-delivery, never a panic.
 pub(super) fn quantities(lines: &[Line]) -> BTreeMap<String, Decimal> {
+    checked_quantities(lines)
+        .into_iter()
+        .map(|(sku, sum)| (sku, sum.unwrap_or(Decimal::MAX)))
+        .collect()
+}
+
+/// Per-SKU sums of a record's lines; `None` for a sum beyond the decimal range.
+fn checked_quantities(lines: &[Line]) -> BTreeMap<String, Option<Decimal>> {
     let mut out = BTreeMap::new();
     for line in lines {
-        let sum = out.entry(line.sku.clone()).or_insert(Decimal::ZERO);
-        *sum = sum.saturating_add(line.qty);
+        let sum = out.entry(line.sku.clone()).or_insert(Some(Decimal::ZERO));
+        *sum = sum.and_then(|s| s.checked_add(line.qty));
     }
     out
 }
@@ -131,6 +128,24 @@ pub(super) fn quantities(lines: &[Line]) -> BTreeMap<String, Decimal> {
 /// (from a hand-edited checkpoint) exceeds it too.
 pub(super) fn exceeds(done: Decimal, more: Decimal, ordered: Decimal) -> bool {
     done.checked_add(more).map_or(true, |sum| sum > ordered)
+}
+
+/// Why `more` (`None`: the record's own sum overflowed) on top of `done`
+/// exceeds `ordered`, or `None` when it fits. An overflowing sum is said to
+/// overflow, never printed as the largest decimal.
+fn excess(ordered: Decimal, done: Decimal, more: Option<Decimal>, verb: &str) -> Option<String> {
+    match more {
+        None => Some(format!(
+            "{ordered} ordered, {done} already {verb}: this record's quantities sum beyond the decimal range, which exceeds any order"
+        )),
+        Some(more) if done.checked_add(more).is_none() => Some(format!(
+            "{ordered} ordered, {done} already {verb}: {more} more sums beyond the decimal range, which exceeds any order"
+        )),
+        Some(more) if exceeds(done, more, ordered) => Some(format!(
+            "{ordered} ordered, {done} already {verb}, {more} more would exceed the order"
+        )),
+        Some(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +173,31 @@ mod tests {
             exceeds(Decimal::MAX, dec("1"), Decimal::MAX),
             "an overflowing sum exceeds"
         );
+    }
+
+    #[test]
+    fn an_overflowing_sum_is_said_to_overflow_not_printed_as_the_largest_decimal() {
+        let max = Decimal::MAX.to_string();
+        let fits = excess(dec("10"), dec("5"), Some(dec("5")), "invoiced");
+        assert_eq!(fits, None);
+        let over = excess(dec("10"), dec("5"), Some(dec("6")), "invoiced").unwrap();
+        assert_eq!(over, "10 ordered, 5 already invoiced, 6 more would exceed the order");
+        for why in [
+            excess(dec("10"), dec("5"), None, "invoiced").unwrap(),
+            excess(dec("10"), Decimal::MAX, Some(dec("1")), "delivered").unwrap(),
+        ] {
+            assert!(why.contains("beyond the decimal range"), "{why}");
+        }
+        let own = excess(dec("10"), dec("5"), None, "invoiced").unwrap();
+        assert!(!own.contains(&max), "{own}");
+        let line = |qty: Decimal| Line {
+            sku: "A".into(),
+            description: None,
+            qty,
+            unit_price_excl_tax: Decimal::ONE,
+            tax_code: "TVA20".into(),
+        };
+        assert_eq!(checked_quantities(&[line(Decimal::MAX), line(Decimal::MAX)])["A"], None);
     }
 
     #[test]

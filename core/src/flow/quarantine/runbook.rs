@@ -6,10 +6,11 @@ use crate::base::codes::{CodeInfo, CODES};
 /// Whether a record can end quarantined with this code: contract and
 /// business errors, the technical answers that are never retried (retried
 /// ones that keep failing defer the record; credentials and API access stop
-/// the run), and the usage errors of a single record.
+/// the run), and the usage errors of a single record. `contract.overflow`
+/// is inbound detection's (an object read from incwo): no record to replay.
 pub fn quarantinable(info: &CodeInfo) -> bool {
     match info.class {
-        "contract" | "business" => true,
+        "contract" | "business" => info.code != "contract.overflow",
         "technical" => matches!(
             info.code,
             "http.redirect" | "http.501" | "http.505" | "http.unexpected_status"
