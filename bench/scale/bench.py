@@ -20,6 +20,7 @@ import time
 
 PASSWORD_ENV = "INCWO_BENCH_PASSWORD"
 RECORDS = 200
+LOST_RECORDS = 40
 
 
 def customer(ext_id):
@@ -28,7 +29,7 @@ def customer(ext_id):
         "billingAddress": {"line1": "1 rue A", "zipCode": "69002", "city": "Lyon", "country": "FR"}}}
 
 
-def order(number, customer_id):
+def order_record(number, customer_id):
     return {"kind": "order", "record": {
         "orderNumber": number, "customerExternalId": customer_id, "orderDate": "2026-04-11", "currency": "EUR",
         "lines": [{"sku": "BENCH-SKU", "description": "Kit", "qty": 2, "unitPriceExclTax": 49.9, "taxCode": "TVA20"}]}}
@@ -94,16 +95,18 @@ def account_run(incwo, sim_bin, size, order, workdir):
         report, seconds, _ = sync(incwo, sim, state, [PRODUCT, customer(f"FIRST-{order}-{size}")])
         result["sweep"] = {"requests": requests(report), "seconds": round(seconds, 2)}
         kinds = {
-            "existingCustomersOrders": [order_line for i in range(RECORDS)
-                                        for order_line in [order(f"CMD-{order}-{size}-{i}", f"OLD-F{i * (size // RECORDS) + 1}")]],
+            "existingCustomersOrders": [order_record(f"CMD-{order}-{size}-{i}", f"OLD-F{i * (size // RECORDS) + 1}")
+                                        for i in range(RECORDS)],
             "newCustomers": [customer(f"NEW-{order}-{size}-{i}") for i in range(RECORDS)],
         }
         for kind, lines in kinds.items():
             report, seconds, _ = sync(incwo, sim, state, lines)
             result[kind] = summarise(report, seconds, len(lines))
-        sim.admin("POST", "/_sim/faults", {"method": "POST", "resource": "firms",
-                                             "fault": {"kind": "drop_after_commit"}, "times": RECORDS})
-        lines = [customer(f"LOST-{order}-{size}-{i}") for i in range(RECORDS)]
+        # Half the creates' answers are lost (the connection closes after the
+        # commit); fewer records, as each lost answer waits its backoff.
+        sim.admin("POST", "/_sim/faults", {"method": "POST", "resource": "firms", "probability": 0.5, "seed": 7,
+                                             "fault": {"kind": "drop_after_commit"}})
+        lines = [customer(f"LOST-{order}-{size}-{i}") for i in range(LOST_RECORDS)]
         report, seconds, _ = sync(incwo, sim, state, lines, ["--timeout-ms", "2000"])
         result["lostAnswers"] = summarise(report, seconds, len(lines))
         result["duplicates"] = sim.admin("GET", "/_sim/counts")["duplicatesTotal"]
@@ -142,7 +145,7 @@ def first_import(incwo, sim_bin, workdir, total=10_000, chunk=1_000):
 def main():
     incwo, sim_bin, out = sys.argv[1:4]
     sizes = [int(s) for s in (sys.argv[4] if len(sys.argv) > 4 else "1000,10000,100000").split(",")]
-    results = {"records": RECORDS, "accounts": []}
+    results = {"records": RECORDS, "lostRecords": LOST_RECORDS, "accounts": []}
     with tempfile.TemporaryDirectory() as workdir:
         for order in ("ascending", "unknown"):
             for size in sizes:

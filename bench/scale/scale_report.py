@@ -3,7 +3,7 @@ scale.json (requests per record by account size and list order)."""
 
 KINDS = [("existingCustomersOrders", "orders of existing customers"),
          ("newCustomers", "new customers"),
-         ("lostAnswers", "creates whose answer was lost")]
+         ("lostAnswers", "new customers, half the creates' answers lost")]
 
 
 def section(data, p, verdict, nb):
@@ -14,7 +14,8 @@ def section(data, p, verdict, nb):
         p()
         return
     accounts = data["accounts"]
-    p(f"`incwo sync` (release) against `incwo-sim` seeded in bulk; {data['records']} records of each kind per account,")
+    p(f"`incwo sync` (release) against `incwo-sim` seeded in bulk; {data['records']} records of each kind per account")
+    p(f"({data.get('lostRecords', data['records'])} for lost answers, each of which waits its retry backoff),")
     p("after a first run whose sweep builds the marker index (its cost apart). Target: flat across sizes")
     p("(at most 10 % apart).")
     p()

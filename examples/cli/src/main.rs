@@ -10,6 +10,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The allocator: glibc's slowed every record as a run's loaded history grew.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod account;
 mod demo;
 mod discover;
