@@ -129,7 +129,11 @@ impl FlowSession {
         let saved: IndexChanges = serde_json::from_str(json).map_err(|e| {
             UsageError::new(
                 "usage.bad_index",
-                format!("the saved marker index does not parse at line {}, column {}: {e}", e.line(), e.column()),
+                format!(
+                    "the saved marker index does not parse at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
                 "pass what take_index_changes returned, accumulated (entries upserted by resource and marker, \
                  coverage by resource); an index that cannot be repaired can be dropped: the next run rebuilds it",
             )
