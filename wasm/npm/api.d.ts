@@ -4,6 +4,8 @@ import type {
   ConnectionConfig,
   ErrorPayload,
   FlowStartArgs,
+  IndexChanges,
+  IndexProgress,
   MapResult,
   ValidationReport,
 } from './web/incwo_wasm.js';
@@ -23,7 +25,7 @@ import type {
 } from './flow-messages.js';
 
 export type * from './flow-messages.js';
-export type { BatchRecord, ConnectionConfig, ErrorPayload, FlowStartArgs, MapResult, ValidationReport };
+export type { BatchRecord, ConnectionConfig, ErrorPayload, FlowStartArgs, IndexChanges, IndexProgress, MapResult, ValidationReport };
 
 /** Base class of every error thrown by the connector. */
 export declare class IncwoError extends Error {
@@ -106,6 +108,12 @@ export declare class Flow {
   checkpoint(): string;
   /** The ledger entries changed since the last call (a create's pending entry before its send). */
   takeChangedEntries(): ChangedEntries;
+  /** Loads the marker index saved beside the ledger (before the first poll); throws `UsageError` `usage.bad_index`. */
+  loadIndex(index: string | IndexChanges): { ok: true };
+  /** What changed in the marker index since the last call, saved in the same transaction as the ledger entries. */
+  takeIndexChanges(): IndexChanges;
+  /** The marker index passes in progress, for a progress display. */
+  indexProgress(): IndexProgress;
   metrics(): string;
   summary(): FlowReport;
   /** Releases the session's wasm memory (idempotent); later calls throw `UsageError` `usage.invalid_handle`. */
