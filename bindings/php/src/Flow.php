@@ -105,6 +105,9 @@ final class Flow
      */
     public function loadIndex(string|array|\stdClass $index): void
     {
+        if (is_array($index) && ($index['coverage'] ?? null) === []) {
+            $index['coverage'] = new \stdClass(); // PHP's empty array is a JSON list
+        }
         $json = Json::text($index);
         $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_load_index($this->handle(), $json, $out));
     }

@@ -58,6 +58,8 @@ final class IndexProgressBar
             $this->bar->setFormat(' indexing %resource%: page %current%/%max% [%bar%] %percent:3s%% %eta%');
             $this->bar->setMessage($pass['resource'], 'resource');
             $this->bar->setMessage('', 'eta');
+            $this->bar->setRedrawFrequency(1); // every page: a page takes longer than a redraw
+            $this->bar->minSecondsBetweenRedraws(0.0);
             $this->bar->start();
         }
         $this->bar->setMaxSteps(max(1, $pass['totalPages'], $pass['pagesRead']));
