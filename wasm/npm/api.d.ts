@@ -1,5 +1,5 @@
 // Types of incwo-connector-wasm: the same surface from the node and the web entry points.
-import type { BatchRecord, ConnectionConfig, FlowStartArgs } from './web/incwo_wasm.js';
+import type { BatchRecord, ConnectionConfig, FlowStartArgs, IndexChanges, IndexProgress } from './web/incwo_wasm.js';
 // The flow's messages, generated from the core's types (`cargo run -p incwo-schema-gen`).
 import type {
   Action,
@@ -15,7 +15,7 @@ import type {
 } from './flow-messages.js';
 
 export type * from './flow-messages.js';
-export type { BatchRecord, ConnectionConfig, FlowStartArgs };
+export type { BatchRecord, ConnectionConfig, FlowStartArgs, IndexChanges, IndexProgress };
 // The record path and the error classes: the same declarations as the lean module's.
 export * from './lean.js';
 
@@ -41,6 +41,12 @@ export declare class Flow {
   checkpoint(): string;
   /** The ledger entries changed since the last call (a create's pending entry before its send). */
   takeChangedEntries(): ChangedEntries;
+  /** Loads the marker index saved beside the ledger (before the first poll); throws `UsageError` `usage.bad_index`. */
+  loadIndex(index: string | IndexChanges): { ok: true };
+  /** What changed in the marker index since the last call, saved in the same transaction as the ledger entries. */
+  takeIndexChanges(): IndexChanges;
+  /** The marker index passes in progress, for a progress display. */
+  indexProgress(): IndexProgress;
   metrics(): string;
   summary(): FlowReport;
   /** Releases the session's wasm memory (idempotent); later calls throw `UsageError` `usage.invalid_handle`. */

@@ -313,6 +313,18 @@ export function bind(raw) {
     takeChangedEntries() {
       return guard(() => this.live().takeChangedEntries())();
     }
+    /** Loads the marker index saved beside the ledger (before the first poll): `{entries, coverage}`, text or object. */
+    loadIndex(index) {
+      return guard(() => this.live().loadIndex(index))();
+    }
+    /** What changed in the marker index since the last call: `{entries, coverage}`, saved with the ledger entries. */
+    takeIndexChanges() {
+      return guard(() => this.live().takeIndexChanges())();
+    }
+    /** The marker index passes in progress: `{passes: [{resource, pagesRead, totalPages}]}`. */
+    indexProgress() {
+      return guard(() => this.live().indexProgress())();
+    }
     metrics() {
       return guard(() => this.live().metrics())();
     }

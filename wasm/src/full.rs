@@ -11,6 +11,27 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 #[wasm_bindgen(typescript_custom_section)]
+const TS_INDEX_TYPES: &'static str = r#"
+/** The objects of one resource carrying one marker (the core's `flow::index`). */
+export interface IndexEntry {
+  resource: string;
+  marker: string;
+  found: { id: number; progressId?: number; firmId?: number; sheetType?: string }[];
+}
+
+/** What changed in the marker index (or all of it): entries upserted by resource and marker, coverage by resource. */
+export interface IndexChanges {
+  entries: IndexEntry[];
+  coverage: Record<string, Record<string, unknown>>;
+}
+
+/** The marker index passes in progress. */
+export interface IndexProgress {
+  passes: { resource: string; pagesRead: number; totalPages: number }[];
+}
+"#;
+
+#[wasm_bindgen(typescript_custom_section)]
 const TS_FLOW_TYPES: &'static str = r#"
 // The flow's messages are generated from the core's types
 // (`cargo run -p incwo-schema-gen`) into the package's flow-messages.d.ts.
@@ -205,6 +226,35 @@ impl Flow {
     #[wasm_bindgen(js_name = takeChangedEntries)]
     pub fn take_changed_entries(&mut self) -> Result<JsChangedEntries, JsValue> {
         finish(self.session.take_changed_entries()).map(JsCast::unchecked_into)
+    }
+
+    /// Loads the marker index the host saved beside the ledger (before the
+    /// first poll): what `takeIndexChanges` returned, accumulated (entries
+    /// upserted by resource and marker, coverage by resource), as JSON text
+    /// or an object. One that does not parse throws `usage.bad_index`.
+    #[wasm_bindgen(js_name = loadIndex)]
+    pub fn load_index(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string | IndexChanges")] index: JsValue,
+    ) -> Result<JsOk, JsValue> {
+        let text = text_of(&index, "index")?;
+        match self.session.load_index(&text) {
+            Ok(()) => finish(json!({"ok": true})).map(JsCast::unchecked_into),
+            Err(e) => Err(finish(api::usage_error(&e)).unwrap_err()),
+        }
+    }
+
+    /// What changed in the marker index since the last call, to save in the
+    /// same transaction as the ledger entries.
+    #[wasm_bindgen(js_name = takeIndexChanges, unchecked_return_type = "IndexChanges")]
+    pub fn take_index_changes(&mut self) -> Result<JsValue, JsValue> {
+        finish(self.session.take_index_changes())
+    }
+
+    /// The marker index passes in progress (`{passes}`), for a progress display.
+    #[wasm_bindgen(js_name = indexProgress, unchecked_return_type = "IndexProgress")]
+    pub fn index_progress(&self) -> Result<JsValue, JsValue> {
+        finish(self.session.index_progress())
     }
 
     /// The flow's metrics in Prometheus text format.

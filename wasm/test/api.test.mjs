@@ -125,6 +125,20 @@ test('a flow used after free() is refused with usage.invalid_handle; freeing twi
   assert.equal(incwo.validate('order', ORDER).valid, true);
 });
 
+test('a flow loads a saved marker index, gives its changes and its passes; a bad one is usage.bad_index', () => {
+  const flow = incwo.Flow.start({ config: config(9), records: [], now: 1, seed: 1 });
+  const saved = { entries: [{ resource: 'firms', marker: 'C-1', found: [{ id: 7 }] }], coverage: {} };
+  assert.deepEqual(flow.loadIndex(saved), { ok: true });
+  assert.deepEqual(flow.loadIndex(JSON.stringify(saved)), { ok: true });
+  assert.deepEqual(flow.takeIndexChanges(), { entries: [], coverage: {} });
+  assert.deepEqual(flow.indexProgress(), { passes: [] });
+  assert.throws(
+    () => flow.loadIndex('{'),
+    (e) => e instanceof incwo.UsageError && e.code === 'usage.bad_index' && /rebuilds/.test(e.hint),
+  );
+  flow.free();
+});
+
 test('saveEntries receives changed ledger entries, a create pending before its request leaves; ledger resumes from them', async () => {
   const { startSim } = await import('./support.mjs');
   const sim = await startSim();

@@ -1,7 +1,7 @@
 // Compile-only check of the package's TypeScript declarations (tsc --noEmit).
 import {
   createConnector, validate, map, call, Flow, ContractError, IncwoError, InboundError,
-  type Action, type Checkpoint, type FlowOptions, type LedgerEntry, type Outcome, type Summary, type SyncResult,
+  type Action, type Checkpoint, type IndexChanges, type FlowOptions, type LedgerEntry, type Outcome, type Summary, type SyncResult,
 } from '../pkg/node.js';
 import * as web from '../pkg/web.js';
 
@@ -38,6 +38,11 @@ if (action.action === 'recordDone') {
   }
 }
 const entries: LedgerEntry[] = flow.takeChangedEntries().entries;
+const indexChanges: IndexChanges = flow.takeIndexChanges();
+flow.loadIndex(indexChanges);
+const pagesRead: number = flow.indexProgress().passes[0].pagesRead;
+void pagesRead;
+
 const checkpoint: Checkpoint = JSON.parse(flow.checkpoint());
 const byKey: Record<string, LedgerEntry> = checkpoint.ledger.entries;
 const summary: Summary = flow.summary().summary;

@@ -266,6 +266,34 @@ enum IncwoStatus incwo_flow_checkpoint(const struct IncwoFlow *flow, char **out)
 enum IncwoStatus incwo_flow_take_changed_entries(struct IncwoFlow *flow, char **out);
 
 /*
+ Loads the marker index the host saved beside the ledger (call before the
+ first poll): `index` is the JSON of what [`incwo_flow_take_index_changes`]
+ returned, accumulated (entries upserted by resource and marker, coverage
+ by resource). The result is `{"ok": true}`, or a usage error
+ (`usage.bad_index`) when it does not parse.
+
+ As [`incwo_flow_poll`]; `index` is NUL-terminated.
+ */
+enum IncwoStatus incwo_flow_load_index(struct IncwoFlow *flow, const char *index, char **out);
+
+/*
+ `{"entries": [{"resource", "marker", "found"}], "coverage": {resource:
+ {...}}}`: what changed in the marker index since the last call, to upsert
+ in the same transaction as the ledger entries.
+
+ As [`incwo_flow_poll`].
+ */
+enum IncwoStatus incwo_flow_take_index_changes(struct IncwoFlow *flow, char **out);
+
+/*
+ `{"passes": [{"resource", "pagesRead", "totalPages"}]}`: the marker
+ index passes in progress, for a progress bar.
+
+ As [`incwo_flow_poll`].
+ */
+enum IncwoStatus incwo_flow_index_progress(const struct IncwoFlow *flow, char **out);
+
+/*
  The flow's metrics in Prometheus text format.
 
  As [`incwo_flow_poll`].

@@ -715,6 +715,57 @@ pub unsafe extern "C" fn incwo_flow_take_changed_entries(flow: *mut IncwoFlow, o
     })
 }
 
+/// Loads the marker index the host saved beside the ledger (call before the
+/// first poll): `index` is the JSON of what [`incwo_flow_take_index_changes`]
+/// returned, accumulated (entries upserted by resource and marker, coverage
+/// by resource). The result is `{"ok": true}`, or a usage error
+/// (`usage.bad_index`) when it does not parse.
+///
+/// # Safety
+/// As [`incwo_flow_poll`]; `index` is NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn incwo_flow_load_index(
+    flow: *mut IncwoFlow,
+    index: *const c_char,
+    out: *mut *mut c_char,
+) -> IncwoStatus {
+    guard_out(out, || {
+        non_null(out)?;
+        let index = text(index)?;
+        with_flow(flow, out, |session| match session.load_index(index) {
+            Ok(()) => write_json(out, &serde_json::json!({"ok": true})),
+            Err(error) => write_json(out, &api::usage_error(&error)),
+        })
+    })
+}
+
+/// `{"entries": [{"resource", "marker", "found"}], "coverage": {resource:
+/// {...}}}`: what changed in the marker index since the last call, to upsert
+/// in the same transaction as the ledger entries.
+///
+/// # Safety
+/// As [`incwo_flow_poll`].
+#[no_mangle]
+pub unsafe extern "C" fn incwo_flow_take_index_changes(flow: *mut IncwoFlow, out: *mut *mut c_char) -> IncwoStatus {
+    guard_out(out, || {
+        non_null(out)?;
+        with_flow(flow, out, |session| write_json(out, &session.take_index_changes()))
+    })
+}
+
+/// `{"passes": [{"resource", "pagesRead", "totalPages"}]}`: the marker
+/// index passes in progress, for a progress bar.
+///
+/// # Safety
+/// As [`incwo_flow_poll`].
+#[no_mangle]
+pub unsafe extern "C" fn incwo_flow_index_progress(flow: *const IncwoFlow, out: *mut *mut c_char) -> IncwoStatus {
+    guard_out(out, || {
+        non_null(out)?;
+        with_flow(flow, out, |session| write_json(out, &session.index_progress()))
+    })
+}
+
 /// The flow's metrics in Prometheus text format.
 ///
 /// # Safety
@@ -857,6 +908,38 @@ mod tests {
             text.contains("usage.internal_panic") && text.contains("earlier call"),
             "{text}"
         );
+        assert_eq!(incwo_flow_free(flow), IncwoStatus::Ok);
+    }
+
+    #[test]
+    fn the_marker_index_loads_is_taken_and_reports_progress() {
+        let session = FlowSession::start(&json!({
+            "config": {"server": "https://www.incwo.com", "businessFileId": "123456",
+                       "auth": {"type": "basic", "login": "api@example.fr", "password": "secret"}},
+            "records": [],
+            "now": 0,
+        }))
+        .unwrap();
+        let flow = register(&FLOWS, Mutex::new(session)) as *mut IncwoFlow;
+        let mut out: *mut c_char = ptr::null_mut();
+        let saved = c"{\"entries\": [{\"resource\": \"firms\", \"marker\": \"C-1\", \"found\": [{\"id\": 7}]}]}";
+        assert_eq!(
+            unsafe { incwo_flow_load_index(flow, saved.as_ptr(), &mut out) },
+            IncwoStatus::Ok
+        );
+        assert_eq!(take(out), r#"{"ok":true}"#);
+        assert_eq!(
+            unsafe { incwo_flow_load_index(flow, c"{".as_ptr(), &mut out) },
+            IncwoStatus::Usage
+        );
+        assert!(take(out).contains("usage.bad_index"));
+        assert_eq!(
+            unsafe { incwo_flow_take_index_changes(flow, &mut out) },
+            IncwoStatus::Ok
+        );
+        assert_eq!(take(out), r#"{"coverage":{},"entries":[]}"#);
+        assert_eq!(unsafe { incwo_flow_index_progress(flow, &mut out) }, IncwoStatus::Ok);
+        assert_eq!(take(out), r#"{"passes":[]}"#);
         assert_eq!(incwo_flow_free(flow), IncwoStatus::Ok);
     }
 

@@ -22,7 +22,8 @@ use Symfony\Contracts\HttpClient\HttpClientInterface;
  * (the file and PDO stores) a run opens its key's state, writes the ledger
  * entries its flow changed before every send and after every other action
  * (what an answer changed goes with the next action), and its progress when
- * a record ends; a plain {@see CheckpointStore} gets the
+ * a record ends, and the marker index beside the ledger (loaded before the
+ * first poll, its changes saved with the entries); a plain {@see CheckpointStore} gets the
  * whole checkpoint before every send and after every action. A store that is
  * also a {@see QuarantineStore} (the file and PDO stores) keeps the
  * quarantine entry of each quarantined record (merged by the core).
@@ -128,6 +129,9 @@ final class Connector
      * @param (callable(array<string, mixed>): void)|null    $onAction  sees every action (progress)
      * @param (callable(int, string, int): bool)|null        $onWait    `(until, reason, now)`: true to go on (after waiting), false to stop the run
      * @param (callable(string, array<string, mixed>): void)|null $publish publishes an event on a queue
+     * @param (callable(list<array{resource: string, pagesRead: int, totalPages: int}>): void)|null $onIndexProgress
+     *        sees the marker index passes in progress after each answer (a sweep of a large account reads
+     *        many list pages: show a progress bar)
      */
     public function sync(
         array|string $records,
@@ -137,12 +141,14 @@ final class Connector
         ?callable $publish = null,
         int $seed = 0,
         int $maxRestarts = 1000,
+        ?callable $onIndexProgress = null,
     ): SyncResult {
         $log = new RunLog();
+        $onAction = self::withIndexProgress($onAction, $onIndexProgress);
         if ($checkpointKey === null || !$this->checkpoints instanceof StateStore) {
             $checkpoint = $checkpointKey !== null ? $this->checkpoints?->load($checkpointKey) : null;
             $flow = $this->start($records, $checkpoint, $seed);
-            $this->drive($flow, $log, $checkpointKey, $onAction, $onWait, $publish);
+            $this->drive($flow, $log, $checkpointKey, $onAction($flow), $onWait, $publish);
 
             return new SyncResult($log, $flow->summary(), $flow->metrics());
         }
@@ -151,8 +157,11 @@ final class Connector
             for ($restarts = 0; ; $restarts++) {
                 $from = $session->startArgs();
                 $flow = $this->start($records, $from['checkpoint'] ?? null, $seed, $from['ledger'] ?? null);
+                if (isset($from['index'])) {
+                    $flow->loadIndex($from['index']);
+                }
                 try {
-                    $this->drive($flow, $log, null, $onAction, $onWait, $publish, null, $session);
+                    $this->drive($flow, $log, null, $onAction($flow), $onWait, $publish, null, $session);
 
                     return new SyncResult($log, $flow->summary(), $flow->metrics());
                 } catch (StateConflictException $conflict) {
@@ -329,6 +338,26 @@ final class Connector
         }
 
         return ['response' => $answer];
+    }
+
+    /**
+     * The `$onAction` of a flow: the caller's, then (after each action) the
+     * index passes in progress to `$onIndexProgress`, when given.
+     *
+     * @return \Closure(Flow): ((callable(array<string, mixed>): void)|null)
+     */
+    private static function withIndexProgress(?callable $onAction, ?callable $onIndexProgress): \Closure
+    {
+        if ($onIndexProgress === null) {
+            return static fn (Flow $flow): ?callable => $onAction;
+        }
+
+        return static fn (Flow $flow): callable => static function (array $action) use ($flow, $onAction, $onIndexProgress): void {
+            if ($onAction !== null) {
+                $onAction($action);
+            }
+            $onIndexProgress($flow->indexProgress());
+        };
     }
 
     private function count(RunLog $log, array $request): void

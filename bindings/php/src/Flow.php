@@ -93,6 +93,47 @@ final class Flow
         return $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_take_changed_entries($this->handle(), $out));
     }
 
+    /**
+     * Loads the marker index the store saved beside the ledger (before the
+     * first poll): what {@see takeIndexChanges()} returned, accumulated
+     * (entries upserted by resource and marker, coverage by resource), as
+     * `{"entries": [{"resource", "marker", "found"}], "coverage": {…}}`.
+     *
+     * @param string|array<string, mixed>|\stdClass $index JSON text or its value
+     *
+     * @throws UsageException `usage.bad_index` when it does not parse
+     */
+    public function loadIndex(string|array|\stdClass $index): void
+    {
+        if (is_array($index) && ($index['coverage'] ?? null) === []) {
+            $index['coverage'] = new \stdClass(); // PHP's empty array is a JSON list
+        }
+        $json = Json::text($index);
+        $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_load_index($this->handle(), $json, $out));
+    }
+
+    /**
+     * `{"entries": [...], "coverage": {...}}` (JSON text): what changed in the
+     * marker index since the last call, to save in the same transaction as
+     * the ledger entries ({@see takeChangedEntries()}).
+     */
+    public function takeIndexChanges(): string
+    {
+        return $this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_take_index_changes($this->handle(), $out));
+    }
+
+    /**
+     * The marker index passes in progress, for a progress bar.
+     *
+     * @return list<array{resource: string, pagesRead: int, totalPages: int}>
+     */
+    public function indexProgress(): array
+    {
+        $progress = Json::decode($this->core->invoke(fn ($out) => $this->core->ffi()->incwo_flow_index_progress($this->handle(), $out)));
+
+        return $progress['passes'] ?? [];
+    }
+
     /** The flow's metrics in Prometheus text format. */
     public function metrics(): string
     {

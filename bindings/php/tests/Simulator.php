@@ -97,6 +97,44 @@ final class Simulator
         $this->admin('POST', '/_sim/faults', json_encode($faults, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES));
     }
 
+    /**
+     * `POST /_sim/seed`: bulk-creates pre-existing objects, e.g. `['firms' => 2000, 'prefix' => 'OLD']`.
+     *
+     * @param array<string, mixed> $seed
+     *
+     * @return array<string, mixed>
+     */
+    public function seed(array $seed): array
+    {
+        return json_decode($this->admin('POST', '/_sim/seed', json_encode($seed, JSON_THROW_ON_ERROR)), true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    /**
+     * `GET /_sim/counts`: objects by resource and `duplicatesTotal`.
+     *
+     * @return array<string, mixed>
+     */
+    public function counts(): array
+    {
+        return json_decode($this->admin('GET', '/_sim/counts'), true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    /**
+     * `GET /_sim/requests`: API requests counted since the last reset (`byResourceMethod`…).
+     *
+     * @return array<string, mixed>
+     */
+    public function requests(): array
+    {
+        return json_decode($this->admin('GET', '/_sim/requests'), true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    /** `POST /_sim/requests/reset`: counts requests again from 0. */
+    public function resetRequests(): void
+    {
+        $this->admin('POST', '/_sim/requests/reset');
+    }
+
     /** `GET /_sim/state` as JSON text. */
     public function stateJson(): string
     {

@@ -110,6 +110,32 @@ impl FlowSession {
         guarded(|| Ok(self.session()?.take_changed_entries().to_string()))
     }
 
+    /// Loads the marker index the store saved beside the ledger (before the
+    /// first poll): `index_json` is what [`FlowSession::take_index_changes`]
+    /// returned, accumulated (entries upserted by resource and marker,
+    /// coverage by resource). Text that does not parse raises
+    /// `usage.bad_index`.
+    pub fn load_index(&self, index_json: String) -> Result<(), IncwoError> {
+        guarded(|| {
+            self.session()?
+                .load_index(&index_json)
+                .map_err(|e| IncwoError::usage(&e))
+        })
+    }
+
+    /// `{"entries": [{"resource", "marker", "found"}], "coverage": {…}}` as
+    /// JSON text: what changed in the marker index since the last call, to
+    /// upsert in the same transaction as the ledger entries.
+    pub fn take_index_changes(&self) -> Result<String, IncwoError> {
+        guarded(|| Ok(self.session()?.take_index_changes().to_string()))
+    }
+
+    /// `{"passes": [{"resource", "pagesRead", "totalPages"}]}` as JSON text:
+    /// the marker index passes in progress, for a progress display.
+    pub fn index_progress(&self) -> Result<String, IncwoError> {
+        guarded(|| Ok(self.session()?.index_progress().to_string()))
+    }
+
     /// The flow's metrics in Prometheus text format.
     pub fn metrics(&self) -> Result<String, IncwoError> {
         guarded(|| Ok(self.session()?.metrics()))
@@ -170,6 +196,18 @@ mod tests {
         ));
         let resumed = FlowSession::resume(args(), checkpoint).unwrap();
         assert_eq!(resumed.summary().unwrap().total, 1);
+    }
+
+    #[test]
+    fn the_marker_index_round_trips_and_bad_text_is_a_usage_error() {
+        let flow = FlowSession::start(args()).unwrap();
+        let saved = r#"{"entries": [{"resource": "firms", "marker": "C-1", "found": [{"id": 7}]}]}"#;
+        flow.load_index(saved.into()).unwrap();
+        assert_eq!(flow.take_index_changes().unwrap(), r#"{"coverage":{},"entries":[]}"#);
+        assert_eq!(flow.index_progress().unwrap(), r#"{"passes":[]}"#);
+        assert!(
+            matches!(flow.load_index("{".into()), Err(IncwoError::Usage { ref code, .. }) if code == "usage.bad_index")
+        );
     }
 
     #[test]

@@ -103,6 +103,27 @@ class Sim:
         response.raise_for_status()
         return response.json()
 
+    def seed(self, seed: Dict[str, Any]) -> Dict[str, Any]:
+        """``POST /_sim/seed``: bulk-creates pre-existing objects (``{"firms": 2000, "prefix": "OLD"}``)."""
+        response = self.admin.post("/_sim/seed", json=seed)
+        response.raise_for_status()
+        return response.json()
+
+    def counts(self) -> Dict[str, Any]:
+        """``GET /_sim/counts``: objects by resource and ``duplicatesTotal``."""
+        response = self.admin.get("/_sim/counts")
+        response.raise_for_status()
+        return response.json()
+
+    def requests(self) -> Dict[str, Any]:
+        """``GET /_sim/requests``: API requests since the last reset (``byResourceMethod``…)."""
+        response = self.admin.get("/_sim/requests")
+        response.raise_for_status()
+        return response.json()
+
+    def reset_requests(self) -> None:
+        self.admin.post("/_sim/requests/reset").raise_for_status()
+
     def set_progress(self, resource: str, object_id: int, progress_id: int) -> None:
         self.admin.put(f"/_sim/documents/{resource}/{object_id}/progress", json={"progress_id": progress_id}).raise_for_status()
 

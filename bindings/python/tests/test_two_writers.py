@@ -82,7 +82,13 @@ def test_two_processes_on_one_file_store_take_turns_and_lose_nothing(fresh_sim: 
     path = tmp_path / "state" / "business-123456.json"
     run_two_writers(fresh_sim, tmp_path, f"file:{path}", ic.FileCheckpointStore(path))
     assert path.stat().st_mode & 0o777 == 0o600, "the state file is private"
-    assert sorted(p.name for p in path.parent.iterdir()) == ["business-123456.json", "business-123456.json.lock"], "no temporary file left"
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "business-123456.json",
+        "business-123456.json.index.jsonl",
+        "business-123456.json.lock",
+    ], "no temporary file left (the state, its marker index, its lock)"
+    index = path.parent / "business-123456.json.index.jsonl"
+    assert index.stat().st_mode & 0o777 == 0o600, "the marker index is private"
 
 
 def test_two_processes_on_one_sqlite_store_run_together_and_lose_nothing(fresh_sim: Sim, tmp_path: Path) -> None:

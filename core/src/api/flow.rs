@@ -7,6 +7,7 @@ use super::usage_error;
 use crate::base::profile::Profile;
 use crate::errors::TransportFailure;
 use crate::flow::batch::{self, BatchItem};
+use crate::flow::index::IndexChanges;
 use crate::flow::ledger::{Entry, Ledger};
 use crate::flow::{Flow, FlowOptions};
 use crate::http::response_from_json;
@@ -120,6 +121,40 @@ impl FlowSession {
         json!({ "entries": to_value(&self.flow.take_changed_entries()) })
     }
 
+    /// [`Flow::load_index`]: loads the marker index a host saved, as
+    /// [`IndexChanges`] JSON text (`{"entries": [{"resource", "marker",
+    /// "found"}], "coverage": {resource: {...}}}`, the changes accumulated
+    /// or an export). Call it before the first poll.
+    pub fn load_index(&mut self, json: &str) -> Result<(), UsageError> {
+        let saved: IndexChanges = serde_json::from_str(json).map_err(|e| {
+            UsageError::new(
+                "usage.bad_index",
+                format!(
+                    "the saved marker index does not parse at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+                "pass what take_index_changes returned, accumulated (entries upserted by resource and marker, \
+                 coverage by resource); an index that cannot be repaired can be dropped: the next run rebuilds it",
+            )
+        })?;
+        self.flow.load_index(saved);
+        Ok(())
+    }
+
+    /// [`Flow::take_index_changes`]: `{"entries": [...], "coverage": {...}}`,
+    /// what changed in the marker index since the last call, to upsert
+    /// beside the ledger entries in the same transaction.
+    pub fn take_index_changes(&mut self) -> Value {
+        to_value(&self.flow.take_index_changes())
+    }
+
+    /// [`Flow::index_progress`]: `{"passes": [{"resource", "pagesRead",
+    /// "totalPages"}]}`, the index passes in progress (for a progress bar).
+    pub fn index_progress(&self) -> Value {
+        json!({ "passes": to_value(&self.flow.index_progress()) })
+    }
+
     /// The flow's metrics in Prometheus text format.
     pub fn metrics(&self) -> String {
         self.flow.metrics().render_prometheus()
@@ -133,5 +168,44 @@ impl FlowSession {
     /// The underlying flow.
     pub fn flow(&self) -> &Flow {
         &self.flow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> FlowSession {
+        FlowSession::start(&json!({
+            "config": {"server": "https://www.incwo.com", "businessFileId": "123456",
+                       "auth": {"type": "basic", "login": "api@example.fr", "password": "secret"}},
+            "records": [],
+            "now": 0,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_saved_index_loads_and_exports_the_same() {
+        let mut s = session();
+        let saved = json!({
+            "entries": [{"resource": "firms", "marker": "C-1", "found": [{"id": 7}]}],
+            "coverage": {"firms": {"watermark": 7, "totalPages": 1, "order": "ascending"}},
+        });
+        s.load_index(&saved.to_string()).unwrap();
+        assert_eq!(to_value(&s.flow().export_index()), saved);
+        // Loading is not a change to save again.
+        assert_eq!(s.take_index_changes(), json!({"entries": [], "coverage": {}}));
+        assert_eq!(s.index_progress(), json!({"passes": []}));
+    }
+
+    #[test]
+    fn a_saved_index_that_does_not_parse_is_a_usage_error_with_a_hint() {
+        let mut s = session();
+        for bad in ["", "[1]", r#"{"entries": [{"resource": "firms"}]}"#] {
+            let e = s.load_index(bad).unwrap_err();
+            assert_eq!(e.code, "usage.bad_index", "{bad}");
+            assert!(e.hint.contains("rebuilds"), "{}", e.hint);
+        }
     }
 }

@@ -142,6 +142,7 @@ pub const CODES: &[CodeInfo] = &[
     c("usage.unknown_request", "usage", "The host answered a request id the flow did not send.", NO_RETRY, "Host bug: answer the request id from the last Send.", LOCAL),
     c("usage.awaiting_response", "usage", "The host polled while a request still waits for its answer.", NO_RETRY, "Host bug: answer the pending request first.", LOCAL),
     c("usage.bad_checkpoint", "usage", "The checkpoint cannot be read.", NO_RETRY, "Restore the checkpoint from a backup (see *Restoring from a checkpoint*).", LOCAL),
+    c("usage.bad_index", "usage", "The marker index a host saved cannot be read.", NO_RETRY, "Delete the store's index rows (or its `.index.jsonl` file): the next run rebuilds it by a sweep of the list pages.", LOCAL),
     c("usage.checkpoint_version", "usage", "The checkpoint was written by another core version.", NO_RETRY, "Resume with the connector version that wrote it.", LOCAL),
     c("usage.bad_poll_state", "usage", "The inbound poll state handed back is not one this core wrote.", NO_RETRY, "Pass the state returned by the last poll unedited, or null to start over.", LOCAL),
     c("usage.no_pending_page", "usage", "A poll answer was given while no page request was pending.", NO_RETRY, "Host bug: poll without a response first; it returns the request to send.", LOCAL),

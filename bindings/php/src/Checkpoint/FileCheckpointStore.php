@@ -17,6 +17,10 @@ namespace Incwo\Connector\Checkpoint;
  *   a crash leaves the old or the new checkpoint, never half of one.
  * - A run writes when the ledger changed (the `pending` entry of a create
  *   is on disk before its request leaves) and when a record ends.
+ * - The marker index of a key (marker → incwo ids, so that a lookup reads
+ *   only what is newer than the index) is a journal beside its file,
+ *   `<file>.index.jsonl`, appended under the same lock
+ *   ({@see FileMarkerIndex}); {@see delete()} removes it with the file.
  * - The quarantine ({@see QuarantineStore}) is one file beside the
  *   checkpoints, `quarantine.json` (`{"entries": {id: entry}}`, entries as
  *   the core gave them: redacted), written the same way under its own lock
@@ -57,9 +61,11 @@ final class FileCheckpointStore implements CheckpointStore, StateStore, Quaranti
         }
     }
 
+    /** Removes the key's checkpoint and its marker index. */
     public function delete(string $key): void
     {
         @unlink($this->path($key));
+        @unlink($this->path($key) . '.index.jsonl');
     }
 
     /** @internal the text of a state file, or null when there is none */

@@ -16,23 +16,30 @@ final class FileStateSession implements StateSession
 {
     private bool $written = false;
 
+    private readonly FileMarkerIndex $index;
+
     public function __construct(private readonly FileCheckpointStore $store, private readonly string $path, private readonly FileLock $lock)
     {
+        $this->index = new FileMarkerIndex($path . '.index.jsonl');
     }
 
     public function startArgs(): array
     {
         $text = $this->store->read($this->path);
+        $args = $text === null ? [] : ['checkpoint' => $text];
+        $index = $this->index->load();
 
-        return $text === null ? [] : ['checkpoint' => $text];
+        return $index === null ? $args : $args + ['index' => $index];
     }
 
     /**
      * Writes the whole file (a file has no cheaper partial write) at the
-     * run's first save, then when the ledger changed or progress is asked for.
+     * run's first save, then when the ledger changed or progress is asked for;
+     * appends the marker index's changes to its journal ({@see FileMarkerIndex}).
      */
     public function save(Flow $flow, bool $progress, bool $final = false): void
     {
+        $this->index->append($flow->takeIndexChanges());
         $changed = json_decode($flow->takeChangedEntries(), false, 512, JSON_THROW_ON_ERROR);
         if (!$this->written || ($changed->entries ?? []) !== [] || $progress || $final) {
             AtomicFile::write($this->path, $flow->checkpoint());

@@ -23,6 +23,13 @@ namespace Incwo\Connector\Checkpoint;
  * share the store. Rows of the former single-text table `{table}` are
  * imported once, then deleted.
  *
+ * - `{table}_marker_index` and `{table}_marker_coverage`: the marker index
+ *   (the core's `flow::index`: marker → incwo ids, so that a lookup reads
+ *   only what is newer than the index), one row per resource and marker
+ *   (`found`: the JSON list of objects carrying it) and one per resource
+ *   (`coverage` JSON), shared by every key as the entries are; upserted in
+ *   the transaction of the ledger entries (last writer wins: a cache of
+ *   incwo's state, whose loss costs list-page reads, never a duplicate).
  * - `{table}_quarantine`: the quarantine ({@see QuarantineStore}), one row
  *   per entry id with its JSON (as the core gave it: redacted) and the
  *   columns an operator filters on in SQL (`state`, `code`, `class`, `kind`,
@@ -68,6 +75,8 @@ final class PdoCheckpointStore implements CheckpointStore, StateStore, Quarantin
         $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$t}_entry (idempotency_key VARCHAR(64) NOT NULL PRIMARY KEY, domain VARCHAR(32) NOT NULL, external_id VARCHAR(255) NOT NULL, step VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, entry {$text} NOT NULL, version BIGINT NOT NULL, writer VARCHAR(64) NOT NULL, updated_at BIGINT NOT NULL)");
         $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$t}_progress (checkpoint_key VARCHAR(255) NOT NULL PRIMARY KEY, progress {$text} NOT NULL, updated_at BIGINT NOT NULL)");
         $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$t}_quarantine (id VARCHAR(64) NOT NULL PRIMARY KEY, state VARCHAR(16) NOT NULL, code VARCHAR(128) NOT NULL, class VARCHAR(16) NOT NULL, kind VARCHAR(32), external_id VARCHAR(255), first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, entry {$text} NOT NULL)");
+        $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$t}_marker_index (resource VARCHAR(32) NOT NULL, marker VARCHAR(255) NOT NULL, found {$text} NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (resource, marker))");
+        $this->pdo->exec("CREATE TABLE IF NOT EXISTS {$t}_marker_coverage (resource VARCHAR(32) NOT NULL PRIMARY KEY, coverage {$text} NOT NULL, updated_at BIGINT NOT NULL)");
         $this->ready = true;
         $this->importLegacy();
     }
@@ -160,23 +169,57 @@ final class PdoCheckpointStore implements CheckpointStore, StateStore, Quarantin
     }
 
     /**
+     * @internal the whole marker index as `{"entries", "coverage"}` JSON text
+     * for {@see \Incwo\Connector\Flow::loadIndex()}, or null when empty; a
+     * row that no longer parses is left out (the next pass reads it again)
+     */
+    public function loadIndex(): ?string
+    {
+        $this->ready();
+        $entries = [];
+        foreach ($this->pdo->query("SELECT resource, marker, found FROM {$this->table}_marker_index")->fetchAll(\PDO::FETCH_NUM) as [$resource, $marker, $found]) {
+            $list = json_decode((string) $found, false, 512, JSON_BIGINT_AS_STRING);
+            if (is_array($list)) {
+                $entries[] = ['resource' => (string) $resource, 'marker' => (string) $marker, 'found' => $list];
+            }
+        }
+        $coverage = [];
+        foreach ($this->pdo->query("SELECT resource, coverage FROM {$this->table}_marker_coverage")->fetchAll(\PDO::FETCH_NUM) as [$resource, $text]) {
+            $value = json_decode((string) $text, false, 512, JSON_BIGINT_AS_STRING);
+            if ($value instanceof \stdClass) {
+                $coverage[(string) $resource] = $value;
+            }
+        }
+        if ($entries === [] && $coverage === []) {
+            return null;
+        }
+
+        return json_encode(['entries' => $entries, 'coverage' => (object) $coverage], self::FLAGS);
+    }
+
+    /**
      * @internal writes entries in one transaction, each only if it still has
-     * the version `$versions` says (0: absent); returns the new versions
+     * the version `$versions` says (0: absent), and the marker index's
+     * changes (upserts) in the same transaction; returns the new versions
      *
      * @param list<\stdClass>    $entries
      * @param array<string, int> $versions
      * @param string             $writer   the run's id, kept with each entry
+     * @param \stdClass|null     $index    the flow's `takeIndexChanges()`, decoded with objects
      *
      * @return array<string, int>
      *
      * @throws StateConflictException
      */
-    public function writeEntries(array $entries, array $versions, string $writer): array
+    public function writeEntries(array $entries, array $versions, string $writer, ?\stdClass $index = null): array
     {
         $this->ready();
         $t = $this->table;
         $written = [];
-        $this->transaction(function () use ($entries, $versions, $writer, $t, &$written): void {
+        $this->transaction(function () use ($entries, $versions, $writer, $t, $index, &$written): void {
+            if ($index !== null) {
+                $this->writeIndex($index);
+            }
             $insert = $this->pdo->prepare("INSERT INTO {$t}_entry (idempotency_key, domain, external_id, step, state, entry, version, writer, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)");
             $update = $this->pdo->prepare("UPDATE {$t}_entry SET domain = ?, external_id = ?, step = ?, state = ?, entry = ?, version = ?, writer = ?, updated_at = ? WHERE idempotency_key = ? AND version = ?");
             $now = self::now();
@@ -305,6 +348,30 @@ final class PdoCheckpointStore implements CheckpointStore, StateStore, Quarantin
             $found['state'] ?? null,
             $found['updatedAt'] ?? 0,
         );
+    }
+
+    /** Upserts the marker index's changes (inside the caller's transaction). */
+    private function writeIndex(\stdClass $changes): void
+    {
+        $t = $this->table;
+        $now = self::now();
+        if (($changes->entries ?? []) !== []) {
+            $entry = $this->pdo->prepare($this->driver === 'mysql'
+                ? "INSERT INTO {$t}_marker_index (resource, marker, found, updated_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE found = VALUES(found), updated_at = VALUES(updated_at)"
+                : "INSERT INTO {$t}_marker_index (resource, marker, found, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (resource, marker) DO UPDATE SET found = excluded.found, updated_at = excluded.updated_at");
+            foreach ($changes->entries as $e) {
+                $entry->execute([(string) $e->resource, (string) $e->marker, json_encode($e->found, self::FLAGS), $now]);
+            }
+        }
+        $coverage = (array) ($changes->coverage ?? []);
+        if ($coverage !== []) {
+            $upsert = $this->pdo->prepare($this->driver === 'mysql'
+                ? "INSERT INTO {$t}_marker_coverage (resource, coverage, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE coverage = VALUES(coverage), updated_at = VALUES(updated_at)"
+                : "INSERT INTO {$t}_marker_coverage (resource, coverage, updated_at) VALUES (?, ?, ?) ON CONFLICT (resource) DO UPDATE SET coverage = excluded.coverage, updated_at = excluded.updated_at");
+            foreach ($coverage as $resource => $c) {
+                $upsert->execute([(string) $resource, json_encode($c, self::FLAGS), $now]);
+            }
+        }
     }
 
     /** Inserts or replaces an entry without a version check (import, whole-checkpoint saves). */

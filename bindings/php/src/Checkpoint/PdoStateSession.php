@@ -56,19 +56,24 @@ final class PdoStateSession implements StateSession
         $this->versions = array_map(static fn (array $row): int => $row['version'], $rows);
         $entries = array_map(static fn (array $row): string => $row['entry'], $rows);
         $this->savedProgress = $this->store->loadProgress($this->key);
+        $index = $this->store->loadIndex();
+        $index = $index === null ? [] : ['index' => $index];
         if ($this->savedProgress !== null) {
-            return ['checkpoint' => CheckpointParts::join($this->savedProgress, $entries)];
+            return ['checkpoint' => CheckpointParts::join($this->savedProgress, $entries)] + $index;
         }
 
-        return $entries === [] ? [] : ['ledger' => '[' . implode(',', $entries) . ']'];
+        return ($entries === [] ? [] : ['ledger' => '[' . implode(',', $entries) . ']']) + $index;
     }
 
     public function save(Flow $flow, bool $progress, bool $final = false): void
     {
         $changed = json_decode($flow->takeChangedEntries(), false, 512, JSON_THROW_ON_ERROR);
         $entries = $changed->entries ?? [];
-        if ($entries !== []) {
-            $this->versions = $this->store->writeEntries($entries, $this->versions, $this->writer) + $this->versions;
+        $index = json_decode($flow->takeIndexChanges(), false, 512, JSON_THROW_ON_ERROR | JSON_BIGINT_AS_STRING);
+        $indexChanged = ($index->entries ?? []) !== [] || (array) ($index->coverage ?? []) !== [];
+        if ($entries !== [] || $indexChanged) {
+            // One transaction: the index's changes go with the ledger's, or not at all.
+            $this->versions = $this->store->writeEntries($entries, $this->versions, $this->writer, $indexChanged ? $index : null) + $this->versions;
         }
         $now = microtime(true);
         if ($final || ($progress && $now - $this->progressSavedAt >= 1.0)) {

@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional, Sequence
 from . import core
 from .connector import Connector
 from .errors import IncwoError
+from .progress import IndexProgress
 from .stores import open_store
 
 
@@ -132,7 +133,11 @@ def _sync(args: argparse.Namespace) -> int:
         timeout=args.timeout_ms / 1000,
         on_record=progress,
     )
-    result = connector.sync(_text(args.file))
+    index = IndexProgress(sys.stderr)
+    try:
+        result = connector.sync(_text(args.file), on_progress=index)
+    finally:
+        index.finish()
     if terminal:
         print(file=sys.stderr)
     _print({"summary": result.summary, "problems": result.problems, "requests": result.requests})

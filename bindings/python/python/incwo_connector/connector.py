@@ -16,7 +16,9 @@ With a :class:`~incwo_connector.stores.StateStore` (the file and SQLite
 stores) ``sync`` opens the state for the run (a file store's lock), saves
 the ledger entries the flow changed before every send and after every other
 action (what an answer changed goes with the next action), and the progress
-when a record ends. A quarantined record's entry (``RecordDone``'s
+when a record ends; the marker index the store keeps beside the ledger is
+loaded before the first poll and its changes saved with the entries
+(``on_progress`` sees its passes over list pages). A quarantined record's entry (``RecordDone``'s
 ``quarantine_json``) goes to the store's quarantine (``put_quarantine`` of a
 :class:`~incwo_connector.stores.QuarantineStore`: every store here); when another writer of a
 shared store refused a write (:class:`StateConflictError`, nothing sent for
@@ -128,6 +130,7 @@ class _Base:
         on_publish: Optional[Callable[[str, Dict[str, Any]], Any]] = None,
         on_record: Optional[Callable[[Any], Any]] = None,
         on_action: Optional[Callable[[Any], Any]] = None,
+        on_progress: Optional[Callable[[str, int, int], Any]] = None,
         max_restarts: int = 1000,
     ) -> None:
         cfg: Dict[str, Any] = {
@@ -151,6 +154,10 @@ class _Base:
         self.on_publish = on_publish
         self.on_record = on_record
         self.on_action = on_action
+        #: ``on_progress(resource, pages_read, total_pages)`` after each action
+        #: while a marker index pass reads list pages (the sweep of a large
+        #: account: show a progress bar and an ETA).
+        self.on_progress = on_progress
         #: How many times a run starts again after a :class:`StateConflictError`.
         self.max_restarts = max_restarts
 
@@ -208,8 +215,18 @@ class _Base:
 
     def _start_from(self, records: Records, state: StateSession) -> _native.FlowSession:
         args = self.start_args(records)
-        args.update(state.start_from())
-        return _native.FlowSession.start(json.dumps(args, ensure_ascii=False))
+        start = dict(state.start_from())
+        index = start.pop("index", None)
+        args.update(start)
+        session = _native.FlowSession.start(json.dumps(args, ensure_ascii=False))
+        if index is not None:
+            session.load_index(index)
+        return session
+
+    def _report_progress(self, session: _native.FlowSession, on_progress: Optional[Callable[[str, int, int], Any]]) -> None:
+        if on_progress is not None:
+            for p in json.loads(session.index_progress()).get("passes", []):
+                on_progress(p["resource"], p["pagesRead"], p["totalPages"])
 
     def _save(self, session: _native.FlowSession, state: Optional[StateSession], progress: bool, final: bool) -> None:
         if state is not None:
@@ -253,16 +270,18 @@ class Connector(_Base):
         super().__init__(server, business_file_id, **kwargs)
         self._client = client
 
-    def sync(self, records: Records) -> SyncResult:
-        """Runs the batch to its end and returns what happened."""
+    def sync(self, records: Records, on_progress: Optional[Callable[[str, int, int], Any]] = None) -> SyncResult:
+        """Runs the batch to its end and returns what happened;
+        ``on_progress`` (default: the connector's) sees the marker index
+        passes, ``(resource, pages_read, total_pages)``."""
         state = self._open_state()
         if state is None:
-            return self.run(self.start(records))
+            return self.run(self.start(records), on_progress=on_progress)
         try:
             restarts = 0
             while True:
                 try:
-                    result = self.run(self._start_from(records, state), state)
+                    result = self.run(self._start_from(records, state), state, on_progress)
                     result.restarts = restarts
                     return result
                 except StateConflictError as conflict:
@@ -271,9 +290,12 @@ class Connector(_Base):
         finally:
             state.close()
 
-    def run(self, session: _native.FlowSession, state: Optional[StateSession] = None) -> SyncResult:
+    def run(
+        self, session: _native.FlowSession, state: Optional[StateSession] = None, on_progress: Optional[Callable[[str, int, int], Any]] = None
+    ) -> SyncResult:
         """Drives a started flow until ``Done`` (saving to ``state`` when
         given, else the store's whole checkpoint)."""
+        progress = on_progress or self.on_progress
         own = self._client is None
         client = transport.new_client(self.timeout) if own else self._client
         assert client is not None
@@ -304,6 +326,7 @@ class Connector(_Base):
                     # A state session writes what an answer changed with the
                     # next action: before the next send, or after any other.
                     self._save(session, state, action.is_record_done() or action.is_done(), action.is_done())
+                self._report_progress(session, progress)
                 run.actions += 1
                 if action.is_done():
                     return run.result(session)
@@ -322,17 +345,18 @@ class AsyncConnector(_Base):
         super().__init__(server, business_file_id, **kwargs)
         self._client = client
 
-    async def sync(self, records: Records) -> SyncResult:
+    async def sync(self, records: Records, on_progress: Optional[Callable[[str, int, int], Any]] = None) -> SyncResult:
         """Runs the batch to its end and returns what happened (opening a
-        file store's lock blocks the event loop while it waits)."""
+        file store's lock blocks the event loop while it waits);
+        ``on_progress`` as :meth:`Connector.sync`."""
         state = self._open_state()
         if state is None:
-            return await self.run(self.start(records))
+            return await self.run(self.start(records), on_progress=on_progress)
         try:
             restarts = 0
             while True:
                 try:
-                    result = await self.run(self._start_from(records, state), state)
+                    result = await self.run(self._start_from(records, state), state, on_progress)
                     result.restarts = restarts
                     return result
                 except StateConflictError as conflict:
@@ -341,9 +365,12 @@ class AsyncConnector(_Base):
         finally:
             state.close()
 
-    async def run(self, session: _native.FlowSession, state: Optional[StateSession] = None) -> SyncResult:
+    async def run(
+        self, session: _native.FlowSession, state: Optional[StateSession] = None, on_progress: Optional[Callable[[str, int, int], Any]] = None
+    ) -> SyncResult:
         """Drives a started flow until ``Done`` (saving to ``state`` when
         given, else the store's whole checkpoint)."""
+        progress = on_progress or self.on_progress
         own = self._client is None
         client = transport.new_async_client(self.timeout) if own else self._client
         assert client is not None
@@ -374,6 +401,7 @@ class AsyncConnector(_Base):
                     # A state session writes what an answer changed with the
                     # next action: before the next send, or after any other.
                     self._save(session, state, action.is_record_done() or action.is_done(), action.is_done())
+                self._report_progress(session, progress)
                 run.actions += 1
                 if action.is_done():
                     return run.result(session)

@@ -20,6 +20,12 @@ Every store here follows one design (docs/RELIABILITY.md, "State stores"):
 In both, the ``pending`` entry of a create is durable before its request
 leaves (:meth:`StateSession.save` before every send).
 
+Both keep the flow's marker index beside the ledger (marker → incwo ids, so
+that a lookup reads only what is newer than the index), saved with the
+entries: a file store's ``<file>.index.jsonl`` journal, appended under its
+lock; an SQLite store's ``{table}_marker_index`` and ``{table}_marker_coverage``
+tables, upserted in the entries' transaction (see ``_marker_index``).
+
 Every store here also keeps the quarantine (:class:`QuarantineStore`): the
 entries of quarantined records, by id, beside the state (a file store's
 ``<file>.quarantine.json``, an SQLite store's ``{table}_quarantine`` table).
@@ -36,6 +42,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Protocol, Tuple, Union, runtime_checkable
 
+from . import _marker_index
 from ._files import FileLock, write_atomically
 from ._quarantine_store import FileBackend, MemoryBackend, QuarantineEntries, QuarantineStore, SqliteBackend, file_path
 from .store_errors import StateConflictError, StoreError, StoreLockedError
@@ -80,13 +87,14 @@ class StateSession(Protocol):
 
     def start_from(self) -> Dict[str, str]:
         """What to start the flow from: ``{"checkpoint": text}``, ``{"ledger":
-        JSON list}`` or ``{}``. Read again after a conflict, it holds what other
-        writers wrote since."""
+        JSON list}`` or ``{}``, with ``"index"`` (JSON text) the marker index
+        to load before the first poll. Read again after a conflict, it holds
+        what other writers wrote since."""
         ...
 
     def save(self, flow: Any, progress: bool, final: bool = False) -> None:
-        """Makes durable the entries ``flow`` changed since the last call and,
-        with ``progress``, its progress (at most once a second unless
+        """Makes durable the entries ``flow`` changed since the last call (and
+        saves its marker index changes with them) and, with ``progress``, its progress (at most once a second unless
         ``final``: the run stops); raises :class:`StateConflictError`. Progress
         only saves work on a resume: the ledger alone keeps a replay from
         creating anything twice."""
@@ -165,10 +173,12 @@ class FileCheckpointStore(QuarantineEntries):
             self._write(checkpoint)
 
     def clear(self) -> None:
+        """Forgets the checkpoint and its marker index."""
         try:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+        _marker_index.FileJournal(self.path + ".index.jsonl").remove()
 
     def _write(self, checkpoint: str) -> None:
         if self.fsync:
@@ -194,14 +204,21 @@ class _FileSession:
         self._store = store
         self._lock = lock
         self._written = False
+        self._index = _marker_index.FileJournal(store.path + ".index.jsonl")
 
     def start_from(self) -> Dict[str, str]:
         text = self._store.load()
-        return {} if text is None else {"checkpoint": text}
+        start = {} if text is None else {"checkpoint": text}
+        index = self._index.load()
+        if index is not None:
+            start["index"] = index
+        return start
 
     def save(self, flow: Any, progress: bool, final: bool = False) -> None:
         """Writes the whole file (a file has no cheaper partial write) at the
-        run's first save, then when the ledger changed or progress is asked for."""
+        run's first save, then when the ledger changed or progress is asked
+        for; appends the marker index's changes to its journal."""
+        self._index.append(flow.take_index_changes())
         if _changed(flow) or progress or final or not self._written:
             self._store._write(flow.checkpoint())
             self._written = True
@@ -271,7 +288,8 @@ class SqliteCheckpointStore(QuarantineEntries):
     """The flow state in SQLite tables (WAL mode): ``{table}_entry``, one row
     per ledger entry with a version, shared by every ``name`` of the
     database; ``{table}_progress``, each name's progress (the checkpoint
-    without its ledger); ``{table}_quarantine``, each name's quarantine entries. Rows of the former one-text-per-name table
+    without its ledger); ``{table}_marker_index`` and ``{table}_marker_coverage``,
+    the marker index, shared as the entries are; ``{table}_quarantine``, each name's quarantine entries. Rows of the former one-text-per-name table
     ``{table}`` are imported once, then deleted. See the module
     documentation for the version check."""
 
@@ -299,6 +317,7 @@ class SqliteCheckpointStore(QuarantineEntries):
                 f"CREATE TABLE IF NOT EXISTS {table}_progress (checkpoint_key TEXT NOT NULL PRIMARY KEY, progress TEXT NOT NULL, updated_at INTEGER NOT NULL)"
             )
             SqliteBackend.create(self._db, table)
+            _marker_index.create_tables(self._db, table)
             self._import_legacy()
         self._quarantine = SqliteBackend(self._db, self._transaction, table, name)
 
@@ -368,13 +387,23 @@ class SqliteCheckpointStore(QuarantineEntries):
             (key, entry["domain"], entry["externalId"], entry["step"], entry["state"], text, _now()),
         )
 
-    def _write_entries(self, entries: List[Dict[str, Any]], versions: Dict[str, int], writer: str) -> Dict[str, int]:
+    def _index(self) -> Optional[str]:
+        """The whole marker index as JSON text, or ``None`` when empty."""
+        with self._lock:
+            return _marker_index.read_all(self._db, self.table)
+
+    def _write_entries(
+        self, entries: List[Dict[str, Any]], versions: Dict[str, int], writer: str, index: Optional[Dict[str, Any]] = None
+    ) -> Dict[str, int]:
         """Writes entries in one transaction, each only if it still has the
-        version ``versions`` says (0: absent); returns the new versions."""
+        version ``versions`` says (0: absent), and the marker index's changes
+        ``index`` (upserts) in the same transaction; returns the new versions."""
         written: Dict[str, int] = {}
         t = self.table
         with self._transaction():
             now = _now()
+            if index is not None:
+                _marker_index.write_changes(self._db, t, index, now)
             for entry in entries:
                 key = str(entry["key"])
                 text = _dumps(entry)
@@ -474,14 +503,23 @@ class _SqliteSession:
         self._versions = {k: r[2] for k, r in rows.items()}
         entries = {k: r[0] for k, r in rows.items()}
         self._progress = self._store._progress()
+        start: Dict[str, str] = {}
         if self._progress is not None:
-            return {"checkpoint": join_checkpoint(self._progress, entries)}
-        return {"ledger": "[" + ",".join(entries.values()) + "]"} if entries else {}
+            start["checkpoint"] = join_checkpoint(self._progress, entries)
+        elif entries:
+            start["ledger"] = "[" + ",".join(entries.values()) + "]"
+        index = self._store._index()
+        if index is not None:
+            start["index"] = index
+        return start
 
     def save(self, flow: Any, progress: bool, final: bool = False) -> None:
         entries = _changed(flow)
-        if entries:
-            self._versions.update(self._store._write_entries(entries, self._versions, self._writer))
+        index = json.loads(flow.take_index_changes())
+        changed = not _marker_index.is_empty(index)
+        if entries or changed:
+            # One transaction: the index's changes go with the ledger's, or not at all.
+            self._versions.update(self._store._write_entries(entries, self._versions, self._writer, index if changed else None))
         now = time.monotonic()
         if final or (progress and now - self._progress_at >= 1.0):
             # The checkpoint's text holds every entry: split it at most once a second.

@@ -101,7 +101,7 @@ pub struct PassProgress {
 
 /// What changed in the index since the host last saved it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct IndexChanges {
     /// Entries by resource and marker (the whole list of objects carrying it).
     pub entries: Vec<IndexEntry>,

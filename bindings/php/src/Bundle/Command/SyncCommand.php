@@ -16,7 +16,8 @@ use Symfony\Component\Console\Output\OutputInterface;
 
 /**
  * `incwo:sync <batch.jsonl>`: syncs a batch (JSON Lines of `{"kind", "record"}`)
- * into incwo with a progress bar. The checkpoint is kept under a key (the
+ * into incwo with a progress bar (and one with an ETA while the marker
+ * index reads list pages: the sweep of a large account). The checkpoint is kept under a key (the
  * file name by default), so running it again replays idempotently and a
  * crashed run resumes where it stopped.
  */
@@ -53,16 +54,22 @@ final class SyncCommand extends Command
         $lines = count(array_filter(explode("\n", $jsonl), static fn (string $l) => trim($l) !== ''));
         $progress = new ProgressBar($output, $lines);
         $progress->start();
-        $result = $this->connector->sync(
-            $jsonl,
-            $key,
-            onAction: static function (array $action) use ($progress): void {
-                if (($action['action'] ?? '') === 'recordDone') {
-                    $progress->advance();
-                }
-            },
-            seed: (int) $input->getOption('seed'),
-        );
+        $index = new IndexProgressBar($output);
+        try {
+            $result = $this->connector->sync(
+                $jsonl,
+                $key,
+                onAction: static function (array $action) use ($progress): void {
+                    if (($action['action'] ?? '') === 'recordDone') {
+                        $progress->advance();
+                    }
+                },
+                seed: (int) $input->getOption('seed'),
+                onIndexProgress: $index->update(...),
+            );
+        } finally {
+            $index->finish();
+        }
         $progress->finish();
         $output->writeln('');
         $this->metrics->add($result->metrics);
