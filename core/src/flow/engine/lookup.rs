@@ -34,9 +34,15 @@ pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: b
         if !reconcile && flow.index.read_whole_this_run(resource) {
             return Ok(settle(flow, None));
         }
-        flow.index.begin_pass(resource);
-        if let Some(s) = run(flow).search.as_mut() {
-            s.started = true;
+        // With lanes, a pass in progress may have read the newest page
+        // before this record's lost create reached incwo: a reconciliation
+        // helps it to its end, then reads a pass of its own.
+        let helping = reconcile && super::lanes::active(flow) && flow.index.next_page(resource).is_some();
+        if !helping {
+            flow.index.begin_pass(resource);
+            if let Some(s) = run(flow).search.as_mut() {
+                s.started = true;
+            }
         }
     }
     let Some(page) = flow.index.next_page(resource) else {
