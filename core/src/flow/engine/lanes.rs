@@ -166,10 +166,17 @@ fn hold(held: &mut Held, keys: Vec<(Key, bool)>) {
 
 /// Whether a lane reads (or is about to read again) a list page of `resource`.
 fn busy(flow: &Flow, resource: &str) -> bool {
+    busy_but(flow, resource, usize::MAX)
+}
+
+/// Whether a lane other than record `except`'s reads (or is about to read
+/// again) a list page of `resource`.
+fn busy_but(flow: &Flow, resource: &str, except: usize) -> bool {
     let lookup_of = |p: &Purpose| matches!(p, Purpose::Lookup(d, _) if d.resource() == resource);
     flow.engine.pool.lanes.iter().any(|l| {
-        l.in_flight.as_ref().is_some_and(|f| lookup_of(&f.purpose))
-            || l.run.resend.as_ref().is_some_and(|(p, _, _)| lookup_of(p))
+        l.run.index != except
+            && (l.in_flight.as_ref().is_some_and(|f| lookup_of(&f.purpose))
+                || l.run.resend.as_ref().is_some_and(|(p, _, _)| lookup_of(p)))
     })
 }
 
@@ -253,7 +260,7 @@ fn steppable(flow: &Flow) -> Option<usize> {
     let lanes = &flow.engine.pool.lanes;
     lanes
         .iter()
-        .position(|l| l.in_flight.is_none() && l.blocked_on.map_or(true, |r| !busy(flow, r)))
+        .position(|l| l.in_flight.is_none() && l.blocked_on.map_or(true, |r| !busy_but(flow, r, l.run.index)))
 }
 
 /// Whether a lane is free and a record not looked at, or waiting, may start.
@@ -669,6 +676,54 @@ mod tests {
             other => panic!("expected a wait, got {other:?}"),
         }
         sent(next(&mut flow, NOW + 250, &mut ended));
+    }
+
+    #[test]
+    fn a_list_page_to_read_again_keeps_its_resource_until_it_is_read() {
+        let mut flow = lanes_of(2, &[customer("N1"), customer("N2")]);
+        let mut ended = Vec::new();
+        let (lookup, _) = sent(next(&mut flow, NOW, &mut ended));
+        let mut down = answer(503, "");
+        down.headers = vec![("Retry-After".into(), "1".into())];
+        flow.on_response(lookup, down, NOW).unwrap();
+        assert!(matches!(next(&mut flow, NOW, &mut ended), Action::Wait { reason, .. } if reason == "retry_backoff"));
+        let later = NOW + 1_000;
+        let (again, request) = sent(next(&mut flow, later, &mut ended));
+        assert!(request.starts_with("GET /firms.xml"), "{request}");
+        assert!(
+            matches!(next(&mut flow, later, &mut ended), Action::Wait { reason, .. } if reason == "in_flight"),
+            "N2 does not read the page N1 reads again"
+        );
+        flow.on_response(again, empty_page("firms"), later).unwrap();
+        let (_, a) = sent(next(&mut flow, later, &mut ended));
+        let (_, b) = sent(next(&mut flow, later, &mut ended));
+        assert!(a.starts_with("POST /firms.xml") && b.starts_with("POST /firms.xml"));
+    }
+
+    #[test]
+    fn a_reconciliation_does_not_conclude_from_a_pass_begun_before_it() {
+        use super::super::lookup::search;
+        let mut flow = lanes_of(2, &[customer("N1")]);
+        super::super::testing::begin(&mut flow);
+        flow.index.begin_pass("firms"); // begun by another lane, before the lost create
+        let helped = search(&mut flow, Domain::Customer, "N1", true);
+        assert!(matches!(
+            helped,
+            Err(Step::Send(Purpose::Lookup(Domain::Customer, 1), _))
+        ));
+        flow.index.feed(
+            Domain::Customer,
+            1,
+            &crate::adapters::Adapter::new(Domain::Customer)
+                .parse_page(&empty_page("firms").body)
+                .unwrap(),
+        );
+        assert_eq!(flow.index.next_page("firms"), None, "that pass is over");
+        let own = search(&mut flow, Domain::Customer, "N1", true);
+        assert!(
+            matches!(own, Err(Step::Send(Purpose::Lookup(Domain::Customer, _), _))),
+            "a pass of its own is read before absence is concluded"
+        );
     }
 
     #[test]
