@@ -254,6 +254,12 @@ thread_local! {
 }
 
 fn check(seed: u64) {
+    check_with(seed, 1);
+}
+
+/// One seed's run with `lanes` requests in flight (1: one at a time; more:
+/// answers delivered in a seeded order, no cluster of workers).
+fn check_with(seed: u64, lanes: u32) {
     let mut rng = Rng(seed);
     let profile = if rng.chance(25) {
         final_profile()
@@ -275,10 +281,19 @@ fn check(seed: u64) {
     }
     let opts = FlowOptions {
         retry: extra.retry.clone(),
+        max_in_flight: lanes,
         ..options()
     };
+    let shuffle = splitmix64(seed ^ 0x1a9e_5eed);
+    let drive = |flow: &mut Flow, fake: &mut FakeIncwo, host: &mut Host, crash: Option<Crash>| {
+        if lanes > 1 {
+            drive_lanes(flow, fake, host, crash, shuffle)
+        } else {
+            drive(flow, fake, host, crash)
+        }
+    };
 
-    if let Some(rule) = extra.writers {
+    if let Some(rule) = extra.writers.filter(|_| lanes <= 1) {
         let mut pair = Pair::new(items(&records, &profile), profile.clone(), opts.clone(), rule, seed);
         let crash = crash.map(|c| (extra.crashing_worker % 2, c));
         pair.run(&mut fake, crash);
@@ -328,7 +343,8 @@ fn check(seed: u64) {
         }
         return;
     }
-    let (ledger, outcomes, violations, stats) = match extra.workers {
+    let workers = extra.workers.filter(|_| lanes <= 1);
+    let (ledger, outcomes, violations, stats) = match workers {
         None => {
             let mut host = Host::new();
             host.audit = Audit::new(&opts.retry);
@@ -458,7 +474,7 @@ fn check(seed: u64) {
             host.now,
             seed,
         );
-        drive(&mut flow, &mut fake, &mut host, None).expect("replay after a lost ledger");
+        support::drive(&mut flow, &mut fake, &mut host, None).expect("replay after a lost ledger");
         assert_eq!(
             fake.duplicates(),
             [],
@@ -607,13 +623,27 @@ proptest! {
 /// One seed: `INCWO_SIM_SEED=<seed> cargo test -p incwo-core --test flow_properties seeded_runs -- --nocapture`.
 #[test]
 fn seeded_runs() {
+    seeded("seeded_runs", 1_000, check);
+}
+
+/// The same with 2 to 8 requests in flight, answers delivered in a seeded
+/// order (`INCWO_SIM_SEEDS` runs, 300 by default; `INCWO_SIM_SEED` for one).
+#[test]
+fn seeded_runs_with_lanes() {
+    seeded("seeded_runs_with_lanes", 300, |seed| {
+        check_with(seed, 2 + (splitmix64(seed ^ 0x1a4e) % 7) as u32)
+    });
+}
+
+/// Runs `check` over the seeds the environment asks for (`default_runs`).
+fn seeded(name: &str, default_runs: u64, check: impl Fn(u64) + std::panic::RefUnwindSafe) {
     let seeds: Vec<u64> = match std::env::var("INCWO_SIM_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(seed) => vec![seed],
         None => {
             let runs: u64 = std::env::var("INCWO_SIM_SEEDS")
                 .ok()
                 .and_then(|s| s.parse().ok())
-                .unwrap_or(1_000);
+                .unwrap_or(default_runs);
             (0..runs).map(splitmix64).collect()
         }
     };
@@ -628,14 +658,16 @@ fn seeded_runs() {
     }
     std::panic::set_hook(previous_hook);
     eprintln!(
-        "fault simulation: {} runs, {} violations, {:.1} s; two writers under the version rule: {} runs ended with a status incwo does not hold (known gap)",
+        "fault simulation ({name}): {} runs, {} violations, {:.1} s; two writers under the version rule: {} runs ended with a status incwo does not hold (known gap)",
         seeds.len(),
         violations.len(),
         started.elapsed().as_secs_f64(),
         STATUS_DIVERGENCES.with(|n| n.get())
     );
     for seed in &violations {
-        eprintln!("  replay: INCWO_SIM_SEED={seed} cargo test -p incwo-core --test flow_properties seeded_runs -- --nocapture");
+        eprintln!(
+            "  replay: INCWO_SIM_SEED={seed} cargo test -p incwo-core --test flow_properties {name} -- --nocapture"
+        );
     }
     if let [seed] = seeds[..] {
         if !violations.is_empty() {

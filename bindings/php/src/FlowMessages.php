@@ -48,7 +48,7 @@ namespace Incwo\Connector;
  * - Totals: A document's totals.
  * - TransportFailure: A transport failure reported by the host: what failed (`kind`, which names the error code and metric labels) and how far the request had got (`phase`). JSON: `{"kind": "reset", "phase": "sent"}`; `phase` defaults to `unknown`. The former `maybeSent` flag is refused: the host reports the phase and the core derives whether the request may have been sent.
  * - TransportKind: How a call failed without a response. JSON: snake_case.
- * - TransportPhase: How far a failed request got, as the host's HTTP client reports it through structured signals (an exception class, an error kind, the connection's timings), never through an error message's wording. JSON: snake_case; a missing phase is `unknown`.  Only `connect` and `tls_handshake` prove that no byte of the request left: a write that failed in `sent` or `unknown` may have reached incwo, so the core reconciles it before repeating it.
+ * - TransportPhase: How far a failed request got, as the host's HTTP client reports it through structured signals (an exception class, an error kind, the connection's timings), never through an error message's wording. JSON: snake_case; a missing phase is `unknown`.  Only `connect` and `tls_handshake` prove that no byte of the request left: a write that failed in `sent` or `unknown` may have reached incwo, so the core reconciles it before repeating it (unless its kind is `connect_refused` or `dns`: see [`TransportFailure::may_have_been_sent`]).
  * - Violation: One broken rule, located by a JSON pointer into the input.
  *
  * @psalm-type Action = array{
@@ -137,7 +137,9 @@ namespace Incwo\Connector;
  *     company?: string,
  *     lookupBeforeCreate?: bool,
  *     manualReplay?: bool,
+ *     maxInFlight?: int,
  *     maxLookupPages?: int,
+ *     maxRequestsPerSecond?: int|null,
  *     readBack?: bool,
  *     retry?: RetryPolicy,
  *     tenant?: string,

@@ -140,7 +140,7 @@ pub const CODES: &[CodeInfo] = &[
     c("usage.unknown_call", "usage", "A façade call name is unknown.", NO_RETRY, "Fix the call (host bug).", LOCAL),
     c("usage.request", "usage", "A request could not be built (bad id or header).", QUARANTINE, "Report it: the record carries a value the request cannot hold.", QUARANTINE_METRIC),
     c("usage.unknown_request", "usage", "The host answered a request id the flow did not send.", NO_RETRY, "Host bug: answer the request id from the last Send.", LOCAL),
-    c("usage.awaiting_response", "usage", "The host polled while a request still waits for its answer.", NO_RETRY, "Host bug: answer the pending request first.", LOCAL),
+    c("usage.awaiting_response", "usage", "The host polled while a request still waits for its answer (with maxInFlight 1).", NO_RETRY, "Host bug: answer the pending request first.", LOCAL),
     c("usage.bad_checkpoint", "usage", "The checkpoint cannot be read.", NO_RETRY, "Restore the checkpoint from a backup (see *Restoring from a checkpoint*).", LOCAL),
     c("usage.bad_index", "usage", "The marker index a host saved cannot be read.", NO_RETRY, "Delete the store's index rows (or its `.index.jsonl` file): the next run rebuilds it by a sweep of the list pages.", LOCAL),
     c("usage.checkpoint_version", "usage", "The checkpoint was written by another core version.", NO_RETRY, "Resume with the connector version that wrote it.", LOCAL),

@@ -32,9 +32,15 @@
 //! }
 //! ```
 //!
-//! At most one request is in flight: after `Send`, the next call must be
-//! `on_response` or `on_transport_error` with that request id (calling `poll`
-//! first, or answering an unknown or already answered id, is a usage error).
+//! With [`FlowOptions::max_in_flight`] at 1 (the default) at most one
+//! request is in flight: after `Send`, the next call must be `on_response`
+//! or `on_transport_error` with that request id (calling `poll` first, or
+//! answering an unknown or already answered id, is a usage error). Above 1,
+//! the host keeps polling after a `Send` and sends the requests concurrently
+//! (see the engine's `lanes`): it answers each with its id, in any order, and
+//! polls again after each answer. While requests are in flight, a `Wait`
+//! (reason `in_flight` when the flow needs an answer to go on) means: wait
+//! for the next answer, or until `until`, whichever comes first.
 //! A `Publish` is considered done when the host next calls `poll`.
 //!
 //! # Guarantees
@@ -59,6 +65,7 @@ mod engine;
 pub mod index;
 pub mod ledger;
 mod operations;
+mod options;
 mod parts;
 pub mod quarantine;
 pub mod queues;
@@ -70,7 +77,7 @@ use crate::contract::Violation;
 use crate::errors::{ClassifiedError, TransportFailure};
 use crate::http::{ConnectionConfig, Request, Response};
 use crate::mapping::Profile;
-use crate::retry::{RetryPolicy, RetryState};
+use crate::retry::RetryState;
 use crate::telemetry::Registry;
 use crate::usage::UsageError;
 use batch::BatchItem;
@@ -80,54 +87,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use engine::plan;
+pub use options::FlowOptions;
 pub use parts::CheckpointParts;
 
 /// The checkpoint format this core writes and reads.
 pub const CHECKPOINT_VERSION: u32 = 1;
-
-/// Settings of a flow. JSON camelCase; every field optional.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-pub struct FlowOptions {
-    /// Tenant name in idempotency keys; the business file id when empty.
-    pub tenant: String,
-    /// Company segment of queue names.
-    pub company: String,
-    /// Retry policy.
-    pub retry: RetryPolicy,
-    /// Most list pages a run reads to look objects up by marker (building
-    /// and refreshing the marker index, see [`index`]); once spent, the run
-    /// stops with `deferred.index_budget` and the next run continues.
-    pub max_lookup_pages: u32,
-    /// Read every written document back and compare it.
-    pub read_back: bool,
-    /// Look a document or stock movement up by its marker in incwo before
-    /// its first create, as customers and products always are: a host that
-    /// lost its ledger (or checkpoint) and replays a batch then links what
-    /// incwo already holds instead of creating it twice. Costs list-page
-    /// reads per create, so off by default.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub lookup_before_create: bool,
-    /// An operator replays quarantined records: each record's end counts in
-    /// `replay_total{reason="manual"}` (see [`crate::flow::quarantine`]).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub manual_replay: bool,
-}
-
-impl Default for FlowOptions {
-    fn default() -> Self {
-        Self {
-            tenant: String::new(),
-            company: "default".into(),
-            retry: RetryPolicy::default(),
-            max_lookup_pages: 10_000,
-            read_back: true,
-            lookup_before_create: false,
-            manual_replay: false,
-        }
-    }
-}
 
 /// An error attached to an outcome: its class, stable code and message, and
 /// the details that make it actionable.
@@ -430,6 +394,9 @@ impl Flow {
         let unfinished = state.cursor < state.outcomes.len();
         if unfinished && state.digest == flow.state.digest && state.outcomes.len() == flow.items.len() {
             flow.state = state;
+            // A run stopped while requests were in flight (lanes) is resumed
+            // as a new attempt at its unfinished records.
+            flow.state.stopped = None;
         } else {
             flow.state.retry_state = state.retry_state;
             flow.state.next_request_id = state.next_request_id;
@@ -437,10 +404,17 @@ impl Flow {
         Ok(flow)
     }
 
-    /// The next action. After `Send`, answer before polling again.
+    /// The next action. After `Send`, answer before polling again (with
+    /// `max_in_flight` above 1, polling on is allowed).
     pub fn poll(&mut self, now: u64) -> Result<Action, UsageError> {
         let mut action = engine::poll(self, now)?;
-        let entry = self.tracker.observe(&action, &self.items, &self.state.digest, now);
+        let record = match &action {
+            Action::Send { request_id, .. } => engine::record_of(self, *request_id),
+            _ => None,
+        };
+        let entry = self
+            .tracker
+            .observe(&action, record, &self.items, &self.state.digest, now);
         if let Action::RecordDone { quarantine, .. } = &mut action {
             *quarantine = entry;
             if self.options.manual_replay {

@@ -266,6 +266,98 @@ pub fn drive(flow: &mut Flow, fake: &mut FakeIncwo, host: &mut Host, crash: Opti
     }
 }
 
+/// Drives a flow with more than one request in flight (`maxInFlight` > 1)
+/// against `fake` until `Done` (or the crash point): each request reaches
+/// incwo when it is handed out, its answer is held back and delivered in a
+/// seeded order (`shuffle`): after a `Send`, now and then; at a `Wait`,
+/// always when one is held (the host waits for an answer or `until`).
+/// The retry audit follows one record at a time, so it is not fed here.
+pub fn drive_lanes(
+    flow: &mut Flow,
+    fake: &mut FakeIncwo,
+    host: &mut Host,
+    crash: Option<Crash>,
+    shuffle: u64,
+) -> Result<Summary, Crashed> {
+    let wanted = |index: usize| crash.is_some_and(|c| c.at == index);
+    let mut draw = shuffle;
+    let mut held: Vec<(u64, Result<Response, TransportFailure>)> = Vec::new();
+    let mut guard = 0u32;
+    let deliver =
+        |flow: &mut Flow, host: &mut Host, held: &mut Vec<(u64, Result<Response, TransportFailure>)>, pick: u64| {
+            let (id, answer) = held.remove((pick % held.len() as u64) as usize);
+            host.now += 5;
+            match answer {
+                Ok(response) => flow.on_response(id, response, host.now).expect("on_response"),
+                Err(failure) => flow
+                    .on_transport_error(id, failure, host.now)
+                    .expect("on_transport_error"),
+            }
+        };
+    loop {
+        guard += 1;
+        assert!(guard < 400_000, "the flow does not end");
+        let action = flow.poll(host.now).expect("poll");
+        let index = host.actions;
+        host.actions += 1;
+        let dies = crash.filter(|c| c.at == index);
+        if dies.is_some_and(|c| !c.after) {
+            return Err(Crashed);
+        }
+        draw = incwo_core::retry::splitmix64(draw);
+        match action {
+            Action::Send { request_id, request } => {
+                if wanted(index) {
+                    host.saved = Some(flow.checkpoint());
+                }
+                host.sends
+                    .push(format!("{} {}", request.method().as_str(), request.endpoint()));
+                let answer = fake.handle(&request);
+                if dies.is_some() {
+                    return Err(Crashed);
+                }
+                held.push((request_id, answer));
+                if draw % 3 == 0 {
+                    deliver(flow, host, &mut held, draw >> 8);
+                }
+            }
+            Action::Wait { until, reason } => {
+                if held.is_empty() {
+                    assert_ne!(
+                        reason, "in_flight",
+                        "the flow waits for an answer while none is in flight"
+                    );
+                    host.waits.push((until, reason));
+                    host.now = host.now.max(until);
+                } else {
+                    deliver(flow, host, &mut held, draw >> 8);
+                }
+            }
+            Action::Publish { queue, event } => {
+                host.published.push((queue, event));
+                if dies.is_some() {
+                    return Err(Crashed);
+                }
+            }
+            Action::RecordDone { index, outcome, .. } => host.done.push((index, outcome)),
+            Action::Done { summary } => {
+                assert!(held.is_empty(), "done with {} answers held", held.len());
+                if dies.is_some() {
+                    return Err(Crashed);
+                }
+                host.saved = Some(flow.checkpoint());
+                return Ok(summary);
+            }
+        }
+        if dies.is_some() {
+            return Err(Crashed);
+        }
+        if wanted(index + 1) {
+            host.saved = Some(flow.checkpoint());
+        }
+    }
+}
+
 /// Starts a flow over `records` and drives it to the end.
 pub fn run(records: &[Value], profile: &Profile, fake: &mut FakeIncwo, host: &mut Host) -> (Flow, Summary) {
     let mut flow = Flow::start(

@@ -24,6 +24,7 @@ mod inspect;
 mod intake_server;
 mod listen;
 mod metrics;
+mod pool;
 mod postman;
 mod progress;
 mod quarantine;

@@ -4,6 +4,7 @@
 use crate::account::AccountArgs;
 use crate::host::{self, RunLog, Stop};
 use crate::input;
+use crate::pool;
 use crate::progress::IndexProgress;
 use crate::store::{lock, StateArgs, Store};
 use incwo_core::flow::ledger::Ledger;
@@ -47,6 +48,15 @@ pub struct RunArgs {
     /// (a first sync of a large account; the next run continues).
     #[arg(long, default_value_t = FlowOptions::default().max_lookup_pages)]
     pub max_lookup_pages: u32,
+    /// Most requests in flight at once: independent records (other
+    /// customers, other products and documents) are synced side by side by
+    /// a pool of this many connections; one customer's records keep their
+    /// order. 1 sends one request at a time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_in_flight: u32,
+    /// Most requests per second (all connections together); no limit when absent.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_requests_per_second: Option<u32>,
     /// Keep the metrics' running totals in this node_exporter textfile-collector
     /// file (`*.prom`), rewritten atomically at the end of each run.
     #[arg(long)]
@@ -68,6 +78,8 @@ impl RunArgs {
                 company: self.company.clone(),
                 lookup_before_create: self.lookup_before_create,
                 max_lookup_pages: self.max_lookup_pages,
+                max_in_flight: self.max_in_flight,
+                max_requests_per_second: self.max_requests_per_second,
                 ..FlowOptions::default()
             },
         }
@@ -177,9 +189,20 @@ pub fn execute(run: &Run<'_>) -> Result<Done, String> {
     let mut records = Vec::new();
     let quarantined = std::cell::RefCell::new(Vec::new());
     let mut progress = IndexProgress::new(terminal);
-    let result = host::drive(
+    let workers = run.options.max_in_flight as usize;
+    let drive = |flow: &mut Flow,
+                 log: &mut RunLog,
+                 save: &mut dyn FnMut(&mut Flow, bool) -> Result<(), String>,
+                 on_action: &mut dyn FnMut(&Action),
+                 should_stop: &mut dyn FnMut(usize) -> bool| {
+        if workers > 1 {
+            pool::drive(flow, &transport, workers, log, save, on_action, should_stop)
+        } else {
+            host::drive(flow, &transport, log, save, on_action, should_stop, None)
+        }
+    };
+    let result = drive(
         &mut flow,
-        &transport,
         &mut log,
         &mut |flow, durable| {
             for entry in quarantined.borrow_mut().drain(..) {
@@ -221,7 +244,6 @@ pub fn execute(run: &Run<'_>) -> Result<Done, String> {
             }
         },
         &mut |_| stop.load(Ordering::SeqCst),
-        None,
     );
     if let Some(path) = run.metrics_file {
         crate::metrics::write_textfile(path, flow.metrics())?;

@@ -39,6 +39,11 @@ fn batch() -> String {
 }
 
 fn sync(url: &str, batch: &std::path::Path, state: &std::path::Path) -> Command {
+    sync_with(url, batch, state, 1)
+}
+
+/// `sync` with `k` requests in flight.
+fn sync_with(url: &str, batch: &std::path::Path, state: &std::path::Path, k: u32) -> Command {
     let mut c = incwo();
     c.args([
         "sync",
@@ -57,6 +62,7 @@ fn sync(url: &str, batch: &std::path::Path, state: &std::path::Path) -> Command 
         "acme",
     ])
     .args(["--state", state.to_str().unwrap(), "--timeout-ms", "2000"])
+    .args(["--max-in-flight", &k.to_string()])
     .env("INCWO_TEST_PASSWORD", "secret")
     .stdout(Stdio::piped())
     .stderr(Stdio::null());
@@ -65,8 +71,19 @@ fn sync(url: &str, batch: &std::path::Path, state: &std::path::Path) -> Command 
 
 #[test]
 fn killed_syncs_resume_without_duplicates() {
+    killed_syncs_resume(1);
+}
+
+/// The same with 8 requests in flight: a kill leaves several of them
+/// unanswered (some committed), and records ended out of order.
+#[test]
+fn killed_syncs_with_eight_in_flight_resume_without_duplicates() {
+    killed_syncs_resume(8);
+}
+
+fn killed_syncs_resume(k: u32) {
     let sim = start_sim();
-    let dir = std::env::temp_dir().join(format!("incwo-kill-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("incwo-kill-{k}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let batch_file = dir.join("batch.jsonl");
     let state = dir.join("state.db");
@@ -83,7 +100,7 @@ fn killed_syncs_resume_without_duplicates() {
     // Kill at several points (deterministic delays), then let it finish.
     let mut cursors = Vec::new();
     for delay_ms in [150u64, 400, 250, 700, 120] {
-        let mut child = sync(&sim.1, &batch_file, &state).spawn().unwrap();
+        let mut child = sync_with(&sim.1, &batch_file, &state, k).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
@@ -102,7 +119,7 @@ fn killed_syncs_resume_without_duplicates() {
     let started = Instant::now();
     let mut report = serde_json::Value::Null;
     for _ in 0..6 {
-        let out = sync(&sim.1, &batch_file, &state).output().unwrap();
+        let out = sync_with(&sim.1, &batch_file, &state, k).output().unwrap();
         report = serde_json::from_slice(&out.stdout).unwrap_or_default();
         if report["summary"]["deferred"] == 0 {
             break;

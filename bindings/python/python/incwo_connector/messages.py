@@ -208,10 +208,22 @@ class FlowOptions(TypedDict, total=False):
     #: An operator replays quarantined records: each record's end counts in
     #: `replay_total{reason="manual"}` (see [`crate::flow::quarantine`]).
     manualReplay: bool
+    #: Most requests the flow hands out before their answers come back
+    #: (independent records in parallel: other customers, other products and
+    #: documents; one customer's records keep their order). 1 (the default)
+    #: is one request at a time; above 1 the host may poll while requests
+    #: are in flight and answer them in any order (see the module
+    #: documentation of [`crate::flow`]). 0 counts as 1.
+    maxInFlight: int
     #: Most list pages a run reads to look objects up by marker (building
-    #: and refreshing the marker index, see [`index`]); once spent, the run
-    #: stops with `deferred.index_budget` and the next run continues.
+    #: and refreshing the marker index, see [`crate::flow::index`]); once
+    #: spent, the run stops with `deferred.index_budget` and the next run
+    #: continues.
     maxLookupPages: int
+    #: Most requests per second the flow hands out (all records together);
+    #: none by default. When the next request would come too early, `poll`
+    #: answers `Wait` with reason `rate_limit` (0 counts as 1).
+    maxRequestsPerSecond: Optional[int]
     #: Read every written document back and compare it.
     readBack: bool
     #: Retry policy.
@@ -613,7 +625,8 @@ TransportKind = Literal["connect_refused", "dns", "tls", "timeout", "reset"]
 #:
 #: Only `connect` and `tls_handshake` prove that no byte of the request
 #: left: a write that failed in `sent` or `unknown` may have reached incwo,
-#: so the core reconciles it before repeating it.
+#: so the core reconciles it before repeating it (unless its kind is
+#: `connect_refused` or `dns`: see [`TransportFailure::may_have_been_sent`]).
 TransportPhase = Literal["connect", "tls_handshake", "sent", "unknown"]
 
 __all__ = [

@@ -1,6 +1,7 @@
 //! The host loop's side of the engine: [`poll`] hands out the next action,
 //! running the current record's tasks until one needs a request; [`on_answer`]
-//! takes the answer of the one request in flight back.
+//! takes the answer of the one request in flight back. With more than one
+//! request in flight, both hand over to `lanes`.
 
 use super::answers::{on_success, read_back, refresh};
 use super::checks::run_check;
@@ -10,7 +11,7 @@ use super::outputs::{finish, publish};
 use super::status::{set_status, sync_delivery};
 use super::tasks::{primary_id, start_record, Task};
 use super::write::write;
-use super::{run, usage, InFlight, Purpose, Step};
+use super::{lanes, run, usage, InFlight, Purpose, Step};
 use crate::errors::{classify_response, classify_transport, TransportFailure};
 use crate::flow::ledger::Domain;
 use crate::flow::{Action, Flow, Outcome};
@@ -31,6 +32,9 @@ pub(in crate::flow) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageEr
         if let Some(entry) = flow.state.ledger.find_mut(&key, Domain::Customer, "", "") {
             entry.mark_published(&event_type);
         }
+    }
+    if lanes::active(flow) {
+        return lanes::poll(flow, now);
     }
     loop {
         if let Some((action, publishes)) = flow.engine.queue.pop_front() {
@@ -55,6 +59,9 @@ pub(in crate::flow) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageEr
             start_record(flow, now);
             continue;
         }
+        if let Some(wait) = lanes::rate_wait(flow, now) {
+            return Ok(wait);
+        }
         match step(flow, now) {
             Step::Continue => {}
             Step::Send(purpose, request) => return Ok(send(flow, purpose, request, 1, now)),
@@ -66,7 +73,7 @@ pub(in crate::flow) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageEr
 }
 
 /// Puts a request in flight under the next request id.
-fn send(flow: &mut Flow, purpose: Purpose, request: Request, attempt: u32, now: u64) -> Action {
+pub(super) fn send(flow: &mut Flow, purpose: Purpose, request: Request, attempt: u32, now: u64) -> Action {
     let id = flow.state.next_request_id;
     flow.state.next_request_id = flow.state.next_request_id.saturating_add(1);
     flow.engine.in_flight = Some(InFlight {
@@ -77,6 +84,7 @@ fn send(flow: &mut Flow, purpose: Purpose, request: Request, attempt: u32, now: 
         attempt,
     });
     crate::flow::operations::on_send(&mut flow.registry, &request, attempt);
+    lanes::rate_sent(flow, now);
     Action::Send {
         request_id: id,
         request,
@@ -85,7 +93,7 @@ fn send(flow: &mut Flow, purpose: Purpose, request: Request, attempt: u32, now: 
 
 /// Runs the current record's next task (or resends its pending request);
 /// with no task left, the record ends synced, or skipped if nothing was done.
-fn step(flow: &mut Flow, now: u64) -> Step {
+pub(super) fn step(flow: &mut Flow, now: u64) -> Step {
     if let Some((purpose, request, attempt)) = run(flow).resend.take() {
         return Step::Resend(purpose, request, attempt);
     }
@@ -120,6 +128,29 @@ fn step(flow: &mut Flow, now: u64) -> Step {
 pub(in crate::flow) fn on_answer(
     flow: &mut Flow,
     request_id: u64,
+    result: Result<Response, TransportFailure>,
+    now: u64,
+) -> Result<(), UsageError> {
+    if lanes::active(flow) {
+        return lanes::on_answer(flow, request_id, result, now);
+    }
+    take_answer(flow, request_id, result, now)
+}
+
+/// The usage error of an answer to a request that is not in flight.
+pub(super) fn unknown_request(flow: &Flow, request_id: u64) -> UsageError {
+    let message = if flow.engine.answered.contains(&request_id) {
+        format!("request {request_id} was already answered")
+    } else {
+        format!("request {request_id} is not in flight")
+    };
+    usage("usage.unknown_request", message)
+}
+
+/// Takes the answer of the current record's request in flight.
+pub(super) fn take_answer(
+    flow: &mut Flow,
+    request_id: u64,
     answer: Result<Response, TransportFailure>,
     now: u64,
 ) -> Result<(), UsageError> {
@@ -127,12 +158,7 @@ pub(in crate::flow) fn on_answer(
         Some(f) if f.id == request_id => f,
         other => {
             flow.engine.in_flight = other;
-            let message = if flow.engine.answered.contains(&request_id) {
-                format!("request {request_id} was already answered")
-            } else {
-                format!("request {request_id} is not in flight")
-            };
-            return Err(usage("usage.unknown_request", message));
+            return Err(unknown_request(flow, request_id));
         }
     };
     flow.engine.answered.push(request_id);

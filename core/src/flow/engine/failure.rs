@@ -146,6 +146,8 @@ fn hold(flow: &mut Flow, now: u64, wait: Option<(u64, String)>) -> Option<(u64, 
 /// Stops the run for an operator (bad credentials, API access off, the
 /// index's page budget spent): this
 /// record and every remaining one are deferred with the same error.
+/// With lanes, the other records end as their lanes wind down (see
+/// `lanes`): a request in flight is answered first.
 pub(super) fn stop_run(flow: &mut Flow, info: &ErrorInfo, now: u64) {
     flow.state.stopped = Some(info.clone());
     let not_before = now;
@@ -154,6 +156,9 @@ pub(super) fn stop_run(flow: &mut Flow, info: &ErrorInfo, now: u64) {
         error: info.clone(),
     };
     finish(flow, deferred(), now);
+    if super::lanes::active(flow) {
+        return;
+    }
     while flow.state.cursor < flow.items.len() {
         let index = flow.state.cursor;
         flow.engine.run = Some(Run::new(index, VecDeque::new(), String::new()));

@@ -40,11 +40,15 @@ pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: b
         return Ok(settle(flow, None));
     }
     let page = match flow.index.next_page(resource) {
-        Some(page) if started || !own_pass => page,
-        // The pass is over (or none is in progress): absence is proven when
-        // it was this lookup's own; otherwise this lookup begins its own.
-        _ if own_pass => return Ok(settle(flow, None)),
-        _ => {
+        // A pass in progress goes on (this lookup's, or one it joins).
+        Some(page) => page,
+        // The pass this lookup read to its end proves absence, unless the
+        // lookup reconciles a create of unknown outcome and the pass began
+        // before it (another lookup's, with lanes: it may have read the
+        // newest page before the create reached incwo).
+        None if started && (own_pass || !reconcile) => return Ok(settle(flow, None)),
+        // None in progress, or a reconciliation's: this lookup begins its own.
+        None => {
             let own = flow.index.begin_pass(resource, flow.profile.lists.order);
             let page = flow.index.next_page(resource);
             if let Some(s) = run(flow).search.as_mut() {

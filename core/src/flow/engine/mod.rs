@@ -7,6 +7,7 @@
 //! | module      | concern                                                        |
 //! |-------------|----------------------------------------------------------------|
 //! | `driver`    | the host loop: `poll`, `send`, one `step`, `on_answer`         |
+//! | `lanes`     | many requests in flight: independent records side by side      |
 //! | `tasks`     | starting a record: its tasks, its customer, its known products |
 //! | `lookup`    | find-by-marker scans and resolving referenced objects          |
 //! | `write`     | creating and updating objects, and what a create implies       |
@@ -28,6 +29,7 @@ mod checks;
 mod driver;
 mod dry_run;
 mod failure;
+mod lanes;
 mod lookup;
 mod outputs;
 mod status;
@@ -38,6 +40,7 @@ mod write;
 
 pub(super) use driver::{on_answer, poll};
 pub use dry_run::plan;
+pub(super) use lanes::record_of;
 
 use super::batch::BatchItem;
 use super::ledger::{self, Domain, Entry, EntryState};
@@ -130,6 +133,8 @@ pub(super) struct Engine {
     queue: VecDeque<(super::Action, Option<(String, String)>)>,
     wait: Option<(u64, String)>,
     awaiting_publish: Option<(String, String)>,
+    /// The records in progress beside the current one (`max_in_flight` > 1).
+    pool: lanes::Pool,
 }
 
 /// What one step of the current record asks the driver to do.

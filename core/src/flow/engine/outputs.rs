@@ -138,7 +138,12 @@ pub(super) fn finish(flow: &mut Flow, outcome: Outcome, now: u64) {
     ));
     flow.state.outcomes[index] = Some(outcome);
     flow.state.changed_outcomes.insert(index);
-    flow.state.cursor = index + 1;
+    // The cursor is the first record without an outcome (records in lanes
+    // end out of order; one at a time, this is `index + 1`).
+    let s = &mut flow.state;
+    while s.outcomes.get(s.cursor).is_some_and(Option::is_some) {
+        s.cursor += 1;
+    }
     flow.engine.run = None;
 }
 

@@ -58,10 +58,14 @@ pub(super) fn customer_of(flow: &Flow, index: usize) -> Option<String> {
     })
 }
 
-/// Starts the record at the cursor: plans its tasks, or ends it at once when
-/// its line was refused or an earlier record of its customer waits.
+/// Starts the record at the cursor (see [`start_record_at`]).
 pub(super) fn start_record(flow: &mut Flow, now: u64) {
-    let index = flow.state.cursor;
+    start_record_at(flow, flow.state.cursor, now);
+}
+
+/// Starts record `index`: plans its tasks, or ends it at once when its line
+/// was refused or an earlier record of its customer waits.
+pub(super) fn start_record_at(flow: &mut Flow, index: usize, now: u64) {
     let item = &flow.items[index];
     let correlation_id = uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_OID,

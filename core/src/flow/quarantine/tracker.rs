@@ -1,26 +1,35 @@
 //! Follows a flow's actions to give each quarantined record its entry: the
-//! requests sent for the record in progress (records run one at a time) and,
+//! requests sent for each record in progress (several with lanes) and,
 //! at its `RecordDone`, the [`Entry`] built from them.
 
 use super::{Entry, RequestTrace};
 use crate::flow::batch::BatchItem;
 use crate::flow::{Action, Outcome};
 
-/// The requests of the record in progress. Not part of the checkpoint: after
+/// The requests of the records in progress. Not part of the checkpoint: after
 /// a resume, requests sent before the crash are not listed.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    requests: Vec<(u64, RequestTrace)>,
+    requests: Vec<(u64, Option<usize>, RequestTrace)>,
 }
 
 impl Tracker {
-    /// Takes note of an action on its way to the host; at a quarantined
-    /// record's end, returns its entry.
-    pub fn observe(&mut self, action: &Action, items: &[BatchItem], batch: &str, now: u64) -> Option<Box<Entry>> {
+    /// Takes note of an action on its way to the host (`record`: the index
+    /// of the record a `Send` is for); at a quarantined record's end,
+    /// returns its entry.
+    pub fn observe(
+        &mut self,
+        action: &Action,
+        record: Option<usize>,
+        items: &[BatchItem],
+        batch: &str,
+        now: u64,
+    ) -> Option<Box<Entry>> {
         match action {
             Action::Send { request_id, request } => {
                 self.requests.push((
                     *request_id,
+                    record,
                     RequestTrace {
                         method: request.method().as_str().into(),
                         url: crate::telemetry::redact(request.url()),
@@ -31,7 +40,11 @@ impl Tracker {
                 None
             }
             Action::RecordDone { index, outcome, .. } => {
-                let requests = std::mem::take(&mut self.requests).into_iter().map(|(_, r)| r).collect();
+                let (mine, others) = std::mem::take(&mut self.requests)
+                    .into_iter()
+                    .partition(|(_, record, _)| *record == Some(*index));
+                self.requests = others;
+                let requests = mine.into_iter().map(|(_, _, r)| r).collect();
                 match (outcome, items.get(*index)) {
                     (Outcome::Quarantined { error }, Some(item)) => {
                         Some(Box::new(super::new_entry(item, batch, error, requests, now)))
@@ -45,7 +58,7 @@ impl Tracker {
 
     /// The answer to a request: its status, or its transport failure.
     pub fn answered(&mut self, request_id: u64, status: Option<u16>, failure: Option<&str>) {
-        if let Some((_, trace)) = self.requests.iter_mut().rev().find(|(id, _)| *id == request_id) {
+        if let Some((_, _, trace)) = self.requests.iter_mut().rev().find(|(id, _, _)| *id == request_id) {
             trace.status = status;
             trace.failure = failure.map(str::to_string);
         }
