@@ -13,6 +13,7 @@
 //! the top layer (docs/ARCHITECTURE.md, "Layers").
 
 mod args;
+mod bytes;
 mod classify;
 pub mod flow;
 mod inbound;
@@ -29,6 +30,7 @@ use crate::contract::{self, Violation};
 use crate::mapping::{self, Links, Profile};
 use crate::model::Kind;
 use crate::usage::UsageError;
+pub use bytes::{map_bytes, map_bytes_with, map_many};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -106,12 +108,26 @@ pub fn validate(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
 pub fn map(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
     let run = || -> Result<Value, UsageError> {
         let kind = kind(kind_name)?;
-        let profile = profile_ref(profile)?;
-        let report = contract::validate(kind, input, &profile)?;
+        Ok(map_with(kind, input, &*profile_ref(profile)?))
+    };
+    run().unwrap_or_else(|e| usage_error(&e))
+}
+
+/// [`map`] with the kind and the profile already read. A valid quote, order
+/// or invoice takes the typed fast path ([`mapping::fast`]); anything else
+/// goes through the walker, which reports every violation.
+fn map_with(kind: Kind, input: &str, profile: &Profile) -> Value {
+    if let Some(mapped) = mapping::fast::map(kind, input, profile, &Links::default()) {
+        let mut out = to_json(&mapped);
+        out["warnings"] = json!([]);
+        return out;
+    }
+    let run = || -> Result<Value, UsageError> {
+        let report = contract::validate(kind, input, profile)?;
         let Some(record) = &report.record else {
             return Ok(contract_error(&report.violations));
         };
-        Ok(match mapping::map_record(record, &profile, &Links::default()) {
+        Ok(match mapping::map_record(record, profile, &Links::default()) {
             Ok(mapped) => {
                 let mut out = to_json(&mapped);
                 out["warnings"] = to_json(&report.violations);
