@@ -102,7 +102,7 @@ p(f"| hosts | {'; '.join(hosts_v) or '—'} |")
 p()
 
 # ---------------------------------------------------------------- core
-order = {n: crit("order10", n) for n in ["core", "facade", "floor", "value"]}
+order = {n: crit("order10", n) for n in ["core", "typed", "facade", "floor", "value"]}
 p("## Core against its floor (10-line order, JSON text → XML bytes)")
 p()
 p("Criterion, same run, same input (`order-10.json`), byte-identical output (asserted before timing on the")
@@ -112,8 +112,9 @@ p("| route | time per order | orders/s | × floor |")
 p("|---|---|---|---|")
 floor = order["floor"]["medianUs"] if order["floor"] else None
 labels = {
-    "core": "core: `contract::validate` + `mapping::map_record`",
-    "facade": "core through the JSON façade (`api::map`, what bindings call)",
+    "core": "core: `api::map_bytes_with` (typed fast path, bytes in, XML bytes out)",
+    "typed": "core: `contract::validate` + `mapping::map_record` (owned record)",
+    "facade": "core through the JSON façade (`api::map`, a JSON value)",
     "floor": "floor: typed serde, borrowed strings, exact decimals, XML by hand",
     "value": "`serde_json::Value` + rust_decimal + quick-xml",
 }

@@ -1,4 +1,4 @@
-# Fuzz suite: a short smoke run of every cargo-fuzz target (6 × 11 s, ≤ 75 s
+# Fuzz suite: a short smoke run of every cargo-fuzz target (7 × 11 s, ≤ 90 s
 # in all), seeded from the golden vectors and the real incwo fixtures. A long run:
 #   cd fuzz && cargo +nightly fuzz run <target> -- -max_total_time=600
 suite_fuzz() {
@@ -20,7 +20,7 @@ suite_fuzz() {
   "$ROOT/fuzz/seed.sh" "$corpus"
   step "fuzz: build the targets"
   (cd "$ROOT/fuzz" && cargo +nightly fuzz build -O)
-  for target in validate_map parse_xml classify checkpoint_resume inbound_detect c_abi; do
+  for target in validate_map fastpath_differential parse_xml classify checkpoint_resume inbound_detect c_abi; do
     step "fuzz: $target for 11 s"
     (cd "$ROOT/fuzz" && cargo +nightly fuzz run -O "$target" "$corpus/$target" -- \
       -max_total_time=11 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E "^(stat::|Done|INFO: seed|==[0-9]+==|SUMMARY|thread|panicked|Error|error)" | tail -n 20; exit "${PIPESTATUS[0]}")

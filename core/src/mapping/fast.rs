@@ -17,7 +17,6 @@ use super::{InvoiceMode, Links, Mapped, MapperVersion, Profile};
 use crate::contract::fast::{check_document, Document};
 use crate::model::Kind;
 use chrono::Datelike;
-use std::fmt::Write as _;
 
 /// Maps a record's JSON text to its [`Mapped`] body (XML and totals), as
 /// validate + [`super::map_record`] would; `None` means "take that route".
@@ -47,11 +46,14 @@ pub fn map_into(kind: Kind, text: &str, profile: &Profile, links: &Links, out: &
     }
 }
 
-/// What differs between the document kinds' headers.
+/// What differs between the document kinds' headers; tags are written whole.
 struct Header<'a> {
-    root: &'static str,
-    lines: &'static str,
-    line: &'static str,
+    open: &'static str,
+    close: &'static str,
+    open_lines: &'static str,
+    close_lines: &'static str,
+    open_line: &'static str,
+    close_line: &'static str,
     resource: &'static str,
     sheet_type: &'a str,
     currency: &'a str,
@@ -60,9 +62,12 @@ struct Header<'a> {
 
 fn header<'a>(document: &'a Document<'_>, profile: &'a Profile) -> Header<'a> {
     let proposal = |sheet_type, currency, progress_id| Header {
-        root: "proposal_sheet",
-        lines: "proposal_lines",
-        line: "proposal_line",
+        open: "<proposal_sheet>",
+        close: "</proposal_sheet>",
+        open_lines: "<proposal_lines>",
+        close_lines: "</proposal_lines>",
+        open_line: "<proposal_line>",
+        close_line: "</proposal_line>",
         resource: "proposal_sheets",
         sheet_type,
         currency,
@@ -76,9 +81,12 @@ fn header<'a>(document: &'a Document<'_>, profile: &'a Profile) -> Header<'a> {
             profile.statuses.quote.get("draft").copied(),
         ),
         Kind::Invoice => Header {
-            root: "bill_sheet",
-            lines: "bill_lines",
-            line: "bill_line",
+            open: "<bill_sheet>",
+            close: "</bill_sheet>",
+            open_lines: "<bill_lines>",
+            close_lines: "</bill_lines>",
+            open_line: "<bill_line>",
+            close_line: "</bill_line>",
             resource: "bill_sheets",
             sheet_type: match profile.invoice_mode {
                 InvoiceMode::Draft => "invoice_maybe",
@@ -99,6 +107,15 @@ fn header<'a>(document: &'a Document<'_>, profile: &'a Profile) -> Header<'a> {
     }
 }
 
+/// `<name>…</name>` around what the block writes into `$out`.
+macro_rules! element {
+    ($out:expr, $name:literal, $body:expr) => {{
+        $out.push_str(concat!("<", $name, ">"));
+        $body;
+        $out.push_str(concat!("</", $name, ">"));
+    }};
+}
+
 /// Writes the document's XML into `out`; `None` when the fixed-point
 /// totals give up or the profile lacks an id (`out` may then hold a part).
 fn write<'d>(
@@ -113,67 +130,51 @@ fn write<'d>(
     let totals = fixed::compute(&document.lines, profile, digits)?;
     let currency_id = profile.currencies.get(h.currency)?.id;
     out.reserve(320 + document.lines.len() * 200);
-    open(out, h.root);
-    element(out, "sheet_type", |o| escaped(o, h.sheet_type));
+    out.push_str(h.open);
+    element!(out, "sheet_type", escaped(out, h.sheet_type));
     if let Some(firm_id) = links.firm_id {
-        element(out, "firm_id", |o| number(o, firm_id));
+        element!(out, "firm_id", number(out, firm_id));
     }
-    element(out, "title", |o| escaped(o, &document.number));
-    element(out, "billing_date", |o| {
+    element!(out, "title", escaped(out, &document.number));
+    element!(out, "billing_date", {
         let d = document.date;
-        padded(o, d.day(), 2);
-        o.push('-');
-        padded(o, d.month(), 2);
-        o.push('-');
+        padded(out, d.day(), 2);
+        out.push('-');
+        padded(out, d.month(), 2);
+        out.push('-');
         // Years are 2000–2100 (checked by the contract).
-        padded(o, d.year().unsigned_abs(), 4);
+        padded(out, d.year().unsigned_abs(), 4);
     });
-    element(out, "currency_id", |o| number(o, currency_id));
+    element!(out, "currency_id", number(out, currency_id));
     if let Some(progress_id) = h.progress_id {
-        element(out, "progress_id", |o| number(o, progress_id));
+        element!(out, "progress_id", number(out, progress_id));
     }
-    element(out, "vat_exl_total", |o| decimal(o, totals.excl, digits));
-    element(out, "vat_cost", |o| decimal(o, totals.vat, digits));
-    element(out, "vat_inc_total", |o| decimal(o, totals.incl, digits));
-    open(out, h.lines);
+    element!(out, "vat_exl_total", decimal(out, totals.excl, digits));
+    element!(out, "vat_cost", decimal(out, totals.vat, digits));
+    element!(out, "vat_inc_total", decimal(out, totals.incl, digits));
+    out.push_str(h.open_lines);
     for (i, (line, (total, code))) in document.lines.iter().zip(&totals.lines).enumerate() {
-        open(out, h.line);
+        out.push_str(h.open_line);
         if let Some(product_id) = links.product_ids.get(line.sku.as_ref()) {
-            element(out, "customer_product_id", |o| number(o, *product_id));
+            element!(out, "customer_product_id", number(out, *product_id));
         }
-        element(out, "description", |o| {
-            escaped(o, line.description.as_deref().unwrap_or(&line.sku))
-        });
-        element(out, "quantity", |o| decimal(o, line.qty.mantissa(), line.qty.scale()));
+        element!(
+            out,
+            "description",
+            escaped(out, line.description.as_deref().unwrap_or(&line.sku))
+        );
+        element!(out, "quantity", decimal(out, line.qty.mantissa(), line.qty.scale()));
         let price = line.unit_price_excl_tax;
         let price = fixed::at_scale(price.mantissa(), price.scale(), digits)?;
-        element(out, "unit_price", |o| decimal(o, price, digits));
-        element(out, "vat_value_id", |o| number(o, totals.codes[*code].vat_value_id));
-        element(out, "total_price", |o| decimal(o, *total, digits));
-        element(out, "ordering", |o| number(o, (i as u64 + 1) * 100));
-        close(out, h.line);
+        element!(out, "unit_price", decimal(out, price, digits));
+        element!(out, "vat_value_id", number(out, totals.codes[*code].vat_value_id));
+        element!(out, "total_price", decimal(out, *total, digits));
+        element!(out, "ordering", number(out, (i as u64 + 1) * 100));
+        out.push_str(h.close_line);
     }
-    close(out, h.lines);
-    close(out, h.root);
+    out.push_str(h.close_lines);
+    out.push_str(h.close);
     Some((h.resource, totals))
-}
-
-fn open(out: &mut String, name: &str) {
-    out.push('<');
-    out.push_str(name);
-    out.push('>');
-}
-
-fn close(out: &mut String, name: &str) {
-    out.push_str("</");
-    out.push_str(name);
-    out.push('>');
-}
-
-fn element(out: &mut String, name: &str, text: impl FnOnce(&mut String)) {
-    open(out, name);
-    text(out);
-    close(out, name);
 }
 
 /// Text escaped for `& < >`, as `quick_xml::escape::partial_escape`.
@@ -193,54 +194,44 @@ fn escaped(out: &mut String, text: &str) {
     out.push_str(&text[start..]);
 }
 
-fn number(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+fn number(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// `m / 10^scale` written as `Decimal`'s `Display` writes it (`m` ≥ 0):
 /// exactly `scale` decimals.
 fn decimal(out: &mut String, m: i128, scale: u32) {
     let m = m.unsigned_abs();
-    let p = 10u128.pow(scale.min(38));
-    let (int, frac) = (m / p, m % p);
-    match u64::try_from(int) {
-        Ok(int) => number(out, int),
-        Err(_) => {
-            let _ = write!(out, "{int}");
-        }
-    }
-    if scale > 0 {
+    let mut buf = itoa::Buffer::new();
+    let digits = match u64::try_from(m) {
+        Ok(small) => buf.format(small),
+        Err(_) => buf.format(m),
+    };
+    let scale = scale as usize;
+    if scale == 0 {
+        out.push_str(digits);
+    } else if digits.len() > scale {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.push_str(int);
         out.push('.');
-        let mut buf = [b'0'; 38];
-        let width = (scale as usize).min(buf.len());
-        let mut frac = frac;
-        for slot in buf[..width].iter_mut().rev() {
-            *slot = b'0' + (frac % 10) as u8;
-            frac /= 10;
+        out.push_str(frac);
+    } else {
+        out.push_str("0.");
+        for _ in digits.len()..scale {
+            out.push('0');
         }
-        out.push_str(std::str::from_utf8(&buf[..width]).unwrap_or_default());
+        out.push_str(digits);
     }
 }
 
 /// `n` on exactly `width` digits, zero-padded (`n` < 10^width).
-fn padded(out: &mut String, mut n: u32, width: usize) {
-    let mut buf = [b'0'; 4];
-    for slot in buf[..width].iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
+fn padded(out: &mut String, n: u32, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n);
+    for _ in digits.len()..width {
+        out.push('0');
     }
-    out.push_str(std::str::from_utf8(&buf[..width]).unwrap_or_default());
+    out.push_str(digits);
 }
 
 #[cfg(test)]

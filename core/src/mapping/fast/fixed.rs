@@ -50,7 +50,14 @@ fn fits(m: i128) -> bool {
 /// `m / 10^scale` rounded half away from zero to `digits` decimals (`m` ≥ 0),
 /// as `round_dp_with_strategy` + `rescale` do on a `Decimal`.
 pub fn at_scale(m: i128, scale: u32, digits: u32) -> Option<i128> {
-    let r = if scale > digits {
+    let r = if scale == digits {
+        m
+    } else if let (true, Ok(small)) = (scale > digits && scale - digits < 20, u64::try_from(m)) {
+        // 64-bit division where it fits (128-bit division is a slow call).
+        let p = 10u64.pow(scale - digits);
+        let (q, rest) = (small / p, small % p);
+        i128::from(q) + i128::from(rest >= p - rest)
+    } else if scale > digits {
         let p = 10i128.checked_pow(scale - digits)?;
         let (q, rest) = (m / p, m % p);
         if rest * 2 >= p {

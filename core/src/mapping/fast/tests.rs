@@ -93,3 +93,31 @@ fn decimals_are_written_as_decimal_display_writes_them() {
         assert_eq!(out, rust_decimal::Decimal::from_i128_with_scale(m, scale).to_string());
     }
 }
+
+#[test]
+fn fixed_point_rounds_as_decimal_does() {
+    use crate::mapping::totals::money;
+    use rust_decimal::Decimal;
+    for m in [
+        0i128,
+        1,
+        4,
+        5,
+        15,
+        25,
+        49_999,
+        50_000,
+        123_456_789,
+        u64::MAX as i128,
+        u64::MAX as i128 * 7,
+    ] {
+        for scale in 0..=8u32 {
+            for digits in 0..=4u32 {
+                let expected = money(Decimal::from_i128_with_scale(m, scale), digits);
+                let got = fixed::at_scale(m, scale, digits).map(|r| Decimal::from_i128_with_scale(r, digits));
+                assert_eq!(got, Some(expected), "{m}e-{scale} to {digits}");
+                assert_eq!(got.unwrap().to_string(), expected.to_string());
+            }
+        }
+    }
+}
