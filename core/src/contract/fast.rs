@@ -25,50 +25,75 @@ use std::fmt;
 /// serde_json's key for a number kept as text (`arbitrary_precision`).
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
-/// A JSON number's text or a JSON string, as a decimal field may hold.
-enum Num<'a> {
-    /// An integer (serde_json hands those over as integers).
-    Int(i128),
-    /// Any other number's text.
-    Number(Cow<'a, str>),
-    Text(Cow<'a, str>),
-}
+/// A decimal field read in place, as the walker reads it: a JSON number
+/// (exactly, from its text) or a decimal string. Exponents and negative
+/// zeros are left to the walker (their text round trip is its business), so
+/// they fail here like a broken rule.
+struct Dec(Decimal);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Num<'a> {
+impl<'de> Deserialize<'de> for Dec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Num<'a>;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Dec;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON number or a decimal string")
             }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Num<'a>, E> {
-                Ok(Num::Int(n.into()))
+            // serde_json hands integers over as integers; the walker reads
+            // their text, which is the integer's.
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Dec, E> {
+                Ok(Dec(Decimal::from(n)))
             }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Num<'a>, E> {
-                Ok(Num::Int(n.into()))
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Dec, E> {
+                Ok(Dec(Decimal::from(n)))
             }
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Num<'a>, E> {
-                Ok(Num::Text(Cow::Borrowed(s)))
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dec, E> {
+                rules::decimal_string(s).map(Dec).map_err(|_| E::custom("broken"))
             }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Num<'a>, E> {
-                Ok(Num::Text(Cow::Owned(s.to_string())))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Num<'a>, A::Error> {
-                // serde_json (arbitrary_precision) hands a number over as a
-                // one-entry map from its private token to the number's text.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Dec, A::Error> {
+                // serde_json (arbitrary_precision) hands any other number over
+                // as a one-entry map from its private token to the number's text.
                 let key: Option<Cow<'de, str>> = map.next_key()?;
                 if key.as_deref() != Some(NUMBER_TOKEN) {
                     return Err(de::Error::custom("not a number"));
                 }
-                let text: Cow<'a, str> = Cow::Owned(map.next_value::<String>()?);
-                if map.next_key::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::custom("not a number"));
+                let text: String = map.next_value()?;
+                if map.next_key::<de::IgnoredAny>()?.is_some() || text.bytes().any(|b| b == b'e' || b == b'E') {
+                    return Err(de::Error::custom("not a plain number"));
                 }
-                Ok(Num::Number(text))
+                rules::decimal_number(&text)
+                    .map(Dec)
+                    .map_err(|_| de::Error::custom("broken"))
             }
         }
-        d.deserialize_any(V(std::marker::PhantomData))
+        let Dec(d) = d.deserialize_any(V)?;
+        if d.is_zero() && d.is_sign_negative() {
+            return Err(de::Error::custom("negative zero"));
+        }
+        Ok(Dec(d))
+    }
+}
+
+/// The `contract` field: the JSON integer 1 (what the walker's `as_u64` reads).
+struct Version;
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Version;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("contract version 1")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Version, E> {
+                if n == 1 {
+                    Ok(Version)
+                } else {
+                    Err(E::custom("not version 1"))
+                }
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -99,10 +124,8 @@ struct LineIn<'a> {
     sku: Cow<'a, str>,
     #[serde(borrow)]
     description: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    qty: Num<'a>,
-    #[serde(borrow)]
-    unit_price_excl_tax: Num<'a>,
+    qty: Dec,
+    unit_price_excl_tax: Dec,
     #[serde(borrow)]
     tax_code: Cow<'a, str>,
 }
@@ -110,8 +133,8 @@ struct LineIn<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct QuoteIn<'a> {
-    #[serde(borrow)]
-    contract: Option<Num<'a>>,
+    #[serde(rename = "contract")]
+    _version: Option<Version>,
     #[serde(borrow)]
     quote_number: Cow<'a, str>,
     #[serde(borrow)]
@@ -129,8 +152,8 @@ struct QuoteIn<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct OrderIn<'a> {
-    #[serde(borrow)]
-    contract: Option<Num<'a>>,
+    #[serde(rename = "contract")]
+    _version: Option<Version>,
     #[serde(borrow)]
     order_number: Cow<'a, str>,
     #[serde(borrow)]
@@ -148,8 +171,8 @@ struct OrderIn<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct InvoiceIn<'a> {
-    #[serde(borrow)]
-    contract: Option<Num<'a>>,
+    #[serde(rename = "contract")]
+    _version: Option<Version>,
     #[serde(borrow)]
     invoice_number: Cow<'a, str>,
     #[serde(borrow)]
@@ -212,31 +235,6 @@ fn date(s: &str) -> Checked<NaiveDate> {
     rules::date_str(s).map_err(drop)
 }
 
-/// Reads a decimal as the walker does; exponents and negative zeros are
-/// left to the walker (their text round trip is its business).
-fn decimal(n: &Num<'_>) -> Checked<Decimal> {
-    let d = match n {
-        // The walker reads the text of the number, which is the integer's.
-        Num::Int(i) => Ok(Decimal::from(*i)),
-        Num::Number(text) if !text.bytes().any(|b| b == b'e' || b == b'E') => rules::decimal_number(text),
-        Num::Text(text) => rules::decimal_string(text),
-        Num::Number(_) => return Err(()),
-    }
-    .map_err(drop)?;
-    if d.is_zero() && d.is_sign_negative() {
-        return Err(());
-    }
-    Ok(d)
-}
-
-fn contract_version(version: &Option<Num<'_>>) -> Checked<()> {
-    match version {
-        None => Ok(()),
-        Some(Num::Int(1)) => Ok(()),
-        Some(_) => Err(()),
-    }
-}
-
 fn trimmed(s: Cow<'_, str>, max: usize, allow_tab: bool) -> Checked<Cow<'_, str>> {
     let len = rules::text_str(&s, max, allow_tab).map_err(drop)?.len();
     Ok(match s {
@@ -259,8 +257,8 @@ fn lines<'a>(items: Vec<Obj<LineIn<'a>>>, digits: u32, profile: &Profile) -> Che
             Ok(DocLine {
                 sku: id(l.sku)?,
                 description: l.description.map(|d| trimmed(d, 1000, true)).transpose()?,
-                qty: rules::qty_amount(decimal(&l.qty)?, false).map_err(drop)?,
-                unit_price_excl_tax: rules::money_amount(decimal(&l.unit_price_excl_tax)?, digits).map_err(drop)?,
+                qty: rules::qty_amount(l.qty.0, false).map_err(drop)?,
+                unit_price_excl_tax: rules::money_amount(l.unit_price_excl_tax.0, digits).map_err(drop)?,
                 tax_code: l.tax_code,
             })
         })
@@ -297,7 +295,6 @@ pub fn check_document<'a>(kind: Kind, text: &'a str, profile: &Profile) -> Optio
 }
 
 fn quote<'a>(q: QuoteIn<'a>, profile: &Profile) -> Checked<Document<'a>> {
-    contract_version(&q.contract)?;
     let currency = currency(q.currency, profile)?;
     let (date, end_date) = (date(&q.quote_date)?, q.valid_until.as_deref().map(date).transpose()?);
     not_before(date, end_date)?;
@@ -314,7 +311,6 @@ fn quote<'a>(q: QuoteIn<'a>, profile: &Profile) -> Checked<Document<'a>> {
 }
 
 fn order<'a>(o: OrderIn<'a>, profile: &Profile) -> Checked<Document<'a>> {
-    contract_version(&o.contract)?;
     let currency = currency(o.currency, profile)?;
     Ok(Document {
         kind: Kind::Order,
@@ -329,7 +325,6 @@ fn order<'a>(o: OrderIn<'a>, profile: &Profile) -> Checked<Document<'a>> {
 }
 
 fn invoice<'a>(i: InvoiceIn<'a>, profile: &Profile) -> Checked<Document<'a>> {
-    contract_version(&i.contract)?;
     let currency = i.currency.map(|c| currency(c, profile)).transpose()?;
     let (date, end_date) = (date(&i.issue_date)?, i.due_date.as_deref().map(date).transpose()?);
     not_before(date, end_date)?;
