@@ -168,7 +168,7 @@ p("## Scaling with the number of lines")
 p()
 lines = scaling.get("lines", [])
 if lines:
-    p("Median of repeated calls [min–max]; peak = heap bytes allocated above the level before the call (counting allocator).")
+    p("Median of repeated calls [min–max], core and floor timed in alternating samples (the machine's load hits both alike); peak = heap bytes allocated above the level before the call (counting allocator).")
     p()
     p("| lines | input | core per order | core µs/line | core peak | floor per order | floor µs/line | floor peak | core/floor |")
     p("|---|---|---|---|---|---|---|---|---|")
