@@ -299,7 +299,7 @@ fn the_seed_corpus_and_its_mutations_give_the_same_results_on_both_routes() {
     assert!(documents.len() >= 3, "the seeds hold a quote, an order and an invoice");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for (kind, text) in &documents {
-        for _ in 0..400 {
+        for _ in 0..1000 {
             let mutant = mutate(text, &mut rng);
             run(*kind, &mutant, &profiles, &mut taken, &mut checked);
         }
