@@ -1,7 +1,7 @@
 //! The fast path of validation, for documents with lines (quotes, orders,
 //! invoices): the JSON text is deserialised once into typed structs that
 //! borrow their strings from the input, every rule of the contract is applied
-//! to them with the same checkers as the walker ([`super::rules`]), and the
+//! to them with the same checkers as the walker (`contract::rules`), and the
 //! result is a checked [`Document`] that still borrows from the input.
 //!
 //! It only ever says "valid, without any warning": on the first broken rule,
