@@ -4,11 +4,15 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$1"
-mkdir -p "$out"/{validate_map,parse_xml,classify,checkpoint_resume,checkpoint_import,inbound_detect}
+mkdir -p "$out"/{validate_map,fastpath_differential,parse_xml,classify,checkpoint_resume,checkpoint_import,inbound_detect}
 i=0
 for f in "$root"/examples/data/*.json; do
   for selector in 0 1 2 3 4 5 6; do
     { printf "\\x0$selector"; cat "$f"; } > "$out/validate_map/ex-$i-$selector"
+  done
+  # fastpath_differential: the selector also picks the profile (÷ 7) and the links (≥ 128).
+  for selector in 02 03 04 09 0a 0b 10 11 12 17 18 19 82 83 84; do
+    { printf "\\x$selector"; cat "$f"; } > "$out/fastpath_differential/ex-$i-$selector"
   done
   i=$((i + 1))
 done

@@ -1,7 +1,8 @@
 //! Criterion benches of the core (`cargo bench -p incwo-core --bench core`):
 //!
 //! - `order10/*`: a 10-line order from JSON text to XML bytes through the
-//!   core (validate + map), through the JSON façade the bindings call, and
+//!   core (`api::map_bytes_with`: bytes in, XML bytes out), through its typed
+//!   API (validate + map_record), through the JSON façade (`api::map`), and
 //!   the two references on the same input with the same output bytes (the
 //!   floor and the `serde_json::Value` route), asserted equal before timing;
 //! - `parse/*`: a 50-item incwo list page of firms, typed and through the façade;
@@ -33,6 +34,11 @@ fn check_same_bytes(profile: &Profile) {
     inputs.extend(common::edge_orders());
     for text in &inputs {
         let core = common::core_order(text, profile);
+        assert_eq!(
+            common::typed_order(text, profile),
+            core,
+            "typed API differs from the core"
+        );
         assert_eq!(common::facade_order(text), core, "façade differs from the core");
         assert_eq!(
             common::floor::order(text).expect("floor accepts"),
@@ -54,6 +60,7 @@ fn order10(c: &mut Criterion) {
     let mut g = c.benchmark_group("order10");
     g.throughput(Throughput::Elements(1));
     g.bench_function("core", |b| b.iter(|| common::core_order(black_box(&text), &profile)));
+    g.bench_function("typed", |b| b.iter(|| common::typed_order(black_box(&text), &profile)));
     g.bench_function("facade", |b| b.iter(|| common::facade_order(black_box(&text))));
     g.bench_function("floor", |b| b.iter(|| common::floor::order(black_box(&text))));
     g.bench_function("value", |b| b.iter(|| common::value::order(black_box(&text))));

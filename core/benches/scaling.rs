@@ -75,21 +75,31 @@ struct Stats {
     max: f64,
 }
 
-/// Times `f` (seconds per call): `samples` samples of enough calls to last ≥ 2 ms.
-fn time(samples: usize, mut f: impl FnMut()) -> Stats {
-    let t = Instant::now();
-    f();
-    let one = t.elapsed().as_secs_f64().max(1e-9);
-    let per_sample = ((0.002 / one).ceil() as usize).clamp(1, 100_000);
-    let mut xs: Vec<f64> = (0..samples)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..per_sample {
-                f();
-            }
-            t.elapsed().as_secs_f64() / per_sample as f64
-        })
-        .collect();
+/// Times `f` and `g` in alternating samples (each of enough calls to last
+/// ≥ 2 ms), so that the load of a shared machine hits both alike.
+fn time_pair(samples: usize, mut f: impl FnMut(), mut g: impl FnMut()) -> (Stats, Stats) {
+    let calls = |h: &mut dyn FnMut()| {
+        let t = Instant::now();
+        h();
+        ((0.002 / t.elapsed().as_secs_f64().max(1e-9)).ceil() as usize).clamp(1, 100_000)
+    };
+    let (nf, ng) = (calls(&mut f), calls(&mut g));
+    let sample = |h: &mut dyn FnMut(), n: usize| {
+        let t = Instant::now();
+        for _ in 0..n {
+            h();
+        }
+        t.elapsed().as_secs_f64() / n as f64
+    };
+    let (mut xs, mut ys) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    for _ in 0..samples {
+        xs.push(sample(&mut f, nf));
+        ys.push(sample(&mut g, ng));
+    }
+    (stats(xs), stats(ys))
+}
+
+fn stats(mut xs: Vec<f64>) -> Stats {
     xs.sort_by(|a, b| a.total_cmp(b));
     Stats {
         median: xs[xs.len() / 2],
@@ -124,12 +134,15 @@ fn scaling(profile: &Profile, samples: usize) -> Vec<Value> {
             common::floor::order(&text).expect("floor")
         );
         let samples = if n >= 10_000 { samples.min(11) } else { samples };
-        let core = time(samples, || {
-            std::hint::black_box(common::core_order(std::hint::black_box(&text), profile));
-        });
-        let floor = time(samples, || {
-            std::hint::black_box(common::floor::order(std::hint::black_box(&text)).ok());
-        });
+        let (core, floor) = time_pair(
+            samples,
+            || {
+                std::hint::black_box(common::core_order(std::hint::black_box(&text), profile));
+            },
+            || {
+                std::hint::black_box(common::floor::order(std::hint::black_box(&text)).ok());
+            },
+        );
         let (_, core_peak) = peak_of(|| common::core_order(&text, profile));
         let (_, floor_peak) = peak_of(|| common::floor::order(&text));
         eprintln!(

@@ -20,7 +20,7 @@ suite_fuzz() {
   "$ROOT/fuzz/seed.sh" "$corpus"
   step "fuzz: build the targets"
   (cd "$ROOT/fuzz" && cargo +nightly fuzz build -O)
-  for target in validate_map parse_xml classify checkpoint_resume checkpoint_import inbound_detect c_abi; do
+  for target in validate_map fastpath_differential parse_xml classify checkpoint_resume checkpoint_import inbound_detect c_abi; do
     step "fuzz: $target for 11 s"
     (cd "$ROOT/fuzz" && cargo +nightly fuzz run -O "$target" "$corpus/$target" -- \
       -max_total_time=11 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E "^(stat::|Done|INFO: seed|==[0-9]+==|SUMMARY|thread|panicked|Error|error)" | tail -n 20; exit "${PIPESTATUS[0]}")

@@ -48,8 +48,15 @@ pub fn order_json(n: usize) -> String {
     s
 }
 
-/// The core's order path: validate the JSON text, map the record, XML bytes.
+/// The core's order path, bytes in and XML bytes out: `api::map_bytes_with`
+/// (the typed fast path, the walker for anything it does not take).
 pub fn core_order(text: &str, profile: &Profile) -> Vec<u8> {
+    incwo_core::api::map_bytes_with(Kind::Order, text.as_bytes(), profile).expect("a valid order")
+}
+
+/// The core's typed Rust API: validate the JSON text into a record, map the
+/// record, XML bytes.
+pub fn typed_order(text: &str, profile: &Profile) -> Vec<u8> {
     let report = contract::validate(Kind::Order, text, profile).expect("well-formed JSON");
     let record: &Record = report.record.as_ref().expect("a valid order");
     mapping::map_record(record, profile, &Links::default())

@@ -13,6 +13,7 @@
 //! the top layer (docs/ARCHITECTURE.md, "Layers").
 
 mod args;
+mod bytes;
 mod classify;
 pub use classify::classify;
 pub mod flow;
@@ -33,6 +34,7 @@ use crate::contract::{self, Violation};
 use crate::mapping::Profile;
 use crate::model::Kind;
 use crate::usage::UsageError;
+pub use bytes::{map_bytes, map_bytes_with, map_many};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -110,17 +112,23 @@ pub fn validate(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
 pub fn map(kind_name: &str, input: &str, profile: Option<&str>) -> Value {
     let run = || -> Result<Value, UsageError> {
         let kind = kind(kind_name)?;
-        let profile = profile_ref(profile)?;
-        Ok(match xml::map_parts(kind, input, &profile) {
-            Ok((mapped, warnings)) => {
-                let mut out = to_json(&mapped);
-                out["warnings"] = to_json(&warnings);
-                out
-            }
-            Err(error) => error,
-        })
+        Ok(map_with(kind, input, &*profile_ref(profile)?))
     };
     run().unwrap_or_else(|e| usage_error(&e))
+}
+
+/// [`map`] with the kind and the profile already read (see
+/// [`xml::map_parts`]: a valid quote, order or invoice takes the typed fast
+/// path, anything else the walker, which reports every violation).
+fn map_with(kind: Kind, input: &str, profile: &Profile) -> Value {
+    match xml::map_parts(kind, input, profile) {
+        Ok((mapped, warnings)) => {
+            let mut out = to_json(&mapped);
+            out["warnings"] = to_json(&warnings);
+            out
+        }
+        Err(error) => error,
+    }
 }
 
 /// `schema(kind, profile?)` → the JSON Schema of the kind.

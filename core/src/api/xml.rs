@@ -15,8 +15,13 @@ use serde_json::{json, Value};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Validates and maps one record: the mapping and the record's warnings, or
-/// the error document `map` answers.
+/// the error document `map` answers. A valid quote, order or invoice takes
+/// the typed fast path ([`mapping::fast`]); anything else, or anything it
+/// gives up on, goes through the walker.
 pub(super) fn map_parts(kind: Kind, input: &str, profile: &Profile) -> Result<(Mapped, Vec<Violation>), Value> {
+    if let Some(mapped) = mapping::fast::map(kind, input, profile, &Links::default()) {
+        return Ok((mapped, Vec::new()));
+    }
     let report = contract::validate(kind, input, profile).map_err(|e| usage_error(&e))?;
     let Some(record) = &report.record else {
         return Err(contract_error(&report.violations));

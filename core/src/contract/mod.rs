@@ -8,6 +8,7 @@
 //! message and a hint. Nothing that violates the contract is ever sent.
 
 pub use crate::base::iso;
+pub mod fast;
 mod rules;
 pub mod schema;
 pub mod spec;
@@ -133,7 +134,26 @@ fn nesting_depth(bytes: &[u8]) -> usize {
 }
 
 /// Validates a record of `kind` from its JSON text.
+///
+/// Quotes, orders and invoices that break no rule take the typed fast path
+/// ([`fast`]); anything else, and any broken rule, goes through the walker
+/// that reports every violation.
 pub fn validate(kind: Kind, text: &str, profile: &Profile) -> Result<Report, UsageError> {
+    if let Some(document) = fast::check_document(kind, text, profile) {
+        return Ok(Report {
+            kind,
+            valid: true,
+            violations: Vec::new(),
+            record: Some(document.to_record()),
+        });
+    }
+    walk(kind, text, profile)
+}
+
+/// Validates with the walker alone: the reference the fast path is checked
+/// against (`core/tests/fastpath_differential.rs`), and what [`validate`]
+/// runs for anything the fast path does not take.
+pub fn walk(kind: Kind, text: &str, profile: &Profile) -> Result<Report, UsageError> {
     Ok(match parse_input(text, profile)? {
         Ok(value) => validate_value(kind, &value, profile),
         Err(violation) => Report {

@@ -3,6 +3,7 @@
 //! new version, and older versions stay selectable through the profile's
 //! `mapperVersion`. Golden vectors pin each version's output.
 
+pub mod fast;
 pub mod totals;
 pub mod v1;
 
