@@ -84,7 +84,14 @@ pub(super) fn set_status(flow: &mut Flow, domain: Domain, external_id: &str, sta
     let body = format!("<{root}><progress_id>{progress}</progress_id></{root}>");
     let correlation_id = run(flow).correlation_id.clone();
     match Adapter::new(domain).update(&flow.config, id, &body, &correlation_id, None) {
-        Ok(request) => Step::Send(Purpose::Status(domain, external_id.to_string(), status), request),
+        Ok(request) => {
+            // The entry is saved again before the change leaves: a store that
+            // checks each entry's version then refuses a run whose view of
+            // the document is stale (another writer changed it meanwhile)
+            // before its status change can undo the other's in incwo.
+            flow.state.ledger.put(e);
+            Step::Send(Purpose::Status(domain, external_id.to_string(), status), request)
+        }
         Err(e) => quarantine("usage.request", e.to_string()),
     }
 }
