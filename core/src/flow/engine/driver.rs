@@ -37,18 +37,8 @@ pub(in crate::flow) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageEr
         return lanes::poll(flow, now);
     }
     loop {
-        if let Some((action, publishes)) = flow.engine.queue.pop_front() {
-            flow.engine.awaiting_publish = publishes;
+        if let Some(action) = queued_or_waiting(flow, now) {
             return Ok(action);
-        }
-        if let Some((until, reason)) = &flow.engine.wait {
-            if now < *until {
-                return Ok(Action::Wait {
-                    until: *until,
-                    reason: reason.clone(),
-                });
-            }
-            flow.engine.wait = None;
         }
         if flow.engine.run.is_none() {
             if flow.state.cursor >= flow.items.len() {
@@ -70,6 +60,25 @@ pub(in crate::flow) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageEr
             Step::Stop(info) => stop_run(flow, &info, now),
         }
     }
+}
+
+/// The head of every poll, one lane or many: the next queued action, or the
+/// pool-wide wait (backoff, `Retry-After`, breaker) while it lasts.
+pub(super) fn queued_or_waiting(flow: &mut Flow, now: u64) -> Option<Action> {
+    if let Some((action, publishes)) = flow.engine.queue.pop_front() {
+        flow.engine.awaiting_publish = publishes;
+        return Some(action);
+    }
+    if let Some((until, reason)) = &flow.engine.wait {
+        if now < *until {
+            return Some(Action::Wait {
+                until: *until,
+                reason: reason.clone(),
+            });
+        }
+        flow.engine.wait = None;
+    }
+    None
 }
 
 /// Puts a request in flight under the next request id.

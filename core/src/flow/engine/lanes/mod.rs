@@ -35,7 +35,7 @@ mod keys;
 #[cfg(test)]
 mod tests;
 
-use super::driver::{send, step, take_answer, unknown_request};
+use super::driver::{queued_or_waiting, send, step, take_answer, unknown_request};
 use super::failure::stop_run;
 use super::outputs::finish;
 use super::tasks::start_record_at;
@@ -146,18 +146,8 @@ fn swap_out(flow: &mut Flow, blocked_on: Option<&'static str>) {
 /// be sent; `Wait` (`in_flight`) when every lane waits for an answer.
 pub(super) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageError> {
     loop {
-        if let Some((action, publishes)) = flow.engine.queue.pop_front() {
-            flow.engine.awaiting_publish = publishes;
+        if let Some(action) = queued_or_waiting(flow, now) {
             return Ok(action);
-        }
-        if let Some((until, reason)) = &flow.engine.wait {
-            if now < *until {
-                return Ok(Action::Wait {
-                    until: *until,
-                    reason: reason.clone(),
-                });
-            }
-            flow.engine.wait = None;
         }
         if let Some(info) = flow.state.stopped.clone() {
             if wind_down(flow, &info, now) {
