@@ -2,30 +2,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
 #[test]
 fn binary_prints_its_address_first_and_serves() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_incwo-sim"))
-        .args(["--port", "0", "--page-size", "2", "--login", "bot@example.fr"])
-        .env("INCWO_SIM_PASSWORD", "pw")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start incwo-sim");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("listening on http://127.0.0.1:")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .parse()
-        .unwrap();
+    let (mut child, port) = start_binary(
+        &["--port", "0", "--page-size", "2", "--login", "bot@example.fr"],
+        &[("INCWO_SIM_PASSWORD", "pw")],
+        "http",
+    );
     let r = Req::new("GET", "/123456/firms.xml")
         .auth("bot@example.fr", "pw")
         .send(port)
@@ -41,8 +28,8 @@ fn binary_prints_its_address_first_and_serves() {
 
 #[test]
 fn binary_seeds_in_bulk_and_takes_list_settings() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_incwo-sim"))
-        .args([
+    let (mut child, port) = start_binary(
+        &[
             "--seed-json",
             r#"{"firms": 30, "billSheets": 4, "prefix": "CLI"}"#,
             "--list-order",
@@ -50,21 +37,10 @@ fn binary_seeds_in_bulk_and_takes_list_settings() {
             "--ignore-per-page",
             "--page-size",
             "7",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start incwo-sim");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("listening on http://127.0.0.1:")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .parse()
-        .unwrap();
+        ],
+        &[],
+        "http",
+    );
     let counts = Req::new("GET", "/_sim/counts").no_auth().send(port).unwrap();
     let config = Req::new("GET", "/_sim/config").no_auth().send(port).unwrap();
     let page = Req::new("GET", "/123456/firms.xml?per_page=50").send(port).unwrap();

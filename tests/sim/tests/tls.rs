@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -301,22 +301,7 @@ fn body_cut_mid_way() {
 fn binary_announces_https_once_the_ca_is_written() {
     let dir = tls_dir("bin");
     let _ = std::fs::remove_dir_all(&dir);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_incwo-sim"))
-        .args(["--port", "0", "--tls-dir", dir.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start incwo-sim");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("listening on https://127.0.0.1:")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .parse()
-        .unwrap();
+    let (mut child, port) = start_binary(&["--port", "0", "--tls-dir", dir.to_str().unwrap()], &[], "https");
     let seen = exchange(
         port,
         client_config(&dir.join("ca.pem")),

@@ -281,3 +281,29 @@ pub fn order_xml(firm: &str, product: &str, title: &str) -> String {
         "<proposal_sheet><sheet_type>order</sheet_type><firm_id>{firm}</firm_id><title>{title}</title><billing_date>05-03-2026</billing_date><currency_id>58</currency_id><proposal_lines><proposal_line><customer_product_id>{product}</customer_product_id><description>Kit API</description><quantity>10</quantity><unit_price>49.90</unit_price><vat_value_id>607</vat_value_id><ordering>1</ordering></proposal_line></proposal_lines></proposal_sheet>"
     )
 }
+
+/// Starts the `incwo-sim` binary with `args` and `envs` (stdout piped, as a
+/// non-Rust suite would) and reads the port from its first line, which must
+/// be `listening on {scheme}://127.0.0.1:PORT`.
+pub fn start_binary(args: &[&str], envs: &[(&str, &str)], scheme: &str) -> (std::process::Child, u16) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_incwo-sim"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start incwo-sim");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("read the first line");
+    let port = line
+        .trim()
+        .strip_prefix(&format!("listening on {scheme}://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("first line: {line:?}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("port in {line:?}: {e}"));
+    (child, port)
+}
