@@ -13,7 +13,7 @@
 //! writes the bench orders (`order-N.json`), the core's XML for each
 //! (`order-N.xml`) and edge cases (`edge-K.json`/`.xml`) for the host
 //! benches, then exits; `--replay-max N` caps the replay sizes; `--quick`
-//! takes fewer samples.
+//! takes fewer samples; `--replay-only` skips the lines (for profiling).
 
 mod common;
 #[path = "../tests/support/mod.rs"]
@@ -260,7 +260,11 @@ fn main() {
     }
     let samples = if args.iter().any(|a| a == "--quick") { 7 } else { 21 };
     let replay_max: usize = opt("--replay-max").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let lines = scaling(&profile, samples);
+    let lines = if args.iter().any(|a| a == "--replay-only") {
+        Vec::new()
+    } else {
+        scaling(&profile, samples)
+    };
     let template = template_entries(&profile);
     let replays: Vec<Value> = [10_000usize, 100_000, 1_000_000]
         .into_iter()

@@ -196,6 +196,9 @@ impl Ledger {
     /// The entry of a step, whatever mapper version wrote it (the current
     /// version's key first).
     pub fn find(&self, key: &str, domain: Domain, external_id: &str, step: &str) -> Option<&Entry> {
+        if let Some(entry) = self.entries.get(key) {
+            return Some(entry);
+        }
         self.entries.get(&self.resolve(key, domain, external_id, step)?)
     }
 

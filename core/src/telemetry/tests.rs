@@ -296,6 +296,14 @@ mod props {
         }
 
         #[test]
+        fn plain_words_need_no_redaction(word in "[a-z_.-]{0,128}") {
+            // `sanitize_label`'s fast path returns these as they are: the slow
+            // path must agree.
+            prop_assert_eq!(redact(&word), word.clone());
+            prop_assert_eq!(sanitize_label(&word), word);
+        }
+
+        #[test]
         fn redact_never_panics(s in "\\PC{0,60}") {
             let _ = redact(&s);
             let _ = normalize_endpoint(&s);
