@@ -280,7 +280,7 @@ pub fn normalize_endpoint(raw: &str) -> String {
 }
 
 fn normalize_segment(segment: &str) -> String {
-    if segment.contains('@') || segment.contains('%') || redact(segment) != segment {
+    if !is_plain_word(segment) && (segment.contains('@') || segment.contains('%') || redact(segment) != segment) {
         return REDACTED_LABEL.to_owned();
     }
     let (stem, ext) = match segment.split_once('.') {

@@ -135,6 +135,38 @@ pub(super) struct Engine {
     awaiting_publish: Option<(String, String)>,
     /// The records in progress beside the current one (`max_in_flight` > 1).
     pool: lanes::Pool,
+    /// Idempotency keys computed lately (see [`key`]).
+    keys: KeyCache,
+}
+
+/// The last idempotency keys computed, by external id then (domain, step):
+/// a key is a pure function of them (tenant and mapper version are fixed for
+/// a flow), and computing one (a UUIDv5) was a tenth of the nominal flow's
+/// time, looked up many times per record. Emptied when it holds
+/// [`KeyCache::CAPACITY`] ids, so its size stays bounded on long batches.
+#[derive(Debug, Default)]
+struct KeyCache(std::cell::RefCell<std::collections::HashMap<String, Vec<(Domain, String, String)>>>);
+
+impl KeyCache {
+    const CAPACITY: usize = 256;
+
+    fn get_or(&self, domain: Domain, external_id: &str, step: &str, compute: impl FnOnce() -> String) -> String {
+        let mut keys = self.0.borrow_mut();
+        if let Some(found) = keys
+            .get(external_id)
+            .and_then(|v| v.iter().find(|(d, s, _)| *d == domain && s == step))
+        {
+            return found.2.clone();
+        }
+        if keys.len() >= Self::CAPACITY {
+            keys.clear();
+        }
+        let key = compute();
+        keys.entry(external_id.to_owned())
+            .or_default()
+            .push((domain, step.to_owned(), key.clone()));
+        key
+    }
 }
 
 /// What one step of the current record asks the driver to do.
@@ -178,7 +210,9 @@ fn tenant(flow: &Flow) -> String {
 }
 
 fn key(flow: &Flow, domain: Domain, external_id: &str, step: &str) -> String {
-    ledger::idempotency_key(&tenant(flow), domain, external_id, step, flow.profile.mapper_version)
+    flow.engine.keys.get_or(domain, external_id, step, || {
+        ledger::idempotency_key(&tenant(flow), domain, external_id, step, flow.profile.mapper_version)
+    })
 }
 
 /// The ledger step of a domain's write: referential objects are upserted,
@@ -284,6 +318,8 @@ mod tests {
             )
         );
         flow.options.tenant = "acme".into();
+        // Options are fixed for a flow's life, so its cached keys go with them.
+        flow.engine = Engine::default();
         assert_eq!(tenant(&flow), "acme");
         assert_ne!(key(&flow, Domain::Order, "CMD-1", "create"), by_file);
     }
