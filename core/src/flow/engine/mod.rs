@@ -145,7 +145,10 @@ pub(super) struct Engine {
 /// time, looked up many times per record. Emptied when it holds
 /// [`KeyCache::CAPACITY`] ids, so its size stays bounded on long batches.
 #[derive(Debug, Default)]
-struct KeyCache(std::cell::RefCell<std::collections::HashMap<String, Vec<(Domain, String, String)>>>);
+struct KeyCache(std::cell::RefCell<std::collections::HashMap<String, Vec<CachedKey>>>);
+
+/// A cached key: its domain, its step, the key.
+type CachedKey = (Domain, String, String);
 
 impl KeyCache {
     const CAPACITY: usize = 256;
