@@ -65,10 +65,18 @@ def accounts_part(data, p, verdict):
         f"{name}: " + " / ".join(f"{unknown[s][key]['requestsPerRecord']:.2f}" for s in sizes if s in unknown)
         for key, name in KINDS[1:])
     p(f"Duplicates in the simulator after every run: {duplicates}; records quarantined: {quarantined}, deferred:"
-      f" {deferred}. With the")
-    p(f"list-page reads counted in, unknown order costs per record ({' / '.join(f'{s:,}' for s in sizes)} firms)")
-    p(f"{totals}: the read that proves absence is once per run, and each lost answer is reconciled by a pass")
-    p("of its own from page 1, which stops when it finds the create (docs/ARCHITECTURE.md, \"Find by marker\").")
+      f" {deferred}.")
+    p(f"With the list-page reads counted in, unknown order costs per record ({' / '.join(f'{s:,}' for s in sizes)}"
+      f" firms) {totals}:")
+    p("the read that proves absence is once per run, and each lost answer is reconciled by a pass of its own from")
+    p("page 1, which stops when it finds the create (docs/ARCHITECTURE.md, \"Find by marker\").")
+    for a in accounts:
+        for key, name in KINDS:
+            run = a.get(key) or {}
+            if run.get("deferred"):
+                p(f"On {a['size']:,} firms ({a['order']} order) the run of {name} stopped after {run['listPages']:,}"
+                  f" list pages ({passes(run['passes'])}), the run's budget (`--max-lookup-pages`, default 10,000):")
+                p(f"{run['deferred']} of its records were deferred to the next run.")
     p()
 
 
@@ -119,7 +127,7 @@ def replay_part(r, p, verdict):
         return
     sweeps = ", ".join(f"{res} {n['sweep']:,}" for res, n in sorted(r["listPages"].items()))
     lookups = ", ".join(f"{res} {n['other']:,}" for res, n in sorted(r["listPages"].items()))
-    ok = r["duplicates"] == 0 and not r["quarantined"] and r["created"] == r["expectedCreated"]
+    ok = r["duplicates"] == 0 and not r["quarantined"] and not r["deferred"] and r["created"] == r["expectedCreated"]
     p(f"{r['records']:,} orders synced with an empty ledger (a new state store, `--lookup-before-create`) into an")
     p(f"account seeded with {r['firms']:,} firms, {r['products']:,} products and {r['sheets']:,} proposal sheets;"
       f" {r['existing']:,} of the orders")
