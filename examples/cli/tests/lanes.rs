@@ -2,7 +2,8 @@
 //! latency on every request: 200 orders of 50 customers synced with K = 1
 //! and K = 16 leave the same objects in incwo (no duplicate), each
 //! customer's orders are created in batch order, and K = 16 is at least 5×
-//! faster. `INCWO_LANES_BENCH=1` also measures K = 1, 4, 16, 64.
+//! faster. Records per second for K = 1, 4, 16, 64 are measured by the scale
+//! bench (`bench/scale/lanes.py`, `BENCH_HOSTS=scale ./scripts/bench`).
 
 mod support;
 
@@ -159,32 +160,4 @@ fn sixteen_in_flight_sync_the_same_objects_in_each_customers_order_at_least_five
     let speedup = one.0.as_secs_f64() / sixteen.0.as_secs_f64();
     eprintln!("K=16 is {speedup:.1}x faster than K=1");
     assert!(speedup >= 5.0, "K=16 is only {speedup:.1}x faster than K=1");
-}
-
-/// The closing measurement: records per second for K = 1, 4, 16, 64 (run
-/// with `INCWO_LANES_BENCH=1 cargo test -p incwo-cli --test lanes -- --nocapture`).
-#[test]
-fn records_per_second_by_requests_in_flight() {
-    if std::env::var("INCWO_LANES_BENCH").is_err() {
-        return;
-    }
-    let work = temp_dir("lanes", "bench");
-    let batch = batch(&work);
-    for k in [1, 4, 16, 64] {
-        let sim = slow_sim();
-        let took = sync(&sim, &work, &batch, k);
-        let requests: u64 = sim.state()["counters"]["requests"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|m| m.as_object().unwrap().values())
-            .filter_map(Value::as_u64)
-            .sum();
-        eprintln!(
-            "BENCH K={k}: {} records, {requests} requests, {:.2} s, {:.1} records/s",
-            CUSTOMERS + PRODUCTS + ORDERS,
-            took.as_secs_f64(),
-            (CUSTOMERS + PRODUCTS + ORDERS) as f64 / took.as_secs_f64()
-        );
-    }
 }
