@@ -28,7 +28,7 @@ mod telemetry;
 mod vector_tests;
 mod xml;
 
-pub use xml::{map_many_xml, map_xml, ManyXml, MappedXml};
+pub use xml::{map_many_xml, map_parts, map_xml, ManyXml, MappedXml};
 
 use crate::contract::{self, Violation};
 use crate::mapping::Profile;
@@ -73,6 +73,15 @@ fn profile_ref(text: Option<&str>) -> Result<std::borrow::Cow<'static, Profile>,
             )
         }),
     }
+}
+
+/// The kind and the profile of a mapping call, read once (a binding that
+/// maps many records reads them before the first): an unknown kind or an
+/// invalid profile is the usage error document [`map`] answers.
+pub fn setup(kind_name: &str, profile: Option<&str>) -> Result<(Kind, std::borrow::Cow<'static, Profile>), Value> {
+    let kind = kind(kind_name).map_err(|e| usage_error(&e))?;
+    let profile = profile_ref(profile).map_err(|e| usage_error(&e))?;
+    Ok((kind, profile))
 }
 
 fn kind(name: &str) -> Result<Kind, UsageError> {
