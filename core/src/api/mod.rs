@@ -353,6 +353,17 @@ mod tests {
     }
 
     #[test]
+    fn setup_reads_the_kind_then_the_profile_as_map_does() {
+        let (kind, profile) = setup("order", None).expect("the shipped profile");
+        assert_eq!(kind, Kind::Order);
+        assert!(matches!(profile, std::borrow::Cow::Borrowed(_)));
+        for (name, text) in [("orders", Some("{}")), ("order", Some("{}")), ("order", Some("{"))] {
+            let error = setup(name, text).unwrap_err();
+            assert_eq!(error, map(name, "{}", text), "{name} {text:?}");
+        }
+    }
+
+    #[test]
     fn debug_panic_panics_and_the_payload_becomes_a_typed_error() {
         let payload = std::panic::catch_unwind(|| call("debug.panic", &json!({"message": "self-test"}))).unwrap_err();
         let error = &panic_error(&*payload)["error"];
