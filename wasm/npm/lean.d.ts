@@ -76,7 +76,10 @@ export declare function map(kind: string, input: RecordInput, profile?: string |
 export declare function mapBytes(kind: string, input: RecordInput, profile?: string | object | null): MapBytesResult;
 /** `mapMany` options. */
 export interface MapManyOptions {
-  /** Each `xml` as a `Uint8Array` (UTF-8) instead of a string. */
+  /**
+   * Each `xml` as a `Uint8Array` (UTF-8) instead of a string: views into one buffer holding the batch's XML
+   * (copied out of the module once); `slice()` one to keep it without the others.
+   */
   bytes?: boolean;
 }
 /**

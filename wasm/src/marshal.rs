@@ -98,6 +98,25 @@ pub(crate) fn parse_json(value: &Value) -> Result<JsValue, JsValue> {
         .map_err(|_| usage("usage.internal", "the result could not be read as JSON", "report this"))
 }
 
+/// JSON text written by serde_json (UTF-8 bytes) as a plain JS value.
+pub(crate) fn parse_text(json: Vec<u8>) -> Result<JsValue, JsValue> {
+    let internal = || usage("usage.internal", "the result could not be read as JSON", "report this");
+    let text = String::from_utf8(json).map_err(|_| internal())?;
+    js_sys::JSON::parse(&text).map_err(|_| internal())
+}
+
+/// The value to throw for an error document of the core (`{"error": ...}`);
+/// anything else is an internal usage error (never expected).
+pub(crate) fn thrown_or_usage(document: &Value) -> JsValue {
+    thrown(document).unwrap_or_else(|| {
+        usage(
+            "usage.internal",
+            "the core answered an error without its payload",
+            "report this",
+        )
+    })
+}
+
 /// UTF-8 bytes as text; `what` names the argument in the error.
 pub(crate) fn utf8(bytes: Vec<u8>, what: &str) -> Result<String, JsValue> {
     String::from_utf8(bytes).map_err(|e| {

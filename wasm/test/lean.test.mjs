@@ -62,6 +62,13 @@ test('mapBytes gives map\'s result with the XML as UTF-8 bytes; bytes in are rea
     assert.deepEqual(Buffer.from(bytes.xml), Buffer.from(text.xml, 'utf8'));
     assert.deepEqual({ ...bytes, xml: text.xml }, text);
     assert.throws(() => api.mapBytes('order', MISSING), (e) => e instanceof api.ContractError && e.violations.length > 0);
+    // A batch's XMLs are views into one buffer, each the bytes mapBytes gives.
+    const batch = api.mapMany('order', [ORDER, MISSING, ORDER], null, { bytes: true });
+    assert.equal(batch[1].error.code, 'contract.invalid');
+    for (const i of [0, 2]) {
+      assert.deepEqual({ ...batch[i], xml: Buffer.from(batch[i].xml) }, { ...bytes, xml: Buffer.from(bytes.xml) });
+    }
+    assert.equal(batch[0].xml.buffer, batch[2].xml.buffer);
     const invalid = new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]);
     assert.throws(
       () => api.map('order', invalid),

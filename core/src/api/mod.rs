@@ -28,7 +28,7 @@ mod telemetry;
 mod vector_tests;
 mod xml;
 
-pub use xml::{map_many_xml, map_xml, ManyXml, MappedXml};
+pub use xml::{map_many_xml, map_parts, map_xml, ManyXml, MappedXml};
 
 use crate::contract::{self, Violation};
 use crate::mapping::Profile;
@@ -73,6 +73,15 @@ fn profile_ref(text: Option<&str>) -> Result<std::borrow::Cow<'static, Profile>,
             )
         }),
     }
+}
+
+/// The kind and the profile of a mapping call, read once (a binding that
+/// maps many records reads them before the first): an unknown kind or an
+/// invalid profile is the usage error document [`map`] answers.
+pub fn setup(kind_name: &str, profile: Option<&str>) -> Result<(Kind, std::borrow::Cow<'static, Profile>), Value> {
+    let kind = kind(kind_name).map_err(|e| usage_error(&e))?;
+    let profile = profile_ref(profile).map_err(|e| usage_error(&e))?;
+    Ok((kind, profile))
 }
 
 fn kind(name: &str) -> Result<Kind, UsageError> {
@@ -341,6 +350,17 @@ mod tests {
         assert_eq!(invalid["error"]["violations"][0]["path"], "/lines/0/unitPriceExclTax");
         assert_eq!(check_profile("{}")["error"]["code"], "usage.invalid_profile");
         assert_eq!(schema("order", None)["required"][0], "orderNumber");
+    }
+
+    #[test]
+    fn setup_reads_the_kind_then_the_profile_as_map_does() {
+        let (kind, profile) = setup("order", None).expect("the shipped profile");
+        assert_eq!(kind, Kind::Order);
+        assert!(matches!(profile, std::borrow::Cow::Borrowed(_)));
+        for (name, text) in [("orders", Some("{}")), ("order", Some("{}")), ("order", Some("{"))] {
+            let error = setup(name, text).unwrap_err();
+            assert_eq!(error, map(name, "{}", text), "{name} {text:?}");
+        }
     }
 
     #[test]

@@ -17,8 +17,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// Validates and maps one record: the mapping and the record's warnings, or
 /// the error document `map` answers. A valid quote, order or invoice takes
 /// the typed fast path ([`mapping::fast`]); anything else, or anything it
-/// gives up on, goes through the walker.
-pub(super) fn map_parts(kind: Kind, input: &str, profile: &Profile) -> Result<(Mapped, Vec<Violation>), Value> {
+/// gives up on, goes through the walker. Public for a binding that builds
+/// its own result from the parts (the wasm module: the XML as bytes, the
+/// rest as JSON), with the kind and profile of [`super::setup`].
+pub fn map_parts(kind: Kind, input: &str, profile: &Profile) -> Result<(Mapped, Vec<Violation>), Value> {
     if let Some(mapped) = mapping::fast::map(kind, input, profile, &Links::default()) {
         return Ok((mapped, Vec::new()));
     }
