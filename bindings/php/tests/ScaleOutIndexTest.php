@@ -133,6 +133,10 @@ final class ScaleOutIndexTest extends TestCase
         }
         ksort($ids);
         self::assertSame(['C0' => [10, 12], 'C1' => [11]], $ids, 'both writers\' facts are kept: a marker\'s objects are a union');
+        // A message reads every coverage and only the markers its record may look up.
+        $scoped = json_decode((string) $b->loadIndex([['resource' => 'firms', 'marker' => 'C1'], ['resource' => 'customer_products', 'marker' => 'C0']]), true);
+        self::assertSame([['resource' => 'firms', 'marker' => 'C1', 'found' => [['id' => 11]]]], $scoped['entries']);
+        self::assertSame(80, $scoped['coverage']['firms']['watermark']);
 
         // An unknown order, once seen, stays, and claims nothing.
         $b->write([], (object) ['entries' => [], 'coverage' => (object) ['firms' => (object) ['order' => 'unknown', 'totalPages' => 5, 'pass' => (object) ['full' => true, 'nextPage' => 1]]]]);

@@ -33,11 +33,15 @@ interface LedgerStore
     public function write(array $entries, ?\stdClass $index = null): void;
 
     /**
-     * The whole marker index every worker saved, as `{"entries", "coverage"}`
-     * JSON text for {@see \Incwo\Connector\Flow::loadIndex()}, or null when
-     * there is none yet.
+     * The marker index every worker saved, as `{"entries", "coverage"}` JSON
+     * text for {@see \Incwo\Connector\Flow::loadIndex()}, or null when there
+     * is none yet: every resource's coverage, read first, then the objects of
+     * the markers `$refs` names (`partition.route`'s `indexRefs`: every
+     * marker the record's flow may look up), or of every marker when null.
+     *
+     * @param list<array{resource: string, marker: string}>|null $refs
      */
-    public function loadIndex(): ?string;
+    public function loadIndex(?array $refs = null): ?string;
 
     /** The waiting queue (JSON text) of a partition key, or null. */
     public function loadQueue(string $partitionKey): ?string;

@@ -28,7 +28,9 @@ use Incwo\Connector\Core;
  *   the latest writer's pass). Both are written in the transaction of the
  *   ledger entries a flow step changed, or not at all; a reader reads the
  *   coverage before the facts, so the facts it reads include every fact
- *   that coverage claims.
+ *   that coverage claims. A message reads every coverage and the facts of
+ *   the markers its record's flow may look up (the core's `indexRefs`), so
+ *   its cost does not grow with the account.
  *
  * SQLite is opened in WAL mode with a busy timeout, so several worker
  * processes can share one file.
@@ -136,7 +138,7 @@ final class PdoLedgerStore implements LedgerStore
         });
     }
 
-    public function loadIndex(): ?string
+    public function loadIndex(?array $refs = null): ?string
     {
         $p = $this->prefix;
         // Coverage first: the facts read next include every fact it claims
@@ -149,7 +151,7 @@ final class PdoLedgerStore implements LedgerStore
             }
         }
         $markers = [];
-        foreach ($this->pdo->query("SELECT resource, marker, found FROM {$p}marker_index")->fetchAll(\PDO::FETCH_NUM) as [$resource, $marker, $found]) {
+        foreach ($this->facts($refs) as [$resource, $marker, $found]) {
             $value = json_decode((string) $found, false, 512, JSON_BIGINT_AS_STRING);
             if ($value instanceof \stdClass) {
                 $markers[(string) $resource][(string) $marker][] = $value;
@@ -225,6 +227,30 @@ final class PdoLedgerStore implements LedgerStore
         }
 
         return $counts;
+    }
+
+    /**
+     * The fact rows `[resource, marker, found]` of the markers `$refs` names
+     * (by the primary key's prefix, 100 markers a query), or all of them.
+     *
+     * @param list<array{resource: string, marker: string}>|null $refs
+     *
+     * @return list<array{0: string, 1: string, 2: string}>
+     */
+    private function facts(?array $refs): array
+    {
+        $select = "SELECT resource, marker, found FROM {$this->prefix}marker_index";
+        if ($refs === null) {
+            return $this->pdo->query($select)->fetchAll(\PDO::FETCH_NUM);
+        }
+        $rows = [];
+        foreach (array_chunk($refs, 100) as $chunk) {
+            $statement = $this->pdo->prepare($select . ' WHERE ' . implode(' OR ', array_fill(0, count($chunk), '(resource = ? AND marker = ?)')));
+            $statement->execute(array_merge(...array_map(static fn (array $ref): array => [(string) $ref['resource'], (string) $ref['marker']], $chunk)));
+            array_push($rows, ...$statement->fetchAll(\PDO::FETCH_NUM));
+        }
+
+        return $rows;
     }
 
     /**

@@ -21,7 +21,8 @@ use Psr\Log\NullLogger;
  * 2. `partition.gate` decides, from the customer's waiting queue, whether
  *    the record runs now or waits behind an earlier record of its customer;
  * 3. a one-record flow starts with the fetched entries and the marker index
- *    every worker shares ({@see LedgerStore::loadIndex()}: a lookup reads
+ *    every worker shares ({@see LedgerStore::loadIndex()}: the rows of the
+ *    markers the core names, `indexRefs`, and every coverage; a lookup reads
  *    only the list pages newer than it; the first message on a large
  *    account pays the sweep); before each request leaves, the entries the
  *    core reports as changed (the `pending` entry of a create) are written
@@ -103,10 +104,13 @@ final class RecordProcessor
         $core = $this->connector->core();
         $route = $this->route($record, $orderCustomer);
         $entries = $this->ledger->fetch($route['ledgerRefs']);
+        $indexRefs = $route['indexRefs'] ?? [];
         if ($entries !== []) {
             $known = self::refKeys($route['ledgerRefs']);
+            $again = $this->route($record, $orderCustomer, '[' . implode(',', $entries) . ']');
+            $indexRefs = $again['indexRefs'] ?? $indexRefs;
             $more = array_values(array_filter(
-                $this->route($record, $orderCustomer, '[' . implode(',', $entries) . ']')['ledgerRefs'],
+                $again['ledgerRefs'],
                 static fn (array $ref): bool => !isset($known[self::refKey($ref)]),
             ));
             if ($more !== []) {
@@ -131,7 +135,7 @@ final class RecordProcessor
 
         $flow = $this->connector->start([$record], null, random_int(0, PHP_INT_MAX), '[' . implode(',', $entries) . ']');
         try {
-            $index = $this->ledger->loadIndex();
+            $index = $this->ledger->loadIndex($indexRefs);
             if ($index !== null) {
                 $flow->loadIndex($index);
             }

@@ -372,6 +372,15 @@ impl MarkerIndex {
     }
 }
 
+/// The marker the connector wrote into incwo for an object: the external id,
+/// except for a credit note, titled after the invoice it cancels.
+pub fn marker(domain: Domain, external_id: &str) -> String {
+    match domain {
+        Domain::CreditNote => crate::mapping::v1::credit_note_title(external_id),
+        _ => external_id.to_string(),
+    }
+}
+
 impl crate::flow::Flow {
     /// Loads the marker index a host saved for this business file (before
     /// the first poll); without it the flow builds the index from incwo.
