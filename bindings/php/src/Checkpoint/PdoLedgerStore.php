@@ -60,8 +60,11 @@ final class PdoLedgerStore implements LedgerStore
         }
     }
 
-    /** Opens a store from a PDO DSN (`sqlite:/path/ledger.sqlite`, `pgsql:host=…;dbname=…`). */
-    public static function connect(string $dsn, ?string $user = null, ?string $password = null, string $prefix = 'incwo_'): self
+    /**
+     * Opens a store from a PDO DSN (`sqlite:/path/ledger.sqlite`, `pgsql:host=…;dbname=…`);
+     * `$core` merges the index coverage (the application's, so that its library path holds).
+     */
+    public static function connect(string $dsn, ?string $user = null, ?string $password = null, string $prefix = 'incwo_', ?Core $core = null): self
     {
         if (str_starts_with($dsn, 'sqlite:')) {
             $path = substr($dsn, 7);
@@ -69,7 +72,7 @@ final class PdoLedgerStore implements LedgerStore
                 @mkdir(dirname($path), 0o770, true);
             }
         }
-        $store = new self(new \PDO($dsn, $user, $password), $prefix);
+        $store = new self(new \PDO($dsn, $user, $password), $prefix, $core);
         $store->createTables();
 
         return $store;
