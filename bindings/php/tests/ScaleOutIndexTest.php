@@ -138,6 +138,11 @@ final class ScaleOutIndexTest extends TestCase
         self::assertSame([['resource' => 'firms', 'marker' => 'C1', 'found' => [['id' => 11]]]], $scoped['entries']);
         self::assertSame(80, $scoped['coverage']['firms']['watermark']);
 
+        // A stored coverage that no longer reads is replaced, not an error.
+        $b->pdo()->exec("UPDATE incwo_marker_coverage SET coverage = '{\"watermark\": \"high\"}' WHERE resource = 'firms'");
+        $a->write([], (object) ['entries' => [], 'coverage' => (object) ['firms' => (object) ['watermark' => 70, 'totalPages' => 5, 'order' => 'ascending']]]);
+        self::assertSame(70, json_decode((string) $a->loadIndex([]), true)['coverage']['firms']['watermark']);
+
         // An unknown order, once seen, stays, and claims nothing.
         $b->write([], (object) ['entries' => [], 'coverage' => (object) ['firms' => (object) ['order' => 'unknown', 'totalPages' => 5, 'pass' => (object) ['full' => true, 'nextPage' => 1]]]]);
         $a->write([], (object) ['entries' => [], 'coverage' => (object) ['firms' => (object) ['watermark' => 95, 'totalPages' => 5, 'order' => 'ascending']]]);

@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace Incwo\Connector\Checkpoint;
 
 use Incwo\Connector\Core;
+use Incwo\Connector\Exception\UsageException;
 
 /**
  * The shared ledger in database tables through PDO (PostgreSQL in
@@ -296,11 +297,15 @@ final class PdoLedgerStore implements LedgerStore
             $lock->execute([$resource]);
             $stored = json_decode((string) $lock->fetchColumn(), false, 512, JSON_BIGINT_AS_STRING);
             $lock->closeCursor();
-            $args = ['incoming' => $incoming];
+            $merged = null;
             if ($stored instanceof \stdClass) {
-                $args['stored'] = $stored; // a row that no longer parses is replaced
+                try {
+                    $merged = $this->core()->callJson('index.merge_coverage', json_encode(['stored' => $stored, 'incoming' => $incoming], self::FLAGS));
+                } catch (UsageException) {
+                    // A stored row that no longer reads as a coverage is replaced (a cache: it costs a pass).
+                }
             }
-            $merged = $this->core()->callJson('index.merge_coverage', json_encode($args, self::FLAGS));
+            $merged ??= $this->core()->callJson('index.merge_coverage', json_encode(['incoming' => $incoming], self::FLAGS));
             $update->execute([$merged, $now, $resource]);
         }
     }
