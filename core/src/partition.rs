@@ -14,7 +14,9 @@
 //!   (stable across versions, languages and machines);
 //! - the **routing header** (`x-customer`) a consistent-hash exchange hashes;
 //! - the **ledger references** the host fetches from a shared ledger table
-//!   before starting the record.
+//!   before starting the record, and the **index references**: the markers
+//!   its flow may look up, whose rows of a shared marker index the host
+//!   loads (with every resource's coverage) instead of the whole index.
 //!
 //! Ordering across messages: a broker's delayed retry goes to the back of
 //! its queue, so while one record of a customer waits for a retry, the
@@ -56,6 +58,33 @@ pub struct LedgerRef {
     pub step: String,
 }
 
+/// A marker a record's flow may look up: its resource and the marker (see
+/// [`crate::flow::index::marker`]), one per ledger reference.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IndexRef {
+    /// The resource (`firms`, `customer_products`, `proposal_sheets`…).
+    pub resource: String,
+    /// The marker.
+    pub marker: String,
+}
+
+/// The index references of ledger references: every lookup a flow makes is
+/// of an object it also reads the ledger entry of, so a host that loads the
+/// index rows of these markers (and every coverage) gives the flow all it
+/// needs to prove an absence. Sorted, without duplicates.
+pub fn index_refs(ledger_refs: &[LedgerRef]) -> Vec<IndexRef> {
+    let mut refs: Vec<IndexRef> = ledger_refs
+        .iter()
+        .map(|r| IndexRef {
+            resource: r.domain.resource().to_string(),
+            marker: crate::flow::index::marker(r.domain, &r.external_id),
+        })
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
 /// Where a record goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,6 +101,9 @@ pub struct Route {
     pub record_key: String,
     /// Ledger entries to fetch before the record starts.
     pub ledger_refs: Vec<LedgerRef>,
+    /// The markers of a shared marker index to load before it starts
+    /// ([`index_refs`] of `ledger_refs`).
+    pub index_refs: Vec<IndexRef>,
     /// The order through which the record has its customer (an invoice's or
     /// a stock movement's source order, a cancellation's order): a host that
     /// remembers orders' customers passes that customer as `orderCustomer`.
@@ -207,6 +239,7 @@ pub fn route(envelope: &Value, shards: u32, tenant: &str, order_customer: Option
     let kind = envelope["kind"].as_str().unwrap_or("");
     let record = &envelope["record"];
     let customer = customer_of(envelope, order_customer, entries);
+    let ledger_refs = ledger_refs(envelope, entries);
     let id = external_id(kind, record);
     let local = match (&customer, kind) {
         (Some(c), _) => format!("customer/{c}"),
@@ -240,7 +273,8 @@ pub fn route(envelope: &Value, shards: u32, tenant: &str, order_customer: Option
         shards,
         customer,
         record_key: format!("{kind}:{}", id.unwrap_or("")),
-        ledger_refs: ledger_refs(envelope, entries),
+        index_refs: index_refs(&ledger_refs),
+        ledger_refs,
         partition_key,
     }
 }
@@ -280,6 +314,32 @@ mod tests {
         }
         let product = route(&json!({"kind": "product", "record": {"sku": "P1"}}), 4, "", None, &[]);
         assert_eq!((product.order_ref, product.known_order), (None, None));
+    }
+
+    #[test]
+    fn index_refs_name_the_markers_of_the_ledger_refs_a_credit_note_under_its_invoice() {
+        let placed = route(&order("O1", "C1"), 4, "", None, &[]);
+        let refs: Vec<(&str, &str)> = placed
+            .index_refs
+            .iter()
+            .map(|r| (r.resource.as_str(), r.marker.as_str()))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                ("customer_products", "P1"),
+                ("customer_products", "P2"),
+                ("firms", "C1"),
+                ("proposal_sheets", "O1")
+            ]
+        );
+        let credit = index_refs(&[LedgerRef {
+            domain: Domain::CreditNote,
+            external_id: "F1".into(),
+            step: "create".into(),
+        }]);
+        assert_eq!(credit[0].marker, crate::flow::index::marker(Domain::CreditNote, "F1"));
+        assert_ne!(credit[0].marker, "F1");
     }
 
     #[test]

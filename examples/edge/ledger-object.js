@@ -7,7 +7,10 @@
 //
 // Storage: one key per ledger entry (`entry:<idempotency key>`), written
 // from the flow's changed entries: a create's `pending` entry is stored
-// before its request leaves, so a crash or a second delivery finds it.
+// before its request leaves, so a crash or a second delivery finds it. The
+// marker index, which every partition shares, lives beside the ledger in
+// its own object (`MarkerIndexStore`, index-object.js): a run loads it
+// before its first poll and saves its changes after the entries'.
 // `LedgerDirectory` (one object) says which partitions hold the entry of an
 // incwo id, for incwo's webhooks, which name an object by its id only.
 import { DurableObject } from 'cloudflare:workers';
@@ -15,6 +18,10 @@ import { call } from 'incwo-connector-wasm/web';
 import { ready, connectionConfig, connectorFor, flowOptions } from './settings.js';
 import { metricsOf } from './metrics-object.js';
 import { quarantineOf } from './quarantine-object.js';
+import { indexOf, indexBuffer } from './index-object.js';
+
+/** Index entries buffered by a run before they are saved (a sweep saves every 5 pages or so). */
+const INDEX_FLUSH = 100;
 
 /** The KV key of the whole checkpoint the Worker kept before Durable Objects (read once, for the import). */
 export const OLD_LEDGER_KEY = 'incwo-flow-checkpoint';
@@ -120,23 +127,45 @@ export class CustomerLedger extends DurableObject {
       const incwoIds = new Set();
       const done = [];
       const quarantined = [];
-      const result = await connectorFor(this.env, true, manualReplay ? { manualReplay: true } : {}).sync(records, {
-        ledger,
-        onAction: (action) => {
-          if (action.action !== 'recordDone') return;
-          const { quarantine, ...rest } = action;
-          done.push(quarantine ? { ...rest, quarantineId: quarantine.id } : rest);
-          if (quarantine) quarantined.push(quarantine);
-        },
-        // The jitter seed is the host's choice; the core draws no randomness.
-        seed: Date.now(),
-        saveEntries: async (changed) => {
-          const own = changed.filter((e) => !foreignKeys.has(e.key));
-          for (const e of own) if (typeof e.incwoId === 'number') incwoIds.add(e.incwoId);
-          await this.store(own);
-        },
-        publish: this.env.EVENTS ? (queue, event) => this.env.EVENTS.send({ queue, event }) : undefined,
-      });
+      // The marker index every partition shares (index-object.js): loaded
+      // before the first poll; its changes buffered and saved every
+      // INDEX_FLUSH entries and when the run ends (a cache: a crash loses
+      // list-page reads, never a ledger entry).
+      const index = indexOf(this.env);
+      const buffered = indexBuffer();
+      const flush = async () => {
+        const changes = buffered.take();
+        if (changes && index) await index.save(changes);
+      };
+      let result;
+      try {
+        result = await connectorFor(this.env, true, manualReplay ? { manualReplay: true } : {}).sync(records, {
+          ledger,
+          index: index ? await index.load() : null,
+          saveIndex: index
+            ? async (changes) => {
+                buffered.add(changes);
+                if (buffered.size >= INDEX_FLUSH) await flush();
+              }
+            : undefined,
+          onAction: (action) => {
+            if (action.action !== 'recordDone') return;
+            const { quarantine, ...rest } = action;
+            done.push(quarantine ? { ...rest, quarantineId: quarantine.id } : rest);
+            if (quarantine) quarantined.push(quarantine);
+          },
+          // The jitter seed is the host's choice; the core draws no randomness.
+          seed: Date.now(),
+          saveEntries: async (changed) => {
+            const own = changed.filter((e) => !foreignKeys.has(e.key));
+            for (const e of own) if (typeof e.incwoId === 'number') incwoIds.add(e.incwoId);
+            await this.store(own);
+          },
+          publish: this.env.EVENTS ? (queue, event) => this.env.EVENTS.send({ queue, event }) : undefined,
+        });
+      } finally {
+        await flush();
+      }
       await metricsOf(this.env)?.add(result.metrics);
       if (quarantined.length > 0) {
         const store = quarantineOf(this.env);

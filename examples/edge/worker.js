@@ -68,6 +68,7 @@ export { CustomerLedger, LedgerDirectory } from './ledger-object.js';
 export { AuthThrottle } from './throttle-object.js';
 export { OperationsMetrics } from './metrics-object.js';
 export { QuarantineStore } from './quarantine-object.js';
+export { MarkerIndexStore } from './index-object.js';
 
 const WEBHOOK_PATH = '/incwo/webhook';
 const decoder = new TextDecoder();

@@ -85,6 +85,8 @@ export interface DriveHooks {
   save?: (checkpoint: string) => void | Promise<void>;
   /** Receives the ledger entries changed since its last call (never empty), at the same points as `save`. */
   saveEntries?: (entries: LedgerEntry[]) => void | Promise<void>;
+  /** Receives the marker index's changes since its last call (never empty), at the same points, after `saveEntries`. */
+  saveIndex?: (changes: IndexChanges) => void | Promise<void>;
   publish?: (queue: string, event: FlowEvent) => void | Promise<void>;
   onAction?: (action: Action) => void | Promise<void>;
   /** Asked after every action; `true` stops the run (`'interrupted'`). */
@@ -99,6 +101,8 @@ export interface SyncOptions extends DriveHooks {
   checkpoint?: string | null;
   /** Start with these ledger entries (from a per-entry store) when there is no checkpoint. */
   ledger?: LedgerEntry[] | string | null;
+  /** The marker index saved beside the ledger, loaded before the first poll. */
+  index?: IndexChanges | string | null;
   /** Jitter seed (the host's choice). */
   seed?: number;
 }
@@ -122,7 +126,7 @@ export interface Connector {
   drive(flow: Flow, hooks?: DriveHooks): Promise<'done' | 'interrupted'>;
   start(
     batch: BatchRecord[] | string,
-    options?: { checkpoint?: string | null; seed?: number; ledger?: LedgerEntry[] | string | null },
+    options?: { checkpoint?: string | null; seed?: number; ledger?: LedgerEntry[] | string | null; index?: IndexChanges | string | null },
   ): Flow;
   sync(batch: BatchRecord[] | string, options?: SyncOptions): Promise<SyncResult>;
 }

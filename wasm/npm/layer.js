@@ -430,7 +430,9 @@ export function bind(raw) {
      * points, for stores that keep one row per entry: a create's `pending`
      * entry is saved before its request leaves. `interruptAtAction: n`
      * simulates a crash at the n-th action (a send leaves and its answer is
-     * dropped; anything else is dropped before it is handled). Returns `'done'` or `'interrupted'`.
+     * dropped; anything else is dropped before it is handled). `saveIndex`
+     * receives the marker index's changes (`{entries, coverage}`, never
+     * empty) at the same points, after `saveEntries`. Returns `'done'` or `'interrupted'`.
      */
     async function drive(flow, hooks = {}, log = newLog()) {
       const save = async () => {
@@ -438,6 +440,10 @@ export function bind(raw) {
         if (hooks.saveEntries) {
           const { entries } = flow.takeChangedEntries();
           if (entries.length > 0) await hooks.saveEntries(entries);
+        }
+        if (hooks.saveIndex) {
+          const changes = flow.takeIndexChanges();
+          if (changes.entries.length > 0 || Object.keys(changes.coverage).length > 0) await hooks.saveIndex(changes);
         }
       };
       for (;;) {
@@ -488,9 +494,10 @@ export function bind(raw) {
 
     /**
      * Starts (or resumes, with `checkpoint`) a flow over `batch`; `ledger`
-     * (entries from a per-entry store) starts it with them instead.
+     * (entries from a per-entry store) starts it with them instead; `index`
+     * (the marker index saved beside the ledger) is loaded before the first poll.
      */
-    function start(batch, { checkpoint, seed, ledger } = {}) {
+    function start(batch, { checkpoint, seed, ledger, index } = {}) {
       const args = {
         config: settings.config,
         now: clock(),
@@ -502,13 +509,22 @@ export function bind(raw) {
       else if (ledger !== undefined && ledger !== null) args.ledger = ledger;
       if (typeof batch === 'string') args.jsonl = batch;
       else args.records = batch;
-      return Flow.start(args);
+      const flow = Flow.start(args);
+      if (index !== undefined && index !== null) {
+        try {
+          flow.loadIndex(index);
+        } catch (e) {
+          flow.free();
+          throw e;
+        }
+      }
+      return flow;
     }
 
     /**
      * Syncs a batch (an array of `{kind, record}` or a JSON Lines text) to
-     * incwo. `run`: `{checkpoint?, ledger?, seed?, save?, saveEntries?,
-     * publish?, onAction?, shouldStop?, interruptAtAction?}`. With
+     * incwo. `run`: `{checkpoint?, ledger?, index?, seed?, save?, saveEntries?,
+     * saveIndex?, publish?, onAction?, shouldStop?, interruptAtAction?}`. With
      * `saveEntries` and no `save`, the checkpoint is rendered once, at the
      * end, instead of at every step. Resolves to `{status, summary,
      * outcomes, published, requests, checkpoint, metrics}`.
@@ -526,7 +542,7 @@ export function bind(raw) {
               if (run.save) await run.save(text);
             },
           };
-      const flow = start(batch, { checkpoint: run.checkpoint, seed: run.seed, ledger: run.ledger });
+      const flow = start(batch, { checkpoint: run.checkpoint, seed: run.seed, ledger: run.ledger, index: run.index });
       try {
         const status = await drive(flow, hooks, log);
         if (perEntry) saved = flow.checkpoint();

@@ -182,3 +182,39 @@ test('saveEntries receives changed ledger entries, a create pending before its r
     await sim.stop();
   }
 });
+
+test('sync loads index and hands its changes to saveIndex; a second sync from them reads only the newest pages', async () => {
+  const { startSim } = await import('./support.mjs');
+  const sim = await startSim();
+  try {
+    await sim.seed({ firms: 100, prefix: 'OLD' });
+    const connector = incwo.createConnector({ fetch, config: sim.config, timeoutMs: 2000 });
+    const customer = (id) => ({ kind: 'customer', record: { externalId: id, name: id, kind: 'client' } });
+    // The saved index: facts by resource and marker, coverage by resource (a store's merge).
+    const facts = new Map();
+    const coverage = {};
+    const saveIndex = (changes) => {
+      assert.ok(changes.entries.length > 0 || Object.keys(changes.coverage).length > 0, 'never empty');
+      for (const e of changes.entries) facts.set(`${e.resource}\u0000${e.marker}`, e);
+      Object.assign(coverage, changes.coverage);
+    };
+    await sim.resetRequests();
+    const first = await connector.sync([customer('NEW-1')], { seed: 1, saveEntries: () => {}, saveIndex });
+    assert.deepEqual(first.outcomes.map((o) => o.outcome), ['synced']);
+    assert.ok((await sim.requests()).byResourceMethod.firms.GET >= 5, 'the first sync sweeps the firms');
+    assert.ok(facts.size >= 101 && coverage.firms.watermark > 0, `${facts.size} facts, ${JSON.stringify(coverage)}`);
+
+    await sim.resetRequests();
+    const index = { entries: [...facts.values()], coverage };
+    const second = await connector.sync([customer('NEW-2')], { seed: 2, index, saveEntries: () => {}, saveIndex });
+    assert.deepEqual(second.outcomes.map((o) => o.outcome), ['synced']);
+    // The newest page or two (the first sync's create is above its watermark), never the 6 of a sweep.
+    assert.ok((await sim.requests()).byResourceMethod.firms.GET <= 3, 'the loaded index spares the sweep');
+    assert.throws(
+      () => connector.start([customer('NEW-3')], { index: '{' }),
+      (e) => e instanceof incwo.UsageError && e.code === 'usage.bad_index',
+    );
+  } finally {
+    await sim.stop();
+  }
+});

@@ -77,6 +77,13 @@ export async function startSim({ tlsDir } = {}) {
     state: () => admin('GET', 'state'),
     clearFaults: () => admin('DELETE', 'faults'),
     addFaults: (rules) => admin('POST', 'faults', rules),
+    /** `POST /_sim/seed`: bulk pre-existing objects, e.g. `{firms: 400, prefix: 'OLD'}`. */
+    seed: (seed) => admin('POST', 'seed', seed),
+    /** `GET /_sim/counts`: objects by resource and `duplicatesTotal`. */
+    counts: () => admin('GET', 'counts'),
+    /** `GET /_sim/requests`: API requests since the last reset (`byResourceMethod`…). */
+    requests: () => admin('GET', 'requests'),
+    resetRequests: () => admin('POST', 'requests/reset'),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

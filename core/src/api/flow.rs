@@ -7,7 +7,7 @@ use super::usage_error;
 use crate::base::profile::Profile;
 use crate::errors::TransportFailure;
 use crate::flow::batch::{self, BatchItem};
-use crate::flow::index::IndexChanges;
+use crate::flow::index::{Coverage, IndexChanges};
 use crate::flow::ledger::{Entry, Ledger};
 use crate::flow::{Flow, FlowOptions};
 use crate::http::response_from_json;
@@ -171,6 +171,23 @@ impl FlowSession {
     }
 }
 
+/// `index.merge_coverage`: `{"stored"?: coverage, "incoming": coverage}` →
+/// the coverage a store shared by several writers keeps for one resource
+/// (see [`Coverage::merge`]); each a [`Coverage`] object or its JSON text,
+/// `stored` absent or null when the store holds none yet.
+pub(crate) fn merge_coverage_call(args: &Value) -> Result<Value, UsageError> {
+    let args = Args::new(args);
+    let hint = "pass the coverage of takeIndexChanges() (incoming) and the one the store holds (stored)";
+    let incoming: Coverage = args
+        .optional_or_text("incoming", hint)?
+        .ok_or_else(|| bad_args("incoming (a coverage) is required", hint))?;
+    let stored: Option<Coverage> = args.optional_or_text("stored", hint)?;
+    Ok(match stored {
+        Some(stored) => to_value(&Coverage::merge(&stored, &incoming)),
+        None => to_value(&incoming),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +214,23 @@ mod tests {
         // Loading is not a change to save again.
         assert_eq!(s.take_index_changes(), json!({"entries": [], "coverage": {}}));
         assert_eq!(s.index_progress(), json!({"passes": []}));
+    }
+
+    #[test]
+    fn merge_coverage_keeps_the_higher_watermark_and_names_a_missing_argument() {
+        let stored = json!({"watermark": 80, "totalPages": 4, "order": "ascending"});
+        let incoming = json!({"watermark": 40, "totalPages": 5, "order": "ascending", "pass": {"nextPage": 3}});
+        let merged = merge_coverage_call(&json!({"stored": stored, "incoming": incoming.to_string()})).unwrap();
+        assert_eq!(
+            (merged["watermark"].as_u64(), merged["totalPages"].as_u64()),
+            (Some(80), Some(5))
+        );
+        assert_eq!(merged["pass"]["nextPage"], 3);
+        let first = merge_coverage_call(&json!({"stored": null, "incoming": incoming})).unwrap();
+        assert_eq!(first["watermark"], 40);
+        let e = merge_coverage_call(&json!({"stored": stored})).unwrap_err();
+        assert_eq!(e.code, "usage.bad_arguments");
+        assert!(e.message.starts_with("incoming"), "{}", e.message);
     }
 
     #[test]

@@ -165,6 +165,8 @@ pub fn parse(resource: &str, xml: &[u8]) -> Value {
 /// - `telemetry.normalize_endpoint`: turn a raw path into its endpoint template;
 /// - `partition.route`, `partition.gate`, `partition.settle`: scale-out
 ///   routing by customer (see [`crate::partition`]);
+/// - `index.merge_coverage`: the marker index coverage a store shared by
+///   several writers keeps (see [`crate::flow::index::Coverage::merge`]);
 /// - `telemetry.log`: build a redacted structured log event;
 /// - `inbound.webhook`, `inbound.fetch`, `inbound.detect`, `inbound.poll`:
 ///   changes made in incwo brought back (see [`crate::inbound`]);
@@ -188,6 +190,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         "partition.route" => partition::route_call(args),
         "partition.gate" => partition::gate(args),
         "partition.settle" => partition::settle(args),
+        "index.merge_coverage" => flow::merge_coverage_call(args),
         "inbound.webhook" => inbound::webhook(args),
         "inbound.fetch" => inbound::fetch(args),
         "inbound.detect" => inbound::detect(args),
@@ -206,7 +209,7 @@ pub fn call(name: &str, args: &Value) -> Value {
         other => Err(UsageError::new(
             "usage.unknown_call",
             format!("unknown call {other:?}"),
-            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, inbound.throttle, quarantine.list, quarantine.merge, quarantine.select, quarantine.settle, quarantine.drop, quarantine.runbook, telemetry.render, telemetry.accumulate, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
+            "known calls: request, classify, retry, retry.decide, flow.script, queue.name, partition.route, partition.gate, partition.settle, index.merge_coverage, inbound.webhook, inbound.fetch, inbound.detect, inbound.poll, inbound.throttle, quarantine.list, quarantine.merge, quarantine.select, quarantine.settle, quarantine.drop, quarantine.runbook, telemetry.render, telemetry.accumulate, telemetry.redact, telemetry.normalize_endpoint, telemetry.log",
         )),
     };
     result.unwrap_or_else(|e| usage_error(&e))

@@ -38,7 +38,8 @@ fn record_arg(args: Args<'_>) -> Result<&str, UsageError> {
 /// "tenant"?: "", "orderCustomer"?: "C1", "entries"?: [ledger entries] or
 /// their JSON text}` →
 /// `{"customer", "partitionKey", "shard", "shards", "recordKey",
-/// "ledgerRefs": [{"domain", "externalId", "step"}], "headers": {"x-customer": key}}`.
+/// "ledgerRefs": [{"domain", "externalId", "step"}], "indexRefs": [{"resource",
+/// "marker"}], "headers": {"x-customer": key}}`.
 pub(crate) fn route_call(args: &Value) -> Result<Value, UsageError> {
     let args = Args::new(args);
     let envelope = args.get("record");

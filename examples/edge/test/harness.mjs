@@ -38,6 +38,7 @@ function modules() {
     { type: 'ESModule', path: path.join(EDGE, 'admin.js') },
     { type: 'ESModule', path: path.join(EDGE, 'quarantine-object.js') },
     { type: 'ESModule', path: path.join(EDGE, 'quarantine-admin.js') },
+    { type: 'ESModule', path: path.join(EDGE, 'index-object.js') },
     file('incwo-connector-wasm/web', 'ESModule', path.join(PKG, 'web.js')),
     file('incwo-connector-wasm/layer.js', 'ESModule', path.join(PKG, 'layer.js')),
     file('incwo-connector-wasm/web/incwo_wasm.js', 'ESModule', path.join(PKG, 'web/incwo_wasm.js')),
@@ -48,7 +49,7 @@ function modules() {
 /**
  * Starts the Worker against `sim`. `bindings` override the defaults (a
  * value `undefined` removes the binding). Resolves to `{mf, url, logs,
- * post, entriesOf, stop}`; `logs` collects the Worker's log lines.
+ * post, entriesOf, indexStats, stop}`; `logs` collects the Worker's log lines.
  */
 export async function startEdge(sim, bindings = {}) {
   const logs = [];
@@ -79,6 +80,7 @@ export async function startEdge(sim, bindings = {}) {
       THROTTLE: { className: 'AuthThrottle', useSQLite: true },
       METRICS: { className: 'OperationsMetrics', useSQLite: true },
       QUARANTINE: { className: 'QuarantineStore', useSQLite: true },
+      INDEX: { className: 'MarkerIndexStore', useSQLite: true },
     },
     // A real socket on loopback: the simulator posts its webhooks there.
     host: '127.0.0.1',
@@ -107,7 +109,13 @@ export async function startEdge(sim, bindings = {}) {
     const res = await ns.get(ns.idFromName(partitionKey)).fetch('http://ledger/entries');
     return (await res.json()).entries;
   }
-  return { mf, url, logs, post, entriesOf, stop: () => mf.dispose() };
+  /** What the marker index object stores: `{facts, bytes, coverage}`. */
+  async function indexStats() {
+    const ns = await mf.getDurableObjectNamespace('INDEX');
+    const res = await ns.get(ns.idFromName('index')).fetch('http://index/stats');
+    return res.json();
+  }
+  return { mf, url, logs, post, entriesOf, indexStats, stop: () => mf.dispose() };
 }
 
 /**

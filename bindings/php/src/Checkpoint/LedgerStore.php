@@ -23,11 +23,25 @@ interface LedgerStore
 
     /**
      * Inserts or replaces entries (objects as `json_decode($text, false)`
-     * gives them), each under its `key`; durable when it returns.
+     * gives them), each under its `key`, and with `$index` (the flow's
+     * `takeIndexChanges()`, decoded with objects) the marker index's changes,
+     * merged with what other workers saved, in the same transaction; durable
+     * when it returns.
      *
      * @param list<\stdClass> $entries
      */
-    public function write(array $entries): void;
+    public function write(array $entries, ?\stdClass $index = null): void;
+
+    /**
+     * The marker index every worker saved, as `{"entries", "coverage"}` JSON
+     * text for {@see \Incwo\Connector\Flow::loadIndex()}, or null when there
+     * is none yet: every resource's coverage, read first, then the objects of
+     * the markers `$refs` names (`partition.route`'s `indexRefs`: every
+     * marker the record's flow may look up), or of every marker when null.
+     *
+     * @param list<array{resource: string, marker: string}>|null $refs
+     */
+    public function loadIndex(?array $refs = null): ?string;
 
     /** The waiting queue (JSON text) of a partition key, or null. */
     public function loadQueue(string $partitionKey): ?string;

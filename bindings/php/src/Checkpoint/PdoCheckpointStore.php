@@ -176,18 +176,21 @@ final class PdoCheckpointStore implements CheckpointStore, StateStore, Quarantin
     public function loadIndex(): ?string
     {
         $this->ready();
-        $entries = [];
-        foreach ($this->pdo->query("SELECT resource, marker, found FROM {$this->table}_marker_index")->fetchAll(\PDO::FETCH_NUM) as [$resource, $marker, $found]) {
-            $list = json_decode((string) $found, false, 512, JSON_BIGINT_AS_STRING);
-            if (is_array($list)) {
-                $entries[] = ['resource' => (string) $resource, 'marker' => (string) $marker, 'found' => $list];
-            }
-        }
+        // Coverage first: the entries read next include those another run
+        // saved with it (read the other way round, a coverage committed in
+        // between would claim entries this run never read).
         $coverage = [];
         foreach ($this->pdo->query("SELECT resource, coverage FROM {$this->table}_marker_coverage")->fetchAll(\PDO::FETCH_NUM) as [$resource, $text]) {
             $value = json_decode((string) $text, false, 512, JSON_BIGINT_AS_STRING);
             if ($value instanceof \stdClass) {
                 $coverage[(string) $resource] = $value;
+            }
+        }
+        $entries = [];
+        foreach ($this->pdo->query("SELECT resource, marker, found FROM {$this->table}_marker_index")->fetchAll(\PDO::FETCH_NUM) as [$resource, $marker, $found]) {
+            $list = json_decode((string) $found, false, 512, JSON_BIGINT_AS_STRING);
+            if (is_array($list)) {
+                $entries[] = ['resource' => (string) $resource, 'marker' => (string) $marker, 'found' => $list];
             }
         }
         if ($entries === [] && $coverage === []) {

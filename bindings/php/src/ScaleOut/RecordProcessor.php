@@ -20,9 +20,14 @@ use Psr\Log\NullLogger;
  *    round adds what follows from them: an order's customer and invoices);
  * 2. `partition.gate` decides, from the customer's waiting queue, whether
  *    the record runs now or waits behind an earlier record of its customer;
- * 3. a one-record flow starts with the fetched entries; before each request
- *    leaves, the entries the core reports as changed (the `pending` entry of
- *    a create) are written back; when the flow ends or must wait, the rest;
+ * 3. a one-record flow starts with the fetched entries and the marker index
+ *    every worker shares ({@see LedgerStore::loadIndex()}: the rows of the
+ *    markers the core names, `indexRefs`, and every coverage; a lookup reads
+ *    only the list pages newer than it; the first message on a large
+ *    account pays the sweep); before each request leaves, the entries the
+ *    core reports as changed (the `pending` entry of a create) are written
+ *    back with the index's changes, in one transaction; when the flow ends
+ *    or must wait, the rest;
  * 4. `partition.settle` updates the customer's waiting queue, and the
  *    record's outcome is stored.
  *
@@ -99,10 +104,13 @@ final class RecordProcessor
         $core = $this->connector->core();
         $route = $this->route($record, $orderCustomer);
         $entries = $this->ledger->fetch($route['ledgerRefs']);
+        $indexRefs = $route['indexRefs'] ?? [];
         if ($entries !== []) {
             $known = self::refKeys($route['ledgerRefs']);
+            $again = $this->route($record, $orderCustomer, '[' . implode(',', $entries) . ']');
+            $indexRefs = $again['indexRefs'] ?? $indexRefs;
             $more = array_values(array_filter(
-                $this->route($record, $orderCustomer, '[' . implode(',', $entries) . ']')['ledgerRefs'],
+                $again['ledgerRefs'],
                 static fn (array $ref): bool => !isset($known[self::refKey($ref)]),
             ));
             if ($more !== []) {
@@ -127,6 +135,10 @@ final class RecordProcessor
 
         $flow = $this->connector->start([$record], null, random_int(0, PHP_INT_MAX), '[' . implode(',', $entries) . ']');
         try {
+            $index = $this->ledger->loadIndex($indexRefs);
+            if ($index !== null) {
+                $flow->loadIndex($index);
+            }
             [$outcome, $waitUntil, $waitReason, $requests, $done] = $this->drive($flow, $publish);
             $metrics = $flow->metrics();
         } finally {
@@ -196,13 +208,15 @@ final class RecordProcessor
         }
     }
 
-    /** Writes the entries the flow changed since the last call to the ledger store. */
+    /** Writes the entries and the index changes of the flow since the last call to the ledger store, in one transaction. */
     private function writeBack(Flow $flow): void
     {
         $changed = json_decode($flow->takeChangedEntries(), false, 512, JSON_THROW_ON_ERROR);
         $entries = $changed->entries ?? [];
-        if ($entries !== []) {
-            $this->ledger->write($entries);
+        $index = json_decode($flow->takeIndexChanges(), false, 512, JSON_THROW_ON_ERROR | JSON_BIGINT_AS_STRING);
+        $indexed = ($index->entries ?? []) !== [] || (array) ($index->coverage ?? []) !== [];
+        if ($entries !== [] || $indexed) {
+            $this->ledger->write($entries, $indexed ? $index : null);
         }
     }
 

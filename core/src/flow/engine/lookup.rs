@@ -9,7 +9,7 @@ use crate::flow::index::ListOrder;
 use crate::flow::ledger::{Domain, EntryState};
 use crate::flow::ErrorInfo;
 use crate::flow::Flow;
-use crate::mapping::{v1, Profile};
+use crate::mapping::Profile;
 
 /// Finds the object of `domain` carrying `marker`: from the marker index,
 /// else after the index's pass over what it does not cover yet (usually the
@@ -90,14 +90,7 @@ fn settle(flow: &mut Flow, found: Option<Found>) -> Option<Found> {
     found
 }
 
-/// The marker the connector wrote into incwo for an object: the external id,
-/// except for a credit note, titled after the invoice it cancels.
-pub(super) fn marker(domain: Domain, external_id: &str) -> String {
-    match domain {
-        Domain::CreditNote => v1::credit_note_title(external_id),
-        _ => external_id.to_string(),
-    }
-}
+pub(super) use crate::flow::index::marker;
 
 /// Whether a proposal sheet found by its marker is of the domain's sheet
 /// type (a quote and an order share the resource); other objects always are.

@@ -55,6 +55,34 @@ pub struct Coverage {
     pub pass: Option<Pass>,
 }
 
+impl Coverage {
+    /// The coverage a store shared by several writers keeps when `incoming`
+    /// (a writer's, saved with the entries that justify it) lands on
+    /// `stored` (another's, or an earlier one): the watermark never moves
+    /// back (each writer's claim holds for the union of the entries saved,
+    /// so the higher one does); the pass in progress is the latest writer's
+    /// (any saved pass is a sound point to resume from: what it read is
+    /// saved); an unknown order, once seen by anyone, stays, with no
+    /// watermark and only a pass that reads every page.
+    pub fn merge(stored: &Coverage, incoming: &Coverage) -> Coverage {
+        if stored.order == ListOrder::Unknown || incoming.order == ListOrder::Unknown {
+            let full = |c: &Coverage| c.pass.clone().filter(|p| p.full);
+            return Coverage {
+                watermark: 0,
+                total_pages: incoming.total_pages,
+                order: ListOrder::Unknown,
+                pass: full(incoming).or_else(|| full(stored)),
+            };
+        }
+        Coverage {
+            watermark: stored.watermark.max(incoming.watermark),
+            total_pages: incoming.total_pages,
+            order: incoming.order,
+            pass: incoming.pass.clone(),
+        }
+    }
+}
+
 /// A pass over a resource's list pages.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -135,8 +163,12 @@ pub struct MarkerIndex {
 
 impl MarkerIndex {
     /// Loads what a host saved ([`IndexChanges`] accumulated, or all of it).
+    /// A marker's objects come by ascending id, whatever order a store keeps
+    /// them in (one row per object, for stores that several writers share).
     pub fn load(&mut self, saved: IndexChanges) {
-        for e in saved.entries {
+        for mut e in saved.entries {
+            e.found.sort_by_key(|f| f.id);
+            e.found.dedup_by_key(|f| f.id);
             self.resource_mut(&e.resource).entries.insert(e.marker, e.found);
         }
         for (resource, coverage) in saved.coverage {
@@ -337,6 +369,15 @@ impl MarkerIndex {
 
     fn resource_mut(&mut self, resource: &str) -> &mut ResourceIndex {
         self.resources.entry(resource.to_string()).or_default()
+    }
+}
+
+/// The marker the connector wrote into incwo for an object: the external id,
+/// except for a credit note, titled after the invoice it cancels.
+pub fn marker(domain: Domain, external_id: &str) -> String {
+    match domain {
+        Domain::CreditNote => crate::mapping::v1::credit_note_title(external_id),
+        _ => external_id.to_string(),
     }
 }
 

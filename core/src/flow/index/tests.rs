@@ -177,3 +177,79 @@ fn a_profile_saying_unknown_order_makes_every_pass_read_every_page() {
     assert_eq!(index.next_page("firms"), None);
     assert!(index.read_whole_this_run("firms"));
 }
+
+fn ascending(watermark: u64, pass: Option<Pass>) -> Coverage {
+    Coverage {
+        watermark,
+        total_pages: 5,
+        order: ListOrder::Ascending,
+        pass,
+    }
+}
+
+#[test]
+fn merged_coverage_keeps_the_higher_watermark_and_the_latest_pass() {
+    let pass = Pass {
+        next_page: 3,
+        pages_read: 2,
+        top: 90,
+        located: true,
+        ..Pass::default()
+    };
+    // A writer that loaded an older watermark never moves it back.
+    let merged = Coverage::merge(&ascending(80, None), &ascending(40, Some(pass.clone())));
+    assert_eq!(merged, ascending(80, Some(pass.clone())));
+    // A writer whose pass completed drops the pass another saved (resuming
+    // it is sound, dropping it costs at most a page).
+    assert_eq!(
+        Coverage::merge(&ascending(80, Some(pass)), &ascending(95, None)),
+        ascending(95, None)
+    );
+}
+
+#[test]
+fn merged_coverage_keeps_an_unknown_order_once_seen_with_only_whole_passes() {
+    let unknown = Coverage {
+        order: ListOrder::Unknown,
+        total_pages: 5,
+        pass: Some(Pass {
+            full: true,
+            next_page: 2,
+            ..Pass::default()
+        }),
+        ..Coverage::default()
+    };
+    let backwards = Pass {
+        next_page: 4,
+        ..Pass::default()
+    };
+    // An ascending writer that had not seen it yet claims nothing.
+    let merged = Coverage::merge(&unknown, &ascending(80, Some(backwards.clone())));
+    assert_eq!((merged.order, merged.watermark), (ListOrder::Unknown, 0));
+    assert_eq!(
+        merged.pass, unknown.pass,
+        "an ascending pass proves nothing in an unknown order"
+    );
+    let merged = Coverage::merge(&ascending(80, Some(backwards)), &unknown);
+    assert_eq!(merged, unknown);
+}
+
+#[test]
+fn a_loaded_marker_lists_its_objects_by_ascending_id_once() {
+    let found = |id| Found {
+        id,
+        progress_id: None,
+        firm_id: None,
+        sheet_type: None,
+    };
+    let mut index = MarkerIndex::default();
+    index.load(IndexChanges {
+        entries: vec![IndexEntry {
+            resource: "firms".into(),
+            marker: "C1".into(),
+            found: vec![found(9), found(4), found(9)],
+        }],
+        coverage: BTreeMap::new(),
+    });
+    assert_eq!(index.export().entries[0].found, vec![found(4), found(9)]);
+}

@@ -23,7 +23,7 @@ final class Services
         $shards = (int) $config['shards'];
         $container->register(PdoLedgerStore::class, PdoLedgerStore::class)
             ->setFactory([PdoLedgerStore::class, 'connect'])
-            ->setArguments([$config['ledger_dsn'], $config['ledger_user'], $config['ledger_password']])
+            ->setArguments([$config['ledger_dsn'], $config['ledger_user'], $config['ledger_password'], 'incwo_', new Reference(Core::class)])
             ->setPublic(true);
         $container->setAlias(LedgerStore::class, PdoLedgerStore::class);
         $container->register(RecordProcessor::class, RecordProcessor::class)
