@@ -121,14 +121,9 @@ def write_changes(db: sqlite3.Connection, table: str, changes: Dict[str, Any], n
 def read_all(db: sqlite3.Connection, table: str) -> Optional[str]:
     """The whole index as JSON text for ``FlowSession.load_index``, or
     ``None`` when empty; a row that no longer parses is left out."""
-    entries = []
-    for resource, marker, found in db.execute(f"SELECT resource, marker, found FROM {table}_marker_index").fetchall():
-        try:
-            value = json.loads(found)
-        except ValueError:
-            continue
-        if isinstance(value, list):
-            entries.append({"resource": resource, "marker": marker, "found": value})
+    # Coverage first: a row written between the two reads then only adds a
+    # fact, while coverage read after the facts could claim facts this
+    # reader never loaded (absence "proven" of an object that exists).
     coverage = {}
     for resource, text in db.execute(f"SELECT resource, coverage FROM {table}_marker_coverage").fetchall():
         try:
@@ -137,6 +132,14 @@ def read_all(db: sqlite3.Connection, table: str) -> Optional[str]:
             continue
         if isinstance(value, dict):
             coverage[resource] = value
+    entries = []
+    for resource, marker, found in db.execute(f"SELECT resource, marker, found FROM {table}_marker_index").fetchall():
+        try:
+            value = json.loads(found)
+        except ValueError:
+            continue
+        if isinstance(value, list):
+            entries.append({"resource": resource, "marker": marker, "found": value})
     if not entries and not coverage:
         return None
     return _dumps({"entries": entries, "coverage": coverage})
