@@ -12,7 +12,7 @@ const NOW: u64 = 1_000_000;
 const PER_PAGE: usize = 10;
 
 /// What happens to a create of a marker.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Fate {
     /// Created, answer lost (a 503 after the commit).
     LostAfterCommit,
@@ -23,7 +23,10 @@ enum Fate {
 /// incwo's firms, listed newest first (not ascending), and what it was asked.
 struct Incwo {
     firms: Vec<(u64, String)>,
-    fates: BTreeMap<String, Fate>,
+    /// The fates of a marker's next creates (answered once none is left).
+    fates: BTreeMap<String, Vec<Fate>>,
+    /// Answers requests in flight together newest first.
+    reverse: bool,
     /// Page numbers read, in order.
     pages: Vec<u32>,
     posts: u32,
@@ -33,7 +36,11 @@ impl Incwo {
     fn with(existing: u64, fates: &[(&str, Fate)]) -> Incwo {
         Incwo {
             firms: (1..=existing).map(|id| (id, format!("OLD{id}"))).collect(),
-            fates: fates.iter().map(|(m, f)| (m.to_string(), *f)).collect(),
+            fates: fates.iter().fold(BTreeMap::new(), |mut all, (m, f)| {
+                all.entry(m.to_string()).or_insert_with(Vec::new).push(*f);
+                all
+            }),
+            reverse: false,
             pages: Vec::new(),
             posts: 0,
         }
@@ -44,7 +51,11 @@ impl Incwo {
             self.posts += 1;
             let body = String::from_utf8_lossy(request.body()).to_string();
             let marker = between(&body, "<accounting_ref>", "</accounting_ref>");
-            let fate = self.fates.remove(&marker);
+            let fate = self
+                .fates
+                .get_mut(&marker)
+                .filter(|f| !f.is_empty())
+                .map(|f| f.remove(0));
             if fate != Some(Fate::LostBeforeCommit) {
                 let id = self.firms.iter().map(|f| f.0).max().unwrap_or(0) + 1;
                 self.firms.push((id, marker.clone()));
@@ -134,9 +145,7 @@ fn drive(flow: &mut Flow, incwo: &mut Incwo) -> Vec<Outcome> {
             assert_eq!(error.code, "usage.awaiting_response", "one request at a time still");
         }
         if in_flight.len() >= k {
-            for (id, request) in std::mem::take(&mut in_flight) {
-                flow.on_response(id, incwo.answer(&request), now).unwrap();
-            }
+            answer_all(flow, incwo, &mut in_flight, now);
         }
         match flow.poll(now).expect("poll") {
             Action::Send { request_id, request } => in_flight.push((request_id, request)),
@@ -145,9 +154,7 @@ fn drive(flow: &mut Flow, incwo: &mut Incwo) -> Vec<Outcome> {
                     assert_ne!(reason, "in_flight");
                     now = until.max(now + 1);
                 } else {
-                    for (id, request) in std::mem::take(&mut in_flight) {
-                        flow.on_response(id, incwo.answer(&request), now).unwrap();
-                    }
+                    answer_all(flow, incwo, &mut in_flight, now);
                 }
             }
             Action::RecordDone { index, outcome, .. } => outcomes[index] = Some(outcome),
@@ -156,6 +163,17 @@ fn drive(flow: &mut Flow, incwo: &mut Incwo) -> Vec<Outcome> {
         }
     }
     outcomes.into_iter().map(|o| o.expect("every record ends")).collect()
+}
+
+/// Answers every request in flight (newest first when `incwo.reverse`).
+fn answer_all(flow: &mut Flow, incwo: &mut Incwo, in_flight: &mut Vec<(u64, Request)>, now: u64) {
+    let mut batch = std::mem::take(in_flight);
+    if incwo.reverse {
+        batch.reverse();
+    }
+    for (id, request) in batch {
+        flow.on_response(id, incwo.answer(&request), now).unwrap();
+    }
 }
 
 fn all_synced(outcomes: &[Outcome]) -> bool {
@@ -232,4 +250,52 @@ fn a_whole_read_cut_by_the_page_budget_is_read_anew_by_the_next_run() {
         (1..=4).collect::<Vec<u32>>(),
         "one whole read from page 1, not the rest of the cut one first"
     );
+}
+
+#[test]
+fn random_losses_create_nothing_twice_and_cost_a_whole_read_per_round() {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut below = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    for case in 0..120 {
+        let n = 1 + below(10) as usize;
+        let k = [1, 2, 4][below(3) as usize];
+        let mut fates = Vec::new();
+        let mut most = 0;
+        for i in 0..n {
+            let losses = below(4);
+            most = most.max(losses);
+            for _ in 0..losses {
+                let fate = if below(2) == 0 {
+                    Fate::LostAfterCommit
+                } else {
+                    Fate::LostBeforeCommit
+                };
+                fates.push((format!("N{i}"), fate));
+            }
+        }
+        let named: Vec<(&str, Fate)> = fates.iter().map(|(m, f)| (m.as_str(), *f)).collect();
+        let mut incwo = Incwo::with(below(40), &named);
+        incwo.reverse = below(2) == 0;
+        let mut flow = customers(n, k, Ledger::default());
+        let outcomes = drive(&mut flow, &mut incwo);
+        let context = format!(
+            "case {case}: {n} records, K = {k}, fates {fates:?}, pages {:?}",
+            incwo.pages
+        );
+        assert_eq!(incwo.duplicates(), 0, "{context}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Outcome::Synced { .. } | Outcome::Deferred { .. })),
+            "{context}: {outcomes:?}"
+        );
+        // One whole read for the lookups, then one per round of losses: a
+        // record lost L times waits for at most L of them.
+        assert!(incwo.whole_reads() as u64 <= 1 + most, "{context}");
+    }
 }
