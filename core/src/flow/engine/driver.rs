@@ -22,10 +22,16 @@ use crate::usage::UsageError;
 /// Answers the previous action's completion (a publish is done when the
 /// host polls again), then returns the next action.
 pub(in crate::flow) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageError> {
-    if let Some(in_flight) = &flow.engine.in_flight {
+    let awaited = flow
+        .engine
+        .in_flight
+        .as_ref()
+        .map(|f| f.id)
+        .or_else(|| lanes::awaited(flow));
+    if let Some(id) = awaited {
         return Err(usage(
             "usage.awaiting_response",
-            format!("request {} is in flight: answer it before polling", in_flight.id),
+            format!("request {id} is in flight: answer it before polling"),
         ));
     }
     if let Some((key, event_type)) = flow.engine.awaiting_publish.take() {
@@ -58,6 +64,10 @@ pub(in crate::flow) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageEr
             Step::Resend(purpose, request, attempt) => return Ok(send(flow, purpose, request, attempt, now)),
             Step::Finish(outcome) => finish(flow, outcome, now),
             Step::Stop(info) => stop_run(flow, &info, now),
+            Step::Park(resource) => {
+                lanes::park(flow, resource);
+                return lanes::poll(flow, now);
+            }
         }
     }
 }

@@ -14,27 +14,40 @@ use crate::mapping::Profile;
 /// Finds the object of `domain` carrying `marker`: from the marker index,
 /// else after the index's pass over what it does not cover yet (usually the
 /// newest list page; see [`crate::flow::index`]). `reconcile`: a create of
-/// ours may have gone through unseen, so even an unknown-order resource read
-/// whole in this run is read again. Returns the request of the next page, or
+/// ours may have gone through unseen, so only a pass begun after this lookup
+/// proves absence. Returns the request of the next page, the record's
+/// parking (a reconciliation in unknown order waiting for a whole read), or
 /// the result.
 pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: bool) -> Result<Option<Found>, Step> {
     let resource = domain.resource();
-    let search = run(flow).search.get_or_insert(Search {
-        reconcile,
-        started: false,
-        own_pass: false,
-        result: None,
-    });
+    if run(flow).search.is_none() {
+        let mark = if reconcile { flow.index.tick() } else { 0 };
+        run(flow).search = Some(Search {
+            reconcile,
+            started: false,
+            own_pass: false,
+            mark,
+            result: None,
+        });
+    }
+    let search = run(flow).search.as_ref().expect("set above");
     if let Some(result) = &search.result {
         return Ok(result.clone());
     }
-    let (started, reconcile, own_pass) = (search.started, search.reconcile, search.own_pass);
+    let (started, reconcile, own_pass, mark) = (search.started, search.reconcile, search.own_pass, search.mark);
+    let unknown_order = flow.index.coverage(resource).order == ListOrder::Unknown;
     if let Some(found) = flow.index.lookup(domain, marker) {
-        if own_pass && flow.index.coverage(resource).order == ListOrder::Unknown {
+        if own_pass && unknown_order {
             // Nobody else can use a whole read begun for this lookup.
             flow.index.abandon_pass(resource);
         }
         return Ok(settle(flow, Some(found)));
+    }
+    if reconcile && (unknown_order || flow.profile.lists.order == ListOrder::Unknown) {
+        return match reconcile_unknown(flow, resource, mark)? {
+            Some(page) => read_page(flow, domain, page),
+            None => Ok(settle(flow, None)),
+        };
     }
     if !started && !reconcile && flow.index.read_whole_this_run(resource) {
         return Ok(settle(flow, None));
@@ -60,6 +73,29 @@ pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: b
             }
         }
     };
+    read_page(flow, domain, page)
+}
+
+/// A reconciliation in unknown order: absent (`None`) once a whole read
+/// begun after it (`mark`) completed; the next page of such a read in progress;
+/// else parks the record until the driver begins one, when nothing else can
+/// go on (so that one whole read serves every reconciliation waiting). A
+/// read begun before never proves absence: it may have gone past the page
+/// where the lost create landed before it did.
+fn reconcile_unknown(flow: &Flow, resource: &'static str, mark: u64) -> Result<Option<u32>, Step> {
+    if flow.index.read_whole_since(resource, mark) {
+        return Ok(None);
+    }
+    match (flow.index.pass_begun(resource), flow.index.next_page(resource)) {
+        (Some(begun), Some(page)) if begun > mark => Ok(Some(page)),
+        _ => Err(Step::Park(resource)),
+    }
+}
+
+/// Marks the search started and asks for list page `page` of `domain`'s
+/// resource, unless this run read its budget of list pages.
+fn read_page(flow: &mut Flow, domain: Domain, page: u32) -> Result<Option<Found>, Step> {
+    let resource = domain.resource();
     if let Some(s) = run(flow).search.as_mut() {
         s.started = true;
     }
@@ -247,6 +283,7 @@ mod tests {
             reconcile: false,
             started: true,
             own_pass: true,
+            mark: 0,
             result: Some(Some(order)),
         });
         assert!(matches!(resolve(&mut flow, Domain::Order, "O1", 9), Step::Continue));
@@ -306,23 +343,33 @@ mod tests {
         assert!(matches!(search(&mut flow, Domain::Customer, "C9", false), Ok(None)));
     }
 
+    /// The step of a reconciliation of C9 (unknown order): the page it reads,
+    /// or 0 when it parks.
+    fn reconciling(flow: &mut Flow) -> u32 {
+        match search(flow, Domain::Customer, "C9", true) {
+            Err(Step::Send(Purpose::Lookup(_, page), _)) => page,
+            Err(Step::Park("firms")) => 0,
+            _ => panic!("expected a list page request or the record's parking"),
+        }
+    }
+
     #[test]
-    fn a_pass_begun_before_the_lookup_proves_nothing_until_one_of_its_own_completes() {
+    fn a_pass_begun_before_a_reconciliation_never_proves_it_absent() {
         let mut flow = flow_of(&[quote("Q1")]);
         begin(&mut flow);
         // A whole read begun earlier (unknown order) has read page 1 of 3.
         flow.index.begin_pass("firms", ListOrder::Unknown);
         flow.index.feed(Domain::Customer, 1, &firms_page(&[1, 2], 3));
-        // C9 is created since (a create whose answer was lost), on page 1.
-        let page = |flow: &mut Flow| match search(flow, Domain::Customer, "C9", true) {
-            Err(Step::Send(Purpose::Lookup(_, page), _)) => page,
-            _ => panic!("expected a list page request"),
-        };
-        assert_eq!(page(&mut flow), 2, "the pass in progress goes on");
+        // C9's create lost its answer meanwhile (it landed on page 1): its
+        // reconciliation neither joins that read nor concludes from it.
+        assert_eq!(reconciling(&mut flow), 0, "parked");
         flow.index.feed(Domain::Customer, 2, &firms_page(&[3, 4], 3));
-        assert_eq!(page(&mut flow), 3);
         flow.index.feed(Domain::Customer, 3, &firms_page(&[5, 6], 3));
-        assert_eq!(page(&mut flow), 1, "then a pass of its own, from the start");
+        assert!(flow.index.read_whole_this_run("firms"), "ordinary lookups may use it");
+        assert_eq!(reconciling(&mut flow), 0, "still parked: that read began before");
+        // The driver begins a read when nothing else can go on: it serves C9.
+        assert!(flow.index.begin_pass("firms", ListOrder::Unknown));
+        assert_eq!(reconciling(&mut flow), 1, "a whole read, from the start");
         flow.index.feed(Domain::Customer, 1, &firms_page(&[1, 9, 2], 3));
         assert_eq!(
             search(&mut flow, Domain::Customer, "C9", true)
@@ -333,9 +380,26 @@ mod tests {
         );
         assert_eq!(
             flow.index.next_page("firms"),
-            None,
-            "its own pass, no longer needed, is dropped"
+            Some(2),
+            "the read goes on for whoever else it serves"
         );
+    }
+
+    #[test]
+    fn a_whole_read_begun_after_a_reconciliation_proves_absence_without_another() {
+        let mut flow = flow_of(&[quote("Q1")]);
+        flow.profile.lists.order = ListOrder::Unknown;
+        begin(&mut flow);
+        assert_eq!(reconciling(&mut flow), 0, "no read begun after it: parked");
+        assert!(flow.index.begin_pass("firms", ListOrder::Unknown));
+        for page in 1..=3 {
+            assert_eq!(reconciling(&mut flow), page);
+            flow.index.feed(Domain::Customer, page, &firms_page(&[page.into()], 3));
+        }
+        assert!(matches!(search(&mut flow, Domain::Customer, "C9", true), Ok(None)));
+        // A second reconciliation taken up after that read parks again.
+        run(&mut flow).search = None;
+        assert_eq!(reconciling(&mut flow), 0);
     }
 
     #[test]

@@ -87,6 +87,10 @@ struct Search {
     /// cut short by an earlier run) may have gone past pages where objects
     /// created since then lie, so once it completes the lookup begins its own.
     own_pass: bool,
+    /// A reconciliation's time on the index's clock, taken when it began
+    /// (after its create's answer was lost): in unknown order only a whole
+    /// read begun later proves that create absent (0 for a plain lookup).
+    mark: u64,
     result: Option<Option<Found>>,
 }
 
@@ -180,6 +184,9 @@ enum Step {
     Finish(Outcome),
     /// Stops the run: this record and every remaining one are deferred.
     Stop(ErrorInfo),
+    /// Parks the record: it reconciles a lost create of the resource's and
+    /// waits for a whole read begun after it (unknown order; see `lanes`).
+    Park(&'static str),
 }
 
 fn usage(code: &str, message: String) -> UsageError {

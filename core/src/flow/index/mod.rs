@@ -16,8 +16,10 @@
 //!   Reading backwards never misses an object: a deletion shifts objects
 //!   towards pages already to be read, a creation lands on the last page.
 //! - **Unknown order** (a page broke the ascending order): a pass reads every
-//!   page, once per run; absence is then proven by the index plus that pass,
-//!   and a reconciliation of a lost create reads them all again.
+//!   page, once per run; absence is then proven by the index plus that pass.
+//!   A reconciliation of a lost create needs a pass *begun after* it (see
+//!   [`MarkerIndex::tick`]): it waits until nothing else can go on, then one
+//!   pass serves every reconciliation waiting by then.
 //!
 //! A pass survives a run that ends midway (its next page and bounds are part
 //! of the resource's [`Coverage`]), so a sweep cut short by the run's page
@@ -104,6 +106,11 @@ pub struct Pass {
     /// Ascending pass: whether the pass reads from incwo's last page (the
     /// first page it reads tells where that is).
     pub located: bool,
+    /// When the pass began, on this run's clock ([`MarkerIndex::tick`]); 0
+    /// for a pass begun by an earlier run, which proves nothing about what
+    /// this run lost.
+    #[serde(skip)]
+    pub begun: u64,
 }
 
 /// One resource's markers and coverage.
@@ -155,8 +162,11 @@ pub struct MarkerIndex {
     resources: BTreeMap<String, ResourceIndex>,
     changed: BTreeSet<(String, String)>,
     changed_coverage: BTreeSet<String>,
-    /// Resources read whole in this run (unknown order).
-    fresh: BTreeSet<String>,
+    /// Resources read whole in this run (unknown order), each with when the
+    /// last pass that read it whole began.
+    fresh: BTreeMap<String, u64>,
+    /// This run's clock (see [`MarkerIndex::tick`]).
+    clock: u64,
     /// List pages read in this run.
     pages_read: u32,
 }
@@ -171,7 +181,10 @@ impl MarkerIndex {
             e.found.dedup_by_key(|f| f.id);
             self.resource_mut(&e.resource).entries.insert(e.marker, e.found);
         }
-        for (resource, coverage) in saved.coverage {
+        for (resource, mut coverage) in saved.coverage {
+            if let Some(pass) = coverage.pass.as_mut() {
+                pass.begun = 0; // begun by an earlier run, on another clock
+            }
             self.resource_mut(&resource).coverage = coverage;
         }
     }
@@ -255,7 +268,36 @@ impl MarkerIndex {
     /// Whether a pass of an unknown-order resource already read it whole in
     /// this run, so that absence from the index is proof enough.
     pub fn read_whole_this_run(&self, resource: &str) -> bool {
-        self.coverage(resource).order == ListOrder::Unknown && self.fresh.contains(resource)
+        self.coverage(resource).order == ListOrder::Unknown && self.fresh.contains_key(resource)
+    }
+
+    /// Moves this run's clock on and returns its new time. A reconciliation
+    /// takes a time when it begins (after its create's answer was lost) and
+    /// each pass one when it begins: a pass proves a lost create absent only
+    /// if its time is later, as a pass begun before may have read the page
+    /// where the object landed before it did.
+    pub fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// Whether a whole read of `resource` (unknown order) begun after time
+    /// `mark` completed in this run: absence from the index is then proven
+    /// for what was lost before `mark`.
+    pub fn read_whole_since(&self, resource: &str, mark: u64) -> bool {
+        self.read_whole_this_run(resource) && self.fresh.get(resource).is_some_and(|&begun| begun > mark)
+    }
+
+    /// When the pass in progress over `resource` began (see
+    /// [`MarkerIndex::tick`]), if one is in progress.
+    pub fn pass_begun(&self, resource: &str) -> Option<u64> {
+        Some(self.resources.get(resource)?.coverage.pass.as_ref()?.begun)
+    }
+
+    /// Whether a reconciliation that took time `mark` can be served now: a
+    /// pass begun after it is in progress, or completed.
+    pub fn serves(&self, resource: &str, mark: u64) -> bool {
+        self.pass_begun(resource).is_some_and(|begun| begun > mark) || self.read_whole_since(resource, mark)
     }
 
     /// Starts a pass over `resource` unless one is in progress (a pass cut
@@ -271,9 +313,12 @@ impl MarkerIndex {
             r.coverage.order = ListOrder::Unknown;
         }
         let full = r.coverage.order == ListOrder::Unknown;
-        r.coverage.pass = Some(Pass {
+        let next_page = if full { 1 } else { r.coverage.total_pages.max(1) };
+        let begun = self.tick();
+        self.resource_mut(resource).coverage.pass = Some(Pass {
             full,
-            next_page: if full { 1 } else { r.coverage.total_pages.max(1) },
+            next_page,
+            begun,
             ..Pass::default()
         });
         self.changed_coverage.insert(resource.to_string());
@@ -330,6 +375,7 @@ impl MarkerIndex {
             self.record(domain, marker.trim(), found.clone());
         }
         self.changed_coverage.insert(resource.to_string());
+        let now = self.tick();
         let r = self.resource_mut(resource);
         r.coverage.total_pages = listing.total_pages;
         let Some(mut pass) = r.coverage.pass.take() else {
@@ -352,15 +398,17 @@ impl MarkerIndex {
                     r.coverage.watermark = r.coverage.watermark.max(pass.top);
                 }
                 if pass.full {
-                    self.fresh.insert(resource.to_string());
+                    self.fresh.insert(resource.to_string(), pass.begun);
                 }
             }
             PassStep::NotAscending => {
                 r.coverage.order = ListOrder::Unknown;
                 r.coverage.watermark = 0;
+                // A whole read begins now, from the first page.
                 r.coverage.pass = Some(Pass {
                     full: true,
                     next_page: 1,
+                    begun: now,
                     ..Pass::default()
                 });
             }

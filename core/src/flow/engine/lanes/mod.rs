@@ -19,8 +19,19 @@
 //!   list pages at a time (the others wait for that page's answer, then ask
 //!   the index again), so no page is read twice in parallel and no lane
 //!   concludes absence from a page another lane is still reading. A lookup
-//!   reconciling a lost create does not join a pass begun before: it helps
-//!   that pass to its end, then reads one of its own.
+//!   reconciling a lost create does not conclude from a pass begun before it
+//!   (ascending order: it helps that pass to its end, then reads one of its
+//!   own).
+//! - **Parking** (unknown order, where a pass reads every page): a
+//!   reconciliation with no whole read begun after it *parks* its record.
+//!   A parked record keeps its keys (its customer's later records wait) but
+//!   not a lane's place, so other records go on; it goes on as soon as such
+//!   a read is in progress. When nothing else can (no request in flight, no
+//!   lane to step, no record to start), [`kick`] begins one, which serves
+//!   every record parked by then: a run reads the whole list once for its
+//!   lookups and once per round of lost answers, not once per lost answer.
+//!   The one-lane driver hands over to the lanes at the first parking
+//!   (`Pool::engaged`), still one request in flight at a time.
 //! - **One pool.** A retry's wait, `Retry-After` and the breaker
 //!   (`engine.wait`) and the request rate hold every lane back.
 //! - **Progress.** Records may end out of order: the checkpoint's cursor is
@@ -32,6 +43,8 @@
 //! [`FlowOptions::max_in_flight`]: crate::flow::FlowOptions::max_in_flight
 
 mod keys;
+#[cfg(test)]
+mod parking_tests;
 #[cfg(test)]
 mod tests;
 
@@ -62,6 +75,9 @@ pub(super) struct Lane {
     /// The resource whose list page another lane is reading: this lane
     /// waits for that answer before it is stepped again.
     blocked_on: Option<&'static str>,
+    /// The resource whose whole read this lane's reconciliation waits for
+    /// (see Parking above).
+    parked: Option<&'static str>,
 }
 
 /// The lanes and the records waiting for one.
@@ -74,11 +90,41 @@ pub(super) struct Pool {
     next: Option<usize>,
     /// When the request rate lets the next request go (µs since the epoch).
     rate_next_us: u64,
+    /// The one-lane driver handed over to the lanes (a record parked).
+    engaged: bool,
 }
 
-/// Whether the flow runs lanes (more than one request in flight).
+/// Whether the flow runs lanes (more than one request in flight, or a
+/// record parked).
 pub(super) fn active(flow: &Flow) -> bool {
-    flow.options.max_in_flight > 1
+    flow.options.max_in_flight > 1 || flow.engine.pool.engaged
+}
+
+/// The request in flight the host must answer before polling again: one
+/// request at a time (`max_in_flight` 1) holds even after the one-lane
+/// driver handed over to the lanes.
+pub(super) fn awaited(flow: &Flow) -> Option<u64> {
+    if flow.options.max_in_flight > 1 {
+        return None;
+    }
+    flow.engine
+        .pool
+        .lanes
+        .iter()
+        .find_map(|l| l.in_flight.as_ref().map(|f| f.id))
+}
+
+/// Parks the current record (the one-lane driver's, which hands over to the
+/// lanes from now on): it waits for a whole read of `resource` begun after
+/// its reconciliation.
+pub(super) fn park(flow: &mut Flow, resource: &'static str) {
+    let pool = &mut flow.engine.pool;
+    if !pool.engaged {
+        pool.engaged = true;
+        let index = flow.engine.run.as_ref().map_or(flow.state.cursor, |r| r.index);
+        pool.next = Some(index + 1);
+    }
+    swap_out(flow, None, Some(resource));
 }
 
 /// The lane's wait before the next request under the rate ceiling, if any.
@@ -124,7 +170,7 @@ fn swap_in(flow: &mut Flow, pos: usize) {
 }
 
 /// Swaps the current record back out into a lane (none when it ended).
-fn swap_out(flow: &mut Flow, blocked_on: Option<&'static str>) {
+fn swap_out(flow: &mut Flow, blocked_on: Option<&'static str>, parked: Option<&'static str>) {
     let in_flight = flow.engine.in_flight.take();
     let Some(run) = flow.engine.run.take() else {
         return;
@@ -137,6 +183,7 @@ fn swap_out(flow: &mut Flow, blocked_on: Option<&'static str>) {
             run,
             in_flight,
             blocked_on,
+            parked,
         },
     );
 }
@@ -164,7 +211,7 @@ pub(super) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageError> {
                 Some(None) => continue,
                 None => {}
             }
-            if start_next(flow, now) {
+            if start_next(flow, now) || kick(flow) {
                 continue;
             }
         }
@@ -181,19 +228,54 @@ pub(super) fn poll(flow: &mut Flow, now: u64) -> Result<Action, UsageError> {
 }
 
 /// The first lane that may be stepped: no request in flight, not waiting
-/// for another lane's list page.
+/// for another lane's list page nor for a whole read; none while
+/// `max_in_flight` requests are in flight (parked records hold no place).
 fn steppable(flow: &Flow) -> Option<usize> {
     let lanes = &flow.engine.pool.lanes;
-    lanes
-        .iter()
-        .position(|l| l.in_flight.is_none() && l.blocked_on.map_or(true, |r| !busy_but(flow, r, l.run.index)))
+    let in_flight = lanes.iter().filter(|l| l.in_flight.is_some()).count();
+    if in_flight >= flow.options.max_in_flight as usize {
+        return None;
+    }
+    lanes.iter().position(|l| {
+        l.in_flight.is_none()
+            && l.blocked_on.map_or(true, |r| !busy_but(flow, r, l.run.index))
+            && l.parked.map_or(true, |r| {
+                let mark = l.run.search.as_ref().map_or(0, |s| s.mark);
+                flow.index.serves(r, mark)
+            })
+    })
+}
+
+/// Whether a lane's place is free: lanes not parked below `max_in_flight`,
+/// and fewer than [`LOOKAHEAD`] parked (then the run reads the whole list
+/// for them before it starts more records).
+fn room(flow: &Flow) -> bool {
+    let lanes = &flow.engine.pool.lanes;
+    let parked = lanes.iter().filter(|l| l.parked.is_some()).count();
+    lanes.len() - parked < flow.options.max_in_flight as usize && parked < LOOKAHEAD
 }
 
 /// Whether a lane is free and a record not looked at, or waiting, may start.
 fn may_start(flow: &Flow) -> bool {
     let pool = &flow.engine.pool;
-    pool.lanes.len() < flow.options.max_in_flight as usize
-        && (!pool.waiting.is_empty() || pool.next.unwrap_or(flow.state.cursor) < flow.items.len())
+    room(flow) && (!pool.waiting.is_empty() || pool.next.unwrap_or(flow.state.cursor) < flow.items.len())
+}
+
+/// When nothing else can go on (no request in flight, no lane to step, no
+/// record to start) and records are parked: begins a whole read of the
+/// first parked record's resource, which serves every record parked by then
+/// (a read in progress, begun before them, is dropped: the new one reads
+/// all it would have). Whether it began one.
+fn kick(flow: &mut Flow) -> bool {
+    let lanes = &flow.engine.pool.lanes;
+    if lanes.iter().any(|l| l.in_flight.is_some()) {
+        return false;
+    }
+    let Some(resource) = lanes.iter().find_map(|l| l.parked) else {
+        return false;
+    };
+    flow.index.abandon_pass(resource);
+    flow.index.begin_pass(resource, flow.profile.lists.order)
 }
 
 /// Steps the first steppable lane once: `None` when there is none,
@@ -202,14 +284,15 @@ fn step_lane(flow: &mut Flow, now: u64) -> Option<Option<Action>> {
     let pos = steppable(flow)?;
     swap_in(flow, pos);
     match step(flow, now) {
-        Step::Continue => swap_out(flow, None),
+        Step::Continue => swap_out(flow, None, None),
         Step::Send(purpose, request) => return Some(dispatch(flow, purpose, request, None, now)),
         Step::Resend(purpose, request, attempt) => return Some(dispatch(flow, purpose, request, Some(attempt), now)),
         Step::Finish(outcome) => {
             finish(flow, outcome, now);
-            swap_out(flow, None);
+            swap_out(flow, None, None);
         }
         Step::Stop(info) => stop_run(flow, &info, now),
+        Step::Park(resource) => swap_out(flow, None, Some(resource)),
     }
     Some(None)
 }
@@ -230,20 +313,19 @@ fn dispatch(
             if let (Some(attempt), Some(run)) = (resend, flow.engine.run.as_mut()) {
                 run.resend = Some((purpose, request, attempt));
             }
-            swap_out(flow, Some(resource));
+            swap_out(flow, Some(resource), None);
             return None;
         }
     }
     let action = send(flow, purpose, request, resend.unwrap_or(1), now);
-    swap_out(flow, None);
+    swap_out(flow, None, None);
     Some(action)
 }
 
 /// Starts the first record that may start into a free lane; whether one did
 /// (it may have ended at once: a refused line, a customer waiting).
 fn start_next(flow: &mut Flow, now: u64) -> bool {
-    let capacity = flow.options.max_in_flight as usize;
-    if flow.engine.pool.lanes.len() >= capacity {
+    if !room(flow) {
         return false;
     }
     let mut held = Held::new();
@@ -289,7 +371,7 @@ fn start_next(flow: &mut Flow, now: u64) -> bool {
 /// Starts record `index` in a new lane (none when it ended at once).
 fn start(flow: &mut Flow, index: usize, now: u64) {
     start_record_at(flow, index, now);
-    swap_out(flow, None);
+    swap_out(flow, None, None);
 }
 
 /// After a stop: defers every record not in a lane, then each lane's record
@@ -333,7 +415,7 @@ pub(super) fn on_answer(
     };
     swap_in(flow, pos);
     let answered = take_answer(flow, request_id, result, now);
-    swap_out(flow, None);
+    swap_out(flow, None, None);
     answered
 }
 
