@@ -204,9 +204,10 @@ export interface FlowOptions {
   maxInFlight?: number;
   /**
    * Most list pages a run reads to look objects up by marker (building
-   * and refreshing the marker index, see [`crate::flow::index`]); once
-   * spent, the run stops with `deferred.index_budget` and the next run
-   * continues.
+   * and refreshing the marker index, see [`crate::flow::index`]), not
+   * counting each pass's first page (all an incremental lookup usually
+   * reads, so a long import is not cut by it); once spent, the run stops
+   * with `deferred.index_budget` and the next run continues.
    */
   maxLookupPages?: number;
   /**

@@ -45,7 +45,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub lookup_before_create: bool,
     /// Most list pages this run reads to build or refresh the marker index
-    /// (a first sync of a large account; the next run continues).
+    /// beyond each pass's first page (a first sync of a large account; the
+    /// next run continues).
     #[arg(long, default_value_t = FlowOptions::default().max_lookup_pages)]
     pub max_lookup_pages: u32,
     /// Most requests in flight at once: independent records (other

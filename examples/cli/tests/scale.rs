@@ -147,7 +147,8 @@ fn a_sweep_cut_by_the_page_budget_defers_and_the_next_run_continues() {
             text(&out)
         );
         assert_eq!(report["summary"]["deferred"], 5, "{}", text(&out));
-        assert!(gets[attempt - 1] <= 20, "the budget holds: {gets:?}");
+        // The budget counts the pages of a pass beyond its first.
+        assert!(gets[attempt - 1] <= 21, "the budget holds: {gets:?}");
     }
     panic!("the sweep never finished: {gets:?}");
 }

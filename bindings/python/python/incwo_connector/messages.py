@@ -216,9 +216,10 @@ class FlowOptions(TypedDict, total=False):
     #: documentation of [`crate::flow`]). 0 counts as 1.
     maxInFlight: int
     #: Most list pages a run reads to look objects up by marker (building
-    #: and refreshing the marker index, see [`crate::flow::index`]); once
-    #: spent, the run stops with `deferred.index_budget` and the next run
-    #: continues.
+    #: and refreshing the marker index, see [`crate::flow::index`]), not
+    #: counting each pass's first page (all an incremental lookup usually
+    #: reads, so a long import is not cut by it); once spent, the run stops
+    #: with `deferred.index_budget` and the next run continues.
     maxLookupPages: int
     #: Most requests per second the flow hands out (all records together);
     #: none by default. When the next request would come too early, `poll`

@@ -346,7 +346,9 @@ impl MarkerIndex {
             .map(|p| p.next_page)
     }
 
-    /// List pages read in this run.
+    /// List pages read in this run beyond each pass's first page: what
+    /// `maxLookupPages` bounds (sweeps and whole reads, not the one page an
+    /// incremental lookup reads).
     pub fn pages_read_this_run(&self) -> u32 {
         self.pages_read
     }
@@ -370,7 +372,17 @@ impl MarkerIndex {
     /// progress: records its markers and moves the pass on.
     pub fn feed(&mut self, domain: Domain, page: u32, listing: &Listing) {
         let resource = domain.resource();
-        self.pages_read = self.pages_read.saturating_add(1);
+        // The budget bounds sweeps and whole reads: a pass's first page (all
+        // an incremental lookup usually reads) is not counted, so a long
+        // import of new records is not cut by it.
+        let first_of_pass = self
+            .resources
+            .get(resource)
+            .and_then(|r| r.coverage.pass.as_ref())
+            .is_some_and(|pass| pass.pages_read == 0);
+        if !first_of_pass {
+            self.pages_read = self.pages_read.saturating_add(1);
+        }
         for (marker, found) in &listing.marked {
             self.record(domain, marker.trim(), found.clone());
         }

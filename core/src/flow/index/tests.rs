@@ -253,3 +253,20 @@ fn a_loaded_marker_lists_its_objects_by_ascending_id_once() {
     });
     assert_eq!(index.export().entries[0].found, vec![found(4), found(9)]);
 }
+
+#[test]
+fn the_page_budget_counts_pages_beyond_each_passs_first() {
+    let mut index = MarkerIndex::default();
+    assert_eq!(run_pass(&mut index, &pages(95, 20)).len(), 6);
+    assert_eq!(index.pages_read_this_run(), 5, "the sweep's pages after its first");
+    for n in 96..=100 {
+        assert_eq!(run_pass(&mut index, &pages(n, 20)), vec![5]);
+    }
+    assert_eq!(index.pages_read_this_run(), 5, "one-page lookups are not counted");
+    assert_eq!(run_pass(&mut index, &pages(150, 20)), vec![5, 8, 7, 6, 5]);
+    assert_eq!(
+        index.pages_read_this_run(),
+        9,
+        "a longer pass is, beyond its first page"
+    );
+}
