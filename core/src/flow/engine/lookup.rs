@@ -45,8 +45,12 @@ pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: b
         // The pass this lookup read to its end proves absence, unless the
         // lookup reconciles a create of unknown outcome and the pass began
         // before it (another lookup's, with lanes: it may have read the
-        // newest page before the create reached incwo).
-        None if started && (own_pass || !reconcile) => return Ok(settle(flow, None)),
+        // newest page before the create reached incwo), or the pass was
+        // resumed from an earlier run (its first pages were read before
+        // objects created since).
+        None if started && (own_pass || !reconcile) && flow.index.passed_this_run(resource) => {
+            return Ok(settle(flow, None))
+        }
         // None in progress, or a reconciliation's: this lookup begins its own.
         None => {
             let own = flow.index.begin_pass(resource, flow.profile.lists.order);

@@ -135,6 +135,9 @@ pub(super) struct Engine {
     awaiting_publish: Option<(String, String)>,
     /// The records in progress beside the current one (`max_in_flight` > 1).
     pool: lanes::Pool,
+    /// Keys of the entries this flow marked with a `pending_status` (its own
+    /// status changes in flight: they hold other runs back, not this one).
+    marked: std::collections::BTreeSet<String>,
 }
 
 /// What one step of the current record asks the driver to do.
@@ -215,6 +218,7 @@ fn new_entry(flow: &Flow, domain: Domain, external_id: &str, state: EntryState, 
         incwo_id: None,
         hash,
         status: None,
+        pending_status: None,
         verified: false,
         published: false,
         events: Vec::new(),

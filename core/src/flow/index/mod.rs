@@ -129,6 +129,11 @@ pub struct MarkerIndex {
     changed_coverage: BTreeSet<String>,
     /// Resources read whole in this run (unknown order).
     fresh: BTreeSet<String>,
+    /// Resources whose pass in progress (or last completed) read its first
+    /// page in this run. Only such a pass proves absence: one resumed from
+    /// an earlier run read pages before objects created since then were
+    /// there (a newest page, read last run, has grown since).
+    read_this_run: BTreeSet<String>,
     /// List pages read in this run.
     pages_read: u32,
 }
@@ -226,6 +231,14 @@ impl MarkerIndex {
         self.coverage(resource).order == ListOrder::Unknown && self.fresh.contains(resource)
     }
 
+    /// Whether the pass over `resource` in progress, or the last one
+    /// completed, read all its pages in this run: a pass resumed from an
+    /// earlier run (cut short by its page budget) proves no absence, since
+    /// objects may have been created since on pages it had read.
+    pub fn passed_this_run(&self, resource: &str) -> bool {
+        self.read_this_run.contains(resource)
+    }
+
     /// Starts a pass over `resource` unless one is in progress (a pass cut
     /// short by an earlier run continues); returns whether it started one.
     /// `configured`: the profile's list order (`unknown` forces passes that
@@ -245,6 +258,7 @@ impl MarkerIndex {
             ..Pass::default()
         });
         self.changed_coverage.insert(resource.to_string());
+        self.read_this_run.remove(resource);
         true
     }
 
@@ -298,11 +312,14 @@ impl MarkerIndex {
             self.record(domain, marker.trim(), found.clone());
         }
         self.changed_coverage.insert(resource.to_string());
-        let r = self.resource_mut(resource);
+        let r = self.resources.entry(resource.to_string()).or_default();
         r.coverage.total_pages = listing.total_pages;
         let Some(mut pass) = r.coverage.pass.take() else {
             return;
         };
+        if pass.pages_read == 0 {
+            self.read_this_run.insert(resource.to_string());
+        }
         pass.pages_read = pass.pages_read.saturating_add(1);
         pass.total_pages = listing.total_pages;
         let step = if pass.full {
@@ -319,11 +336,12 @@ impl MarkerIndex {
                 if !pass.full {
                     r.coverage.watermark = r.coverage.watermark.max(pass.top);
                 }
-                if pass.full {
+                if pass.full && self.read_this_run.contains(resource) {
                     self.fresh.insert(resource.to_string());
                 }
             }
             PassStep::NotAscending => {
+                self.read_this_run.remove(resource);
                 r.coverage.order = ListOrder::Unknown;
                 r.coverage.watermark = 0;
                 r.coverage.pass = Some(Pass {
