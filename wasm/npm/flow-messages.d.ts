@@ -322,6 +322,15 @@ export interface LedgerEntry {
   lines?: Record<string, LineQuantities>;
   /** Mapper version the step was written with. */
   mapperVersion: number;
+  /**
+   * A status change sent and not answered yet (its outcome unknown): the
+   * status it asks for. Saved before the request leaves, cleared by its
+   * answer; while it is set and younger than [`STATUS_LEASE_MS`], no other
+   * run sends a status change of this document (it defers the record with
+   * `deferred.status_in_flight`), so an older change cannot land after a
+   * newer one and undo it.
+   */
+  pendingStatus?: string | null;
   /** A confirmation event was handed to the host (see `events`). */
   published: boolean;
   /** Pending, done or quarantined. */

@@ -186,6 +186,7 @@ namespace Incwo\Connector;
  *     key: string,
  *     lines?: array<string, LineQuantities>,
  *     mapperVersion: int,
+ *     pendingStatus?: string|null,
  *     published: bool,
  *     state: EntryState,
  *     status?: string|null,

@@ -345,6 +345,13 @@ class LedgerEntry(_LedgerEntryRequired, total=False):
     invoices: List[str]
     #: Per-SKU quantities of an order.
     lines: Dict[str, "LineQuantities"]
+    #: A status change sent and not answered yet (its outcome unknown): the
+    #: status it asks for. Saved before the request leaves, cleared by its
+    #: answer; while it is set and younger than [`STATUS_LEASE_MS`], no other
+    #: run sends a status change of this document (it defers the record with
+    #: `deferred.status_in_flight`), so an older change cannot land after a
+    #: newer one and undo it.
+    pendingStatus: Optional[str]
     #: Document status name (`draft`, `accepted`, `confirmed`, `cancelled`…).
     status: Optional[str]
     #: A document's totals as mapped.
