@@ -35,6 +35,18 @@ pub enum EntryState {
     Quarantined,
 }
 
+/// A status change in flight: the status asked for and the run that sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PendingStatus {
+    /// The status name asked for.
+    pub status: String,
+    /// The run that sent it (its checkpoint's `runId`: a run resumed from
+    /// its checkpoint knows its own changes).
+    pub run: u64,
+}
+
 /// Quantities of one SKU on an order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -92,14 +104,14 @@ pub struct Entry {
     /// Document status name (`draft`, `accepted`, `confirmed`, `cancelled`…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// A status change sent and not answered yet (its outcome unknown): the
-    /// status it asks for. Saved before the request leaves, cleared by its
-    /// answer; while it is set and younger than [`STATUS_LEASE_MS`], no other
-    /// run sends a status change of this document (it defers the record with
+    /// A status change sent and not answered yet (its outcome unknown).
+    /// Saved before the request leaves, cleared by its answer; while it is
+    /// set and younger than [`STATUS_LEASE_MS`], no other run sends a status
+    /// change of this document (it defers the record with
     /// `deferred.status_in_flight`), so an older change cannot land after a
     /// newer one and undo it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending_status: Option<String>,
+    pub pending_status: Option<PendingStatus>,
     /// The read-back matched what was written.
     #[serde(default)]
     pub verified: bool,

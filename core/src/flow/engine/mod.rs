@@ -135,9 +135,6 @@ pub(super) struct Engine {
     awaiting_publish: Option<(String, String)>,
     /// The records in progress beside the current one (`max_in_flight` > 1).
     pool: lanes::Pool,
-    /// Keys of the entries this flow marked with a `pending_status` (its own
-    /// status changes in flight: they hold other runs back, not this one).
-    marked: std::collections::BTreeSet<String>,
 }
 
 /// What one step of the current record asks the driver to do.

@@ -5,7 +5,7 @@
 use super::tasks::Task;
 use super::{entry, pop, quarantine, run, Purpose, Step};
 use crate::adapters::Adapter;
-use crate::flow::ledger::{Domain, STATUS_LEASE_MS};
+use crate::flow::ledger::{Domain, PendingStatus, STATUS_LEASE_MS};
 use crate::flow::transitions::{self, DocType};
 use crate::flow::{ErrorInfo, Flow, Outcome};
 use crate::mapping::Profile;
@@ -95,9 +95,11 @@ pub(super) fn set_status(flow: &mut Flow, domain: Domain, external_id: &str, sta
             // (another writer changed it meanwhile) before its status change
             // can undo the other's in incwo, and while the mark stands no
             // other run sends a status change of this document.
-            e.pending_status = Some(status.to_string());
+            e.pending_status = Some(PendingStatus {
+                status: status.to_string(),
+                run: flow.state.run_id,
+            });
             e.updated_at = now;
-            flow.engine.marked.insert(e.key.clone());
             flow.state.ledger.put(e);
             Step::Send(Purpose::Status(domain, external_id.to_string(), status), request)
         }
@@ -111,9 +113,9 @@ pub(super) fn set_status(flow: &mut Flow, domain: Domain, external_id: &str, sta
 /// records the answer; sending ours now could land first and then be undone
 /// by the older one. Past the lease the other run is taken as gone.
 fn held_back(flow: &Flow, e: &crate::flow::ledger::Entry, now: u64) -> Option<Outcome> {
-    let pending = e.pending_status.as_deref()?;
+    let pending = e.pending_status.as_ref()?;
     let not_before = e.updated_at.saturating_add(STATUS_LEASE_MS);
-    if flow.engine.marked.contains(&e.key) || now >= not_before {
+    if pending.run == flow.state.run_id || now >= not_before {
         return None;
     }
     Some(Outcome::Deferred {
@@ -122,9 +124,10 @@ fn held_back(flow: &Flow, e: &crate::flow::ledger::Entry, now: u64) -> Option<Ou
             class: "deferred".into(),
             code: "deferred.status_in_flight".into(),
             message: format!(
-                "another run's change of {} {} to {pending} is in flight (its outcome unknown); this status change waits until that run records it",
+                "another run's change of {} {} to {} is in flight (its outcome unknown); this status change waits until that run records it",
                 e.domain.as_str(),
-                e.external_id
+                e.external_id,
+                pending.status
             ),
             violations: Vec::new(),
             details: None,
@@ -258,7 +261,10 @@ mod tests {
         put_order(&mut flow, "O1", "confirmed", &[]);
         let mut e = entry(&flow, Domain::Order, "O1").cloned().unwrap();
         // Another run sent "delivered" at t = 1,000 and has not recorded its answer.
-        e.pending_status = Some("delivered".into());
+        e.pending_status = Some(PendingStatus {
+            status: "delivered".into(),
+            run: flow.state.run_id ^ 1,
+        });
         e.updated_at = 1_000;
         flow.state.ledger.put(e);
         begin(&mut flow);
@@ -280,10 +286,30 @@ mod tests {
             Step::Send(Purpose::Status(Domain::Order, _, "cancelled"), _)
         ));
         let e = entry(&flow, Domain::Order, "O1").unwrap();
-        assert_eq!((e.pending_status.as_deref(), e.updated_at), (Some("cancelled"), now));
-        // Its own mark does not hold this flow back (a retry, a later record).
+        let mark = e.pending_status.clone().unwrap();
+        assert_eq!(
+            (mark.status.as_str(), mark.run, e.updated_at),
+            ("cancelled", flow.state.run_id, now)
+        );
+        // Its own mark does not hold this run back (a retry, a later record),
+        // nor the same run resumed from its checkpoint after a crash.
         assert!(matches!(
             set_status(&mut flow, Domain::Order, "O1", "cancelled", now + 1),
+            Step::Send(..)
+        ));
+        let mut resumed = crate::flow::Flow::resume(
+            &flow.checkpoint(),
+            flow.items.clone(),
+            flow.profile.clone(),
+            flow.config.clone(),
+            flow.options.clone(),
+            now + 2,
+        )
+        .unwrap();
+        assert_eq!(resumed.state.run_id, flow.state.run_id);
+        begin(&mut resumed);
+        assert!(matches!(
+            set_status(&mut resumed, Domain::Order, "O1", "cancelled", now + 2),
             Step::Send(..)
         ));
     }
