@@ -121,7 +121,10 @@ pub(super) fn resolve(flow: &mut Flow, domain: Domain, external_id: &str, now: u
         link(flow, domain, external_id, id);
         return pop(flow);
     }
-    let found = match search(flow, domain, external_id, false) {
+    // A pending entry: a create of ours whose outcome is unknown may have
+    // reached incwo after a pass read its page, so the lookup reconciles.
+    let pending = entry(flow, domain, external_id).is_some_and(|e| e.state == EntryState::Pending);
+    let found = match search(flow, domain, external_id, pending) {
         Ok(found) => found,
         Err(step) => return step,
     };
