@@ -124,6 +124,11 @@ export interface Checkpoint {
   nextRequestId: number;
   outcomes: Array<Outcome | null>;
   retryState: RetryState;
+  /**
+   * This run's id (from the seed and the start time), kept by a resume:
+   * it tells the run's own status changes in flight from other runs'.
+   */
+  runId: number;
   seed: number;
   stopped: ErrorInfo | null;
 }
@@ -323,6 +328,15 @@ export interface LedgerEntry {
   lines?: Record<string, LineQuantities>;
   /** Mapper version the step was written with. */
   mapperVersion: number;
+  /**
+   * A status change sent and not answered yet (its outcome unknown).
+   * Saved before the request leaves, cleared by its answer; while it is
+   * set and younger than [`STATUS_LEASE_MS`], no other run sends a status
+   * change of this document (it defers the record with
+   * `deferred.status_in_flight`), so an older change cannot land after a
+   * newer one and undo it.
+   */
+  pendingStatus?: PendingStatus | null;
   /** A confirmation event was handed to the host (see `events`). */
   published: boolean;
   /** Pending, done or quarantined. */
@@ -388,6 +402,17 @@ export type Outcome =
     notBefore: number;
     outcome: "deferred";
   };
+
+/** A status change in flight: the status asked for and the run that sent it. */
+export interface PendingStatus {
+  /**
+   * The run that sent it (its checkpoint's `runId`: a run resumed from
+   * its checkpoint knows its own changes).
+   */
+  run: number;
+  /** The status name asked for. */
+  status: string;
+}
 
 /** One quarantined record. JSON camelCase; times are ms since the epoch. */
 export interface QuarantineEntry {

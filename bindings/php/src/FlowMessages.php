@@ -35,6 +35,7 @@ namespace Incwo\Connector;
  * - Method: HTTP method. JSON: `"GET"`, `"POST"`, `"PUT"`, `"DELETE"`.
  * - Operation: What a call does, derived from the method and the path shape (with or without an id). Used as a metric label and by retry decisions (a create whose outcome is unknown is reconciled, never blindly repeated). JSON: lowercase.
  * - Outcome: How a record ended.
+ * - PendingStatus: A status change in flight: the status asked for and the run that sent it.
  * - QuarantineEntry: One quarantined record. JSON camelCase; times are ms since the epoch.
  * - QuarantineState: Where an entry stands.
  * - RequestTrace: A request already made for the quarantined record.
@@ -110,6 +111,7 @@ namespace Incwo\Connector;
  *     nextRequestId: int,
  *     outcomes: list<Outcome|null>,
  *     retryState: RetryState,
+ *     runId: int,
  *     seed: int,
  *     stopped: ErrorInfo|null,
  * }
@@ -186,6 +188,7 @@ namespace Incwo\Connector;
  *     key: string,
  *     lines?: array<string, LineQuantities>,
  *     mapperVersion: int,
+ *     pendingStatus?: PendingStatus|null,
  *     published: bool,
  *     state: EntryState,
  *     status?: string|null,
@@ -214,6 +217,10 @@ namespace Incwo\Connector;
  *     error: ErrorInfo,
  *     notBefore: int,
  *     outcome: 'deferred',
+ * }
+ * @psalm-type PendingStatus = array{
+ *     run: int,
+ *     status: string,
  * }
  * @psalm-type QuarantineEntry = array{
  *     attempts: int,

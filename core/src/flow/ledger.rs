@@ -35,6 +35,18 @@ pub enum EntryState {
     Quarantined,
 }
 
+/// A status change in flight: the status asked for and the run that sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PendingStatus {
+    /// The status name asked for.
+    pub status: String,
+    /// The run that sent it (its checkpoint's `runId`: a run resumed from
+    /// its checkpoint knows its own changes).
+    pub run: u64,
+}
+
 /// Quantities of one SKU on an order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -92,6 +104,14 @@ pub struct Entry {
     /// Document status name (`draft`, `accepted`, `confirmed`, `cancelled`…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// A status change sent and not answered yet (its outcome unknown).
+    /// Saved before the request leaves, cleared by its answer; while it is
+    /// set and younger than [`STATUS_LEASE_MS`], no other run sends a status
+    /// change of this document (it defers the record with
+    /// `deferred.status_in_flight`), so an older change cannot land after a
+    /// newer one and undo it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_status: Option<PendingStatus>,
     /// The read-back matched what was written.
     #[serde(default)]
     pub verified: bool,
@@ -123,6 +143,11 @@ pub struct Entry {
     /// Last change (ms since the epoch).
     pub updated_at: u64,
 }
+
+/// How long a status change marked `pending_status` holds other runs back
+/// (ms since the entry's `updated_at`): past it, its run is taken as gone
+/// (a crash, a run that gave up) and another run may change the status.
+pub const STATUS_LEASE_MS: u64 = 60_000;
 
 /// Computes the idempotency key of a step.
 pub fn idempotency_key(tenant: &str, domain: Domain, external_id: &str, step: &str, mapper_version: u32) -> String {
@@ -256,6 +281,7 @@ mod tests {
             incwo_id: Some(9),
             hash: "h".into(),
             status: None,
+            pending_status: None,
             verified: true,
             published: true,
             events: vec![],

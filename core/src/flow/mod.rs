@@ -271,6 +271,10 @@ struct Checkpoint {
     blocked_customers: BTreeMap<String, (u64, ErrorInfo)>,
     next_request_id: u64,
     seed: u64,
+    /// This run's id (from the seed and the start time), kept by a resume:
+    /// it tells the run's own status changes in flight from other runs'.
+    #[serde(default)]
+    run_id: u64,
     #[serde(default)]
     stopped: Option<ErrorInfo>,
     /// Indexes whose outcome was set since the host last took them
@@ -347,7 +351,7 @@ impl Flow {
         config: ConnectionConfig,
         options: FlowOptions,
         ledger: Ledger,
-        _now: u64,
+        now: u64,
         seed: u64,
     ) -> Flow {
         let state = Checkpoint {
@@ -360,6 +364,7 @@ impl Flow {
             blocked_customers: BTreeMap::new(),
             next_request_id: 1,
             seed,
+            run_id: crate::retry::splitmix64(seed ^ crate::retry::splitmix64(now)),
             stopped: None,
             changed_outcomes: Default::default(),
         };

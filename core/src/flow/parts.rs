@@ -47,6 +47,8 @@ struct Progress {
     next_request_id: u64,
     seed: u64,
     #[serde(default)]
+    run_id: u64,
+    #[serde(default)]
     stopped: Option<ErrorInfo>,
 }
 
@@ -63,6 +65,7 @@ impl Flow {
             blocked_customers: s.blocked_customers.clone(),
             next_request_id: s.next_request_id,
             seed: s.seed,
+            run_id: s.run_id,
             stopped: s.stopped.clone(),
         })
         .unwrap_or_default()
@@ -83,6 +86,7 @@ impl CheckpointParts {
             blocked_customers: state.blocked_customers,
             next_request_id: state.next_request_id,
             seed: state.seed,
+            run_id: state.run_id,
             stopped: state.stopped,
         };
         Ok(CheckpointParts {
@@ -136,6 +140,7 @@ impl CheckpointParts {
             blocked_customers: progress.blocked_customers,
             next_request_id: progress.next_request_id,
             seed: progress.seed,
+            run_id: progress.run_id,
             stopped: progress.stopped,
             changed_outcomes: Default::default(),
         };

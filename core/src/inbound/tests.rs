@@ -17,6 +17,7 @@ fn entry(domain: Domain, external_id: &str, id: u64, status: &str) -> Entry {
         incwo_id: Some(id),
         hash: "h".into(),
         status: (!status.is_empty()).then(|| status.to_string()),
+        pending_status: None,
         verified: true,
         published: true,
         events: vec![],

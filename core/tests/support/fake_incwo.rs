@@ -240,6 +240,31 @@ pub struct FakeIncwo {
     /// Every request received.
     pub log: Vec<Received>,
     references: BTreeMap<String, u64>,
+    /// Objects someone else created in incwo (resource, id): not the
+    /// connector's, so the ledger need not know them.
+    pub foreign: std::collections::BTreeSet<(String, u64)>,
+    /// List pages in an order that is not by ascending id (a seeded
+    /// shuffle), as an account whose list order changed would serve them.
+    pub scrambled: bool,
+    /// Changes made in incwo by someone else, each before the request of
+    /// its number (counted from 0 over `log`) is served.
+    pub churn: Vec<(usize, Churn)>,
+    /// When each marker first appeared: the number of requests received
+    /// before, by (resource, marker).
+    pub born: BTreeMap<(String, String), usize>,
+}
+
+/// A change someone else makes in incwo while the connector works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Churn {
+    /// Creates an object of `resource` with `marker` (unless an object
+    /// already carries it), or with no marker.
+    Create(&'static str, Option<String>),
+    /// Deletes the `n`-th foreign object of `resource` (modulo their count),
+    /// shifting later objects one place towards the first page.
+    Delete(&'static str, u64),
+    /// Lists come in a shuffled order from now on.
+    Scramble,
 }
 
 impl Default for FakeIncwo {
@@ -309,6 +334,97 @@ impl FakeIncwo {
             faults: Vec::new(),
             log: Vec::new(),
             references: BTreeMap::new(),
+            foreign: Default::default(),
+            scrambled: false,
+            churn: Vec::new(),
+            born: BTreeMap::new(),
+        }
+    }
+
+    /// Someone else creates an object of `resource` in incwo, with `marker`
+    /// or none; its id, or `None` when an object already carries the marker.
+    pub fn add_foreign(&mut self, resource: &'static str, marker: Option<&str>) -> Option<u64> {
+        let field = marker_field(resource);
+        if let (Some(m), Some(_)) = (marker, field) {
+            if !self.by_marker(resource, m).is_empty() {
+                return None;
+            }
+        }
+        let base = RESOURCES.iter().find(|r| r.0 == resource).map_or(0, |r| r.2);
+        let next = self.next_ids.entry(resource.into()).or_insert(base);
+        *next += 1;
+        let id = *next;
+        let mut fields: Vec<(String, String)> = match resource {
+            "firms" => vec![("name".into(), format!("Société {id}"))],
+            "customer_products" => vec![
+                ("name".into(), format!("Article {id}")),
+                ("is_active".into(), "1".into()),
+            ],
+            "proposal_sheets" => vec![
+                ("sheet_type".into(), "order".into()),
+                ("progress_id".into(), "555".into()),
+            ],
+            _ => vec![],
+        };
+        if let (Some(m), Some(f)) = (marker, field) {
+            fields.push((f.into(), m.into()));
+            self.born
+                .entry((resource.to_string(), m.to_string()))
+                .or_insert(self.log.len());
+        }
+        let o = Object {
+            id,
+            fields: fields.into_iter().collect(),
+            lines: Vec::new(),
+        };
+        self.objects.entry(resource.into()).or_default().insert(id, o);
+        self.foreign.insert((resource.to_string(), id));
+        Some(id)
+    }
+
+    /// Someone else deletes the `n`-th foreign object of `resource` (modulo
+    /// their count); its id, if there was one.
+    /// Objects carrying a marker the batch uses (adopted by the connector)
+    /// are left alone: deleting what the ledger knows is outside this model.
+    pub fn delete_foreign(&mut self, resource: &str, n: u64) -> Option<u64> {
+        let field = marker_field(resource).unwrap_or("-");
+        let ids: Vec<u64> = self
+            .foreign
+            .iter()
+            .filter(|(r, _)| r == resource)
+            .map(|(_, id)| *id)
+            .filter(|id| {
+                self.objects
+                    .get(resource)
+                    .and_then(|m| m.get(id))
+                    .and_then(|o| o.get(field))
+                    .map_or(true, |m| m.starts_with("EXT-"))
+            })
+            .collect();
+        let id = *ids.get((n % ids.len().max(1) as u64) as usize)?;
+        self.objects.get_mut(resource).and_then(|m| m.remove(&id));
+        self.foreign.remove(&(resource.to_string(), id));
+        Some(id)
+    }
+
+    fn apply_churn(&mut self) {
+        let at = self.log.len();
+        let due: Vec<Churn> = self
+            .churn
+            .iter()
+            .filter(|(n, _)| *n == at)
+            .map(|(_, c)| c.clone())
+            .collect();
+        for change in due {
+            match change {
+                Churn::Create(resource, marker) => {
+                    self.add_foreign(resource, marker.as_deref());
+                }
+                Churn::Delete(resource, n) => {
+                    self.delete_foreign(resource, n);
+                }
+                Churn::Scramble => self.scrambled = true,
+            }
         }
     }
 
@@ -394,6 +510,7 @@ impl FakeIncwo {
 
     /// Handles a request: a response, or the transport failure the host sees.
     pub fn handle(&mut self, request: &Request) -> Result<Response, TransportFailure> {
+        self.apply_churn();
         let method = request.method();
         let endpoint = request.endpoint().to_string();
         let Some(target) = parse_target(request.url(), &self.business_file) else {
@@ -523,7 +640,10 @@ impl FakeIncwo {
     }
 
     fn list(&self, resource: &str, singular: &str, page: usize) -> Response {
-        let all = self.all(resource);
+        let mut all = self.all(resource);
+        if self.scrambled {
+            all.sort_by_key(|o| incwo_core::retry::splitmix64(o.id));
+        }
         let total_pages = all.len().div_ceil(PAGE_SIZE).max(1);
         let items: Vec<&&Object> = all.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
         let mut out = format!(
@@ -804,6 +924,9 @@ impl FakeIncwo {
                     .creates
                     .entry((resource.to_string(), marker.to_string()))
                     .or_default() += 1;
+                self.born
+                    .entry((resource.to_string(), marker.to_string()))
+                    .or_insert(self.log.len());
             }
         }
         let rendered = self.render(resource, singular, &o);

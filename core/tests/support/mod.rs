@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_incwo;
+pub mod index_runs;
 pub mod workers;
 pub mod writers;
 
@@ -159,6 +160,8 @@ pub struct Host {
     pub published: Vec<(String, Event)>,
     /// Records ended: (index, outcome).
     pub done: Vec<(usize, Outcome)>,
+    /// Requests incwo had received when each record of `done` ended.
+    pub done_at: Vec<usize>,
     /// Actions seen (all runs).
     pub actions: usize,
     /// `METHOD endpoint` of every Send, in order.
@@ -246,6 +249,7 @@ pub fn drive(flow: &mut Flow, fake: &mut FakeIncwo, host: &mut Host, crash: Opti
             Action::RecordDone { index, outcome, .. } => {
                 host.audit.on_record_done(index, &outcome);
                 host.done.push((index, outcome));
+                host.done_at.push(fake.log.len());
             }
             Action::Done { summary } => {
                 if dies.is_some() {

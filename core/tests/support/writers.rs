@@ -26,9 +26,11 @@
 #![allow(dead_code)]
 
 use super::fake_incwo::FakeIncwo;
+use super::index_runs::merge;
 use super::{config, Audit, Crash, T0};
 use incwo_core::errors::TransportFailure;
 use incwo_core::flow::batch::BatchItem;
+use incwo_core::flow::index::IndexChanges;
 use incwo_core::flow::ledger::{Entry, EntryState, Ledger};
 use incwo_core::flow::{Action, Flow, FlowOptions, Outcome};
 use incwo_core::http::Response;
@@ -77,6 +79,10 @@ pub struct Store {
     pub conflicts: usize,
     /// Runs that stopped after waiting for the lock.
     pub stops: usize,
+    /// The marker index both writers share: each run loads it, and each
+    /// save upserts the run's index changes with its ledger rows (in the
+    /// same transaction: none when those conflict).
+    pub index: IndexChanges,
 }
 
 impl Store {
@@ -140,6 +146,9 @@ pub struct Writer {
     pub actions: usize,
     /// Runs started.
     pub runs: usize,
+    /// Runs started again for deferred records (another run's status change
+    /// in flight, the page budget spent), as a cron would later.
+    pub reruns: usize,
     /// Each record's outcome in its last run.
     pub outcomes: Vec<Option<Outcome>>,
     /// The retry audit of its requests.
@@ -175,6 +184,7 @@ impl Pair {
                 now: T0,
                 actions: 0,
                 runs: 0,
+                reruns: 0,
                 outcomes: vec![None; items.len()],
                 audit: Audit::new(&options.retry),
             })
@@ -248,7 +258,9 @@ impl Pair {
             return false;
         };
         let changed = run.flow.take_changed_entries();
+        let index = run.flow.take_index_changes();
         if changed.is_empty() {
+            merge(&mut self.store.index, index);
             return true;
         }
         let saved = match self.rule {
@@ -258,7 +270,9 @@ impl Pair {
             }
             Rule::Versions { .. } => self.store.write(changed, Some(&mut run.known), w),
         };
-        if saved.is_err() {
+        if saved.is_ok() {
+            merge(&mut self.store.index, index);
+        } else {
             if std::env::var("FLOW_TRACE").is_ok() {
                 eprintln!("TRACE writer {w}: conflict {saved:?}");
             }
@@ -325,12 +339,28 @@ impl Pair {
             }
             Action::Done { .. } => {
                 if self.save(w) {
-                    let writer = &mut self.writers[w];
-                    writer.run = None;
-                    writer.finished = true;
                     if self.store.lock == Some(w) {
                         self.store.lock = None;
                     }
+                    let writer = &mut self.writers[w];
+                    writer.run = None;
+                    // Deferred records (held back by the other writer's status
+                    // change in flight, the page budget, a retry budget) are
+                    // synced by a later run, as a cron reruns (a bounded number).
+                    let held = writer
+                        .outcomes
+                        .iter()
+                        .filter_map(|o| match o {
+                            Some(Outcome::Deferred { not_before, .. }) => Some(*not_before),
+                            _ => None,
+                        })
+                        .max();
+                    if let Some(not_before) = held.filter(|_| writer.reruns < 40) {
+                        writer.reruns += 1;
+                        writer.now = writer.now.max(not_before);
+                        return;
+                    }
+                    writer.finished = true;
                 }
             }
         }
@@ -373,7 +403,7 @@ impl Pair {
         writer.outcomes = vec![None; self.items.len()];
         writer.audit.restart(None);
         let seed = splitmix64(self.seed ^ ((w as u64) << 32) ^ writer.runs as u64);
-        let flow = Flow::with_ledger(
+        let mut flow = Flow::with_ledger(
             self.items.clone(),
             self.profile.clone(),
             config(),
@@ -382,6 +412,7 @@ impl Pair {
             writer.now,
             seed,
         );
+        flow.load_index(self.store.index.clone());
         writer.run = Some(Run {
             flow,
             answer: None,

@@ -139,6 +139,9 @@ class Checkpoint(TypedDict):
     nextRequestId: int
     outcomes: List[Optional["Outcome"]]
     retryState: "RetryState"
+    #: This run's id (from the seed and the start time), kept by a resume:
+    #: it tells the run's own status changes in flight from other runs'.
+    runId: int
     seed: int
     stopped: Optional["ErrorInfo"]
 
@@ -346,6 +349,13 @@ class LedgerEntry(_LedgerEntryRequired, total=False):
     invoices: List[str]
     #: Per-SKU quantities of an order.
     lines: Dict[str, "LineQuantities"]
+    #: A status change sent and not answered yet (its outcome unknown).
+    #: Saved before the request leaves, cleared by its answer; while it is
+    #: set and younger than [`STATUS_LEASE_MS`], no other run sends a status
+    #: change of this document (it defers the record with
+    #: `deferred.status_in_flight`), so an older change cannot land after a
+    #: newer one and undo it.
+    pendingStatus: Optional["PendingStatus"]
     #: Document status name (`draft`, `accepted`, `confirmed`, `cancelled`…).
     status: Optional[str]
     #: A document's totals as mapped.
@@ -395,6 +405,16 @@ class OutcomeSynced(TypedDict):
     #: incwo id of the record's main object.
     incwoId: Optional[int]
     outcome: Literal["synced"]
+
+
+class PendingStatus(TypedDict):
+    """A status change in flight: the status asked for and the run that sent it."""
+
+    #: The run that sent it (its checkpoint's `runId`: a run resumed from
+    #: its checkpoint knows its own changes).
+    run: int
+    #: The status name asked for.
+    status: str
 
 
 class _QuarantineEntryRequired(TypedDict):
@@ -665,6 +685,7 @@ __all__ = [
     "OutcomeQuarantined",
     "OutcomeSkipped",
     "OutcomeSynced",
+    "PendingStatus",
     "QuarantineEntry",
     "QuarantineState",
     "RequestTrace",

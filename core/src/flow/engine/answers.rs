@@ -112,6 +112,7 @@ pub(super) fn on_success(flow: &mut Flow, purpose: Purpose, response: &Response,
         Purpose::Status(domain, external_id, status) => {
             if let Some(e) = entry_mut(flow, domain, &external_id) {
                 e.status = Some(status.into());
+                e.pending_status = None;
                 e.verified = false;
                 e.updated_at = now;
             }
@@ -156,8 +157,10 @@ pub(super) fn on_success(flow: &mut Flow, purpose: Purpose, response: &Response,
                 };
                 if let Some(status) = status_name(&flow.profile, domain, progress) {
                     if let Some(e) = entry_mut(flow, domain, &external_id) {
-                        if e.status.as_deref() != Some(status.as_str()) {
+                        if e.status.as_deref() != Some(status.as_str()) || e.pending_status.is_some() {
+                            // What incwo holds is known: no change of ours is in flight.
                             e.status = Some(status);
+                            e.pending_status = None;
                             e.verified = false;
                             e.updated_at = now;
                         }

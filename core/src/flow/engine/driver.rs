@@ -134,7 +134,7 @@ pub(super) fn step(flow: &mut Flow, now: u64) -> Step {
         Task::ResolveDoc(domain, number) => resolve(flow, domain, &number, now),
         Task::Check(check) => run_check(flow, &check),
         Task::Write(domain, id) => write(flow, domain, &id, now),
-        Task::SetStatus(domain, id, status) => set_status(flow, domain, &id, status),
+        Task::SetStatus(domain, id, status) => set_status(flow, domain, &id, status, now),
         Task::SyncDelivery(order) => sync_delivery(flow, &order),
         Task::ReadBack(domain, id) => read_back(flow, domain, &id),
         Task::Refresh(domain, id, refusal) => refresh(flow, domain, &id, refusal),

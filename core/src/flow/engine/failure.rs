@@ -124,8 +124,16 @@ fn reconcile(flow: &mut Flow, attempt: u32, now: u64, wait: Option<(u64, String)
     }
 }
 
-/// Sends the failed request again, after `wait` and the breaker's.
+/// Sends the failed request again, after `wait` and the breaker's. A status
+/// change's `pending_status` mark is renewed, so that its entry is saved
+/// (and version-checked) again before the retry leaves, and its lease runs
+/// from this attempt.
 fn resend(flow: &mut Flow, in_flight: InFlight, now: u64, wait: Option<(u64, String)>) {
+    if let Purpose::Status(domain, external_id, _) = &in_flight.purpose {
+        if let Some(e) = entry_mut(flow, *domain, external_id) {
+            e.updated_at = now;
+        }
+    }
     let attempt = in_flight.attempt.saturating_add(1);
     let wait = hold(flow, now, wait);
     run(flow).resend = Some((in_flight.purpose, in_flight.request, attempt));

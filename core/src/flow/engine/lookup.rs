@@ -58,8 +58,12 @@ pub(super) fn search(flow: &mut Flow, domain: Domain, marker: &str, reconcile: b
         // The pass this lookup read to its end proves absence, unless the
         // lookup reconciles a create of unknown outcome and the pass began
         // before it (another lookup's, with lanes: it may have read the
-        // newest page before the create reached incwo).
-        None if started && (own_pass || !reconcile) => return Ok(settle(flow, None)),
+        // newest page before the create reached incwo), or the pass was
+        // resumed from an earlier run (its first pages were read before
+        // objects created since).
+        None if started && (own_pass || !reconcile) && flow.index.passed_this_run(resource) => {
+            return Ok(settle(flow, None))
+        }
         // None in progress, or a reconciliation's: this lookup begins its own.
         None => {
             let own = flow.index.begin_pass(resource, flow.profile.lists.order);
@@ -146,7 +150,10 @@ pub(super) fn resolve(flow: &mut Flow, domain: Domain, external_id: &str, now: u
         link(flow, domain, external_id, id);
         return pop(flow);
     }
-    let found = match search(flow, domain, external_id, false) {
+    // A pending entry: a create of ours whose outcome is unknown may have
+    // reached incwo after a pass read its page, so the lookup reconciles.
+    let pending = entry(flow, domain, external_id).is_some_and(|e| e.state == EntryState::Pending);
+    let found = match search(flow, domain, external_id, pending) {
         Ok(found) => found,
         Err(step) => return step,
     };

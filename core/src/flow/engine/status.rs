@@ -5,9 +5,9 @@
 use super::tasks::Task;
 use super::{entry, pop, quarantine, run, Purpose, Step};
 use crate::adapters::Adapter;
-use crate::flow::ledger::Domain;
+use crate::flow::ledger::{Domain, PendingStatus, STATUS_LEASE_MS};
 use crate::flow::transitions::{self, DocType};
-use crate::flow::Flow;
+use crate::flow::{ErrorInfo, Flow, Outcome};
 use crate::mapping::Profile;
 
 /// The status name of a document's `progress_id` in the profile.
@@ -43,10 +43,11 @@ pub(super) fn adopt_status(flow: &mut Flow, domain: Domain, external_id: &str, p
     }
 }
 
-/// Moves a document to `status`: nothing when it is there, a quarantine when
-/// the transition is forbidden, else the update of its `progress_id`.
-pub(super) fn set_status(flow: &mut Flow, domain: Domain, external_id: &str, status: &'static str) -> Step {
-    let Some(e) = entry(flow, domain, external_id).cloned() else {
+/// Moves a document to `status`: nothing when it is there, a deferral while
+/// another run's status change of it is in flight, a quarantine when the
+/// transition is forbidden, else the update of its `progress_id`.
+pub(super) fn set_status(flow: &mut Flow, domain: Domain, external_id: &str, status: &'static str, now: u64) -> Step {
+    let Some(mut e) = entry(flow, domain, external_id).cloned() else {
         return quarantine(
             "business.unknown_document",
             format!("{} {external_id} is not in the ledger", domain.as_str()),
@@ -54,6 +55,9 @@ pub(super) fn set_status(flow: &mut Flow, domain: Domain, external_id: &str, sta
     };
     if e.status.as_deref() == Some(status) {
         return pop(flow);
+    }
+    if let Some(deferred) = held_back(flow, &e, now) {
+        return Step::Finish(deferred);
     }
     let doc = match domain {
         Domain::Quote => DocType::Quote,
@@ -85,15 +89,50 @@ pub(super) fn set_status(flow: &mut Flow, domain: Domain, external_id: &str, sta
     let correlation_id = run(flow).correlation_id.clone();
     match Adapter::new(domain).update(&flow.config, id, &body, &correlation_id, None) {
         Ok(request) => {
-            // The entry is saved again before the change leaves: a store that
-            // checks each entry's version then refuses a run whose view of
-            // the document is stale (another writer changed it meanwhile)
-            // before its status change can undo the other's in incwo.
+            // The entry is saved again before the change leaves, marked with
+            // the status asked for: a store that checks each entry's version
+            // then refuses a run whose view of the document is stale
+            // (another writer changed it meanwhile) before its status change
+            // can undo the other's in incwo, and while the mark stands no
+            // other run sends a status change of this document.
+            e.pending_status = Some(PendingStatus {
+                status: status.to_string(),
+                run: flow.state.run_id,
+            });
+            e.updated_at = now;
             flow.state.ledger.put(e);
             Step::Send(Purpose::Status(domain, external_id.to_string(), status), request)
         }
         Err(e) => quarantine("usage.request", e.to_string()),
     }
+}
+
+/// The deferral of a status change while another run's change of the same
+/// document is in flight: its `pending_status` mark, not this flow's own,
+/// younger than [`STATUS_LEASE_MS`]. Its outcome is unknown until that run
+/// records the answer; sending ours now could land first and then be undone
+/// by the older one. Past the lease the other run is taken as gone.
+fn held_back(flow: &Flow, e: &crate::flow::ledger::Entry, now: u64) -> Option<Outcome> {
+    let pending = e.pending_status.as_ref()?;
+    let not_before = e.updated_at.saturating_add(STATUS_LEASE_MS);
+    if pending.run == flow.state.run_id || now >= not_before {
+        return None;
+    }
+    Some(Outcome::Deferred {
+        not_before,
+        error: ErrorInfo {
+            class: "deferred".into(),
+            code: "deferred.status_in_flight".into(),
+            message: format!(
+                "another run's change of {} {} to {} is in flight (its outcome unknown); this status change waits until that run records it",
+                e.domain.as_str(),
+                e.external_id,
+                pending.status
+            ),
+            violations: Vec::new(),
+            details: None,
+        },
+    })
 }
 
 /// The delivery status an order's line quantities call for, if any.
@@ -172,7 +211,7 @@ mod tests {
         put_order(&mut flow, "O1", "confirmed", &[]);
         begin(&mut flow);
         let Step::Send(Purpose::Status(Domain::Order, id, "cancelled"), request) =
-            set_status(&mut flow, Domain::Order, "O1", "cancelled")
+            set_status(&mut flow, Domain::Order, "O1", "cancelled", 0)
         else {
             panic!("expected the status update");
         };
@@ -191,26 +230,88 @@ mod tests {
         let mut flow = flow_of(&[cancellation("O1")]);
         begin(&mut flow);
         assert_eq!(
-            quarantined(set_status(&mut flow, Domain::Order, "O1", "cancelled")),
+            quarantined(set_status(&mut flow, Domain::Order, "O1", "cancelled", 0)),
             "business.unknown_document"
         );
         put_order(&mut flow, "O1", "cancelled", &[]);
         assert!(
-            matches!(set_status(&mut flow, Domain::Order, "O1", "cancelled"), Step::Continue),
+            matches!(
+                set_status(&mut flow, Domain::Order, "O1", "cancelled", 0),
+                Step::Continue
+            ),
             "already there"
         );
         put_order(&mut flow, "O1", "delivered", &[]);
         assert_eq!(
-            quarantined(set_status(&mut flow, Domain::Order, "O1", "confirmed")),
+            quarantined(set_status(&mut flow, Domain::Order, "O1", "confirmed", 0)),
             "business.invalid_transition"
         );
         let mut e = put_done(&mut flow, Domain::Invoice, "F1", 9);
         e.status = Some("cancelled".into());
         flow.state.ledger.put(e);
         assert_eq!(
-            quarantined(set_status(&mut flow, Domain::Invoice, "F1", "issued")),
+            quarantined(set_status(&mut flow, Domain::Invoice, "F1", "issued", 0)),
             "business.invalid_transition"
         );
+    }
+
+    #[test]
+    fn another_runs_status_change_in_flight_holds_this_one_back_until_its_lease_ends() {
+        let mut flow = flow_of(&[cancellation("O1")]);
+        put_order(&mut flow, "O1", "confirmed", &[]);
+        let mut e = entry(&flow, Domain::Order, "O1").cloned().unwrap();
+        // Another run sent "delivered" at t = 1,000 and has not recorded its answer.
+        e.pending_status = Some(PendingStatus {
+            status: "delivered".into(),
+            run: flow.state.run_id ^ 1,
+        });
+        e.updated_at = 1_000;
+        flow.state.ledger.put(e);
+        begin(&mut flow);
+        match set_status(&mut flow, Domain::Order, "O1", "cancelled", 1_000 + STATUS_LEASE_MS - 1) {
+            Step::Finish(Outcome::Deferred { not_before, error }) => {
+                assert_eq!(not_before, 1_000 + STATUS_LEASE_MS);
+                assert_eq!(
+                    (error.class.as_str(), error.code.as_str()),
+                    ("deferred", "deferred.status_in_flight")
+                );
+                assert!(error.message.contains("O1") && error.message.contains("delivered"));
+            }
+            _ => panic!("expected a deferral"),
+        }
+        // Past the lease the other run is gone: this change goes, marked as ours.
+        let now = 1_000 + STATUS_LEASE_MS;
+        assert!(matches!(
+            set_status(&mut flow, Domain::Order, "O1", "cancelled", now),
+            Step::Send(Purpose::Status(Domain::Order, _, "cancelled"), _)
+        ));
+        let e = entry(&flow, Domain::Order, "O1").unwrap();
+        let mark = e.pending_status.clone().unwrap();
+        assert_eq!(
+            (mark.status.as_str(), mark.run, e.updated_at),
+            ("cancelled", flow.state.run_id, now)
+        );
+        // Its own mark does not hold this run back (a retry, a later record),
+        // nor the same run resumed from its checkpoint after a crash.
+        assert!(matches!(
+            set_status(&mut flow, Domain::Order, "O1", "cancelled", now + 1),
+            Step::Send(..)
+        ));
+        let mut resumed = crate::flow::Flow::resume(
+            &flow.checkpoint(),
+            flow.items.clone(),
+            flow.profile.clone(),
+            flow.config.clone(),
+            flow.options.clone(),
+            now + 2,
+        )
+        .unwrap();
+        assert_eq!(resumed.state.run_id, flow.state.run_id);
+        begin(&mut resumed);
+        assert!(matches!(
+            set_status(&mut resumed, Domain::Order, "O1", "cancelled", now + 2),
+            Step::Send(..)
+        ));
     }
 
     #[test]

@@ -167,6 +167,11 @@ pub struct MarkerIndex {
     fresh: BTreeMap<String, u64>,
     /// This run's clock (see [`MarkerIndex::tick`]).
     clock: u64,
+    /// Resources whose pass in progress (or last completed) read its first
+    /// page in this run. Only such a pass proves absence: one resumed from
+    /// an earlier run read pages before objects created since then were
+    /// there (a newest page, read last run, has grown since).
+    read_this_run: BTreeSet<String>,
     /// List pages read in this run.
     pages_read: u32,
 }
@@ -300,6 +305,14 @@ impl MarkerIndex {
         self.pass_begun(resource).is_some_and(|begun| begun > mark) || self.read_whole_since(resource, mark)
     }
 
+    /// Whether the pass over `resource` in progress, or the last one
+    /// completed, read all its pages in this run: a pass resumed from an
+    /// earlier run (cut short by its page budget) proves no absence, since
+    /// objects may have been created since on pages it had read.
+    pub fn passed_this_run(&self, resource: &str) -> bool {
+        self.read_this_run.contains(resource)
+    }
+
     /// Starts a pass over `resource` unless one is in progress (a pass cut
     /// short by an earlier run continues); returns whether it started one.
     /// `configured`: the profile's list order (`unknown` forces passes that
@@ -322,6 +335,7 @@ impl MarkerIndex {
             ..Pass::default()
         });
         self.changed_coverage.insert(resource.to_string());
+        self.read_this_run.remove(resource);
         true
     }
 
@@ -388,11 +402,14 @@ impl MarkerIndex {
         }
         self.changed_coverage.insert(resource.to_string());
         let now = self.tick();
-        let r = self.resource_mut(resource);
+        let r = self.resources.entry(resource.to_string()).or_default();
         r.coverage.total_pages = listing.total_pages;
         let Some(mut pass) = r.coverage.pass.take() else {
             return;
         };
+        if pass.pages_read == 0 {
+            self.read_this_run.insert(resource.to_string());
+        }
         pass.pages_read = pass.pages_read.saturating_add(1);
         pass.total_pages = listing.total_pages;
         let step = if pass.full {
@@ -409,11 +426,12 @@ impl MarkerIndex {
                 if !pass.full {
                     r.coverage.watermark = r.coverage.watermark.max(pass.top);
                 }
-                if pass.full {
+                if pass.full && self.read_this_run.contains(resource) {
                     self.fresh.insert(resource.to_string(), pass.begun);
                 }
             }
             PassStep::NotAscending => {
+                self.read_this_run.remove(resource);
                 r.coverage.order = ListOrder::Unknown;
                 r.coverage.watermark = 0;
                 // A whole read begins now, from the first page.

@@ -270,3 +270,36 @@ fn the_page_budget_counts_pages_beyond_each_passs_first() {
         "a longer pass is, beyond its first page"
     );
 }
+
+#[test]
+fn a_pass_resumed_from_an_earlier_run_is_not_read_in_this_one() {
+    let account = pages(30, 10);
+    let mut index = MarkerIndex::default();
+    index.begin_pass("firms", ListOrder::Ascending);
+    let page = index.next_page("firms").unwrap();
+    index.feed(Domain::Customer, page, &listing(&account[page as usize - 1], 3));
+    assert!(index.passed_this_run("firms"), "its first page was read in this run");
+    // The run's page budget ends it; the next run resumes the pass. An
+    // object created meanwhile lands on the page it read first.
+    let mut next_run = MarkerIndex::default();
+    next_run.load(index.take_changes());
+    run_pass(&mut next_run, &account);
+    assert_eq!(next_run.next_page("firms"), None, "the resumed pass completed");
+    assert!(
+        !next_run.passed_this_run("firms"),
+        "it proves no absence: its first page was read in the earlier run"
+    );
+    // A pass of its own, begun in this run, does.
+    assert!(next_run.begin_pass("firms", ListOrder::Ascending));
+    assert!(!next_run.passed_this_run("firms"), "nothing read yet");
+    run_pass(&mut next_run, &account);
+    assert!(next_run.passed_this_run("firms"));
+    // Unknown order: only a whole read begun in this run makes absence proof enough.
+    let mut whole = MarkerIndex::default();
+    whole.begin_pass("firms", ListOrder::Unknown);
+    whole.feed(Domain::Customer, 1, &listing(&account[0], 3));
+    let mut later = MarkerIndex::default();
+    later.load(whole.take_changes());
+    run_pass(&mut later, &account);
+    assert!(!later.read_whole_this_run("firms"));
+}
