@@ -88,14 +88,16 @@ final class Connector
      * Starts the flow of a batch, resuming from `$checkpoint` when given.
      *
      * @param list<array{kind: string, record: mixed}>|string $records the records, or JSON Lines text
+     * @param int|null $seed the run's randomness (retry jitter, the run id that marks its status changes);
+     *                       random when null, so that two runs started together differ
      * @param string|null $ledger ledger entries fetched from a shared table (a JSON list), without a checkpoint
      */
-    public function start(array|string $records, ?string $checkpoint = null, int $seed = 0, ?string $ledger = null): Flow
+    public function start(array|string $records, ?string $checkpoint = null, ?int $seed = null, ?string $ledger = null): Flow
     {
         $args = [
             'config' => $this->connection,
             'now' => $this->now(),
-            'seed' => $seed,
+            'seed' => $seed ?? random_int(0, 2 ** 53 - 1),
         ];
         if ($this->options !== []) {
             $args['options'] = $this->options;
@@ -139,7 +141,7 @@ final class Connector
         ?callable $onAction = null,
         ?callable $onWait = null,
         ?callable $publish = null,
-        int $seed = 0,
+        ?int $seed = null,
         int $maxRestarts = 1000,
         ?callable $onIndexProgress = null,
     ): SyncResult {

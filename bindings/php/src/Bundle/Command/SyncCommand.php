@@ -38,7 +38,7 @@ final class SyncCommand extends Command
         $this->setDescription((string) self::$defaultDescription)
             ->addArgument('batch', InputArgument::REQUIRED, 'JSON Lines file, one {"kind", "record"} per line')
             ->addOption('checkpoint-key', null, InputOption::VALUE_REQUIRED, 'key of the checkpoint (default: the file name)')
-            ->addOption('seed', null, InputOption::VALUE_REQUIRED, 'jitter seed', '0');
+            ->addOption('seed', null, InputOption::VALUE_REQUIRED, 'the run\'s randomness (retry jitter, run id); random by default');
     }
 
     protected function execute(InputInterface $input, OutputInterface $output): int
@@ -64,7 +64,7 @@ final class SyncCommand extends Command
                         $progress->advance();
                     }
                 },
-                seed: (int) $input->getOption('seed'),
+                seed: $input->getOption('seed') === null ? null : (int) $input->getOption('seed'),
                 onIndexProgress: $index->update(...),
             );
         } finally {
