@@ -32,6 +32,27 @@ pub(super) fn progress_id(profile: &Profile, domain: Domain, status: &str) -> Op
     }
 }
 
+/// A document found in incwo (without a ledger entry) whose `progress_id`
+/// the profile's statuses do not name: quarantined, since the flow could
+/// neither compare nor move a status it cannot name. `None` when named (or
+/// when the domain has no statuses).
+pub(super) fn unnamed_status(flow: &Flow, domain: Domain, external_id: &str, progress_id: Option<u64>) -> Option<Step> {
+    let id = progress_id?;
+    if !matches!(domain, Domain::Quote | Domain::Order | Domain::Invoice)
+        || status_name(&flow.profile, domain, Some(id)).is_some()
+    {
+        return None;
+    }
+    Some(quarantine(
+        "business.unknown_status",
+        format!(
+            "{} {external_id} is in incwo with progress_id {id}, which the profile's {} statuses do not name",
+            domain.as_str(),
+            domain.as_str()
+        ),
+    ))
+}
+
 /// Records the status incwo holds for a document (when the profile names it).
 pub(super) fn adopt_status(flow: &mut Flow, domain: Domain, external_id: &str, progress_id: Option<u64>) {
     let Some(status) = status_name(&flow.profile, domain, progress_id) else {
@@ -343,6 +364,22 @@ mod tests {
                 Some(target) => assert_eq!(next, [Task::SetStatus(Domain::Order, "O1".into(), target)]),
                 None => assert!(next.is_empty()),
             }
+        }
+    }
+
+    #[test]
+    fn a_found_document_whose_status_the_profile_does_not_name_is_quarantined() {
+        let flow = flow_of(&[]);
+        let delivered = flow.profile.statuses.order["delivered"];
+        assert!(unnamed_status(&flow, Domain::Order, "O1", Some(delivered)).is_none());
+        assert!(unnamed_status(&flow, Domain::Order, "O1", None).is_none());
+        assert!(unnamed_status(&flow, Domain::Customer, "C1", Some(1)).is_none());
+        match unnamed_status(&flow, Domain::Order, "O1", Some(999_999)) {
+            Some(Step::Finish(Outcome::Quarantined { error })) => {
+                assert_eq!(error.code, "business.unknown_status");
+                assert!(error.message.contains("999999"), "{}", error.message);
+            }
+            _ => panic!("expected a quarantine"),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use super::checks::quantities;
 use super::lookup::{link, marker, search, sheet_type_matches};
-use super::status::adopt_status;
+use super::status::{adopt_status, unnamed_status};
 use super::{entry, entry_mut, key, new_entry, pop, quarantine, record, run, step_of, Purpose, Step};
 use crate::adapters::Adapter;
 use crate::flow::ledger::{self, Domain, Entry, EntryState, LineQuantities};
@@ -175,6 +175,11 @@ pub(super) fn write(flow: &mut Flow, domain: Domain, external_id: &str, now: u64
                     if state == Some(EntryState::Pending) || !referential {
                         // Our own create (pending, or from a lost ledger):
                         // link it; the read-back compares its content.
+                        if state.is_none() {
+                            if let Some(step) = unnamed_status(flow, domain, external_id, found.progress_id) {
+                                return step;
+                            }
+                        }
                         flow.registry.record(&MetricEvent::Replay {
                             reason: "reconciled".into(),
                         });
