@@ -23,9 +23,6 @@ SHEETS = 20_000  # odd n a quote SEED-Q{n}, even n a sales order SEED-O{n}
 ORDERS = 10_000
 EXISTING_EVERY = 4  # every 4th order of the batch is already in incwo
 STATUSES = {"confirmed": 600001, "delivered": 600003}  # the default profile's
-# Enough list pages for the sweeps and one lookup per order (the default
-# budget, 10,000 pages, counts both and would stop the run midway).
-LOOKUP_PAGES = 100_000
 
 
 def seeded_order(n):
@@ -73,7 +70,7 @@ def run(incwo, sim_bin, workdir):
         before = sim.admin("GET", "/_sim/counts")["counts"]["proposal_sheets"]
         sim.reset_requests()
         report, seconds, cpu = sync(incwo, sim, os.path.join(workdir, "replay.db"), lines,
-                                    ["--lookup-before-create", "--max-lookup-pages", str(LOOKUP_PAGES)])
+                                    ["--lookup-before-create"])
         log = sim.request_log()
         after = sim.admin("GET", "/_sim/counts")
         duplicates = after["duplicatesTotal"]
@@ -82,7 +79,7 @@ def run(incwo, sim_bin, workdir):
     pages = list_pages(log)
     sweeps = sum(r["sweep"] for r in pages.values())
     total = requests(report)
-    return {"records": ORDERS, "lookupPages": LOOKUP_PAGES, "existing": len(existing), "firms": FIRMS, "products": PRODUCTS, "sheets": SHEETS,
+    return {"records": ORDERS, "existing": len(existing), "firms": FIRMS, "products": PRODUCTS, "sheets": SHEETS,
             "seconds": round(seconds, 1), "cpuSeconds": round(cpu, 1), "requests": report.get("requests"),
             "requestsPerRecord": round(total / ORDERS, 3), "listPages": pages,
             "requestsPerRecordWithoutSweeps": round((total - sweeps) / ORDERS, 3),

@@ -140,10 +140,8 @@ def replay_part(r, p, verdict):
       f"{r['requestsPerRecord']:.2f} with them")
     p(f"({sum(r['requests'].values()):,} requests: " + ", ".join(f"{m} {n:,}" for m, n in sorted(r["requests"].items()))
       + f"; list pages of the sweeps: {sweeps}; of the lookups after them: {lookups});")
-    p(f"{r['seconds']:.0f} s of wall time, {r['cpuSeconds']:.0f} s of CPU in the CLI. The run passes `--max-lookup-pages {r['lookupPages']:,}`: the default"
-      " budget (10,000 list")
-    p("pages a run) counts each order's lookup of the newest page as well as the sweeps, and would stop the run")
-    p("midway (the rest deferred as `deferred.index_budget` to the next run).")
+    p(f"{r['seconds']:.0f} s of wall time, {r['cpuSeconds']:.0f} s of CPU in the CLI, with the default list-page"
+      " budget (10,000 pages a run beyond each pass's first).")
     p()
 
 
@@ -161,8 +159,7 @@ def first_import_part(imp, p, verdict):
     series = ", ".join(f"{v:.2f}" for v in imp["cpuMsPerRecordByWindow"])
     p(f"{imp['records']:,} new customers into an empty account in one run: {imp['requestsPerRecord']:.2f} requests per"
       f" record (target ≤ 2.2: {verdict(imp['requestsPerRecord'] <= 2.2)}), {imp['seconds']:.0f} s of wall time"
-      f" (with `--max-lookup-pages {imp['lookupPages']:,}`,")
-    p("as the default budget of 10,000 list pages a run counts each record's lookup and would defer the last ones);")
+      " (with the default list-page budget, which leaves each lookup's first page out);")
     p(f"synced {imp['synced']:,}, quarantined {imp['quarantined']}, duplicates {imp['duplicates']}. CPU of the CLI per"
       f" record, by {imp['window']:,} records")
     p(f"(ms, sampled from /proc, the process start left out): {series}; first {first:.2f} ms, last {last:.2f} ms"

@@ -93,6 +93,11 @@ pub use parts::CheckpointParts;
 /// The checkpoint format this core writes and reads.
 pub const CHECKPOINT_VERSION: u32 = 1;
 
+/// Run ids keep to 53 bits: checkpoints and ledger entries pass through hosts
+/// whose JSON numbers may be doubles (PHP reads one above 2^63 as a float,
+/// JavaScript any above 2^53), and a run id must come back exact.
+const RUN_ID_MASK: u64 = (1 << 53) - 1;
+
 /// An error attached to an outcome: its class, stable code and message, and
 /// the details that make it actionable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -364,7 +369,7 @@ impl Flow {
             blocked_customers: BTreeMap::new(),
             next_request_id: 1,
             seed,
-            run_id: crate::retry::splitmix64(seed ^ crate::retry::splitmix64(now)),
+            run_id: crate::retry::splitmix64(seed ^ crate::retry::splitmix64(now)) & RUN_ID_MASK,
             stopped: None,
             changed_outcomes: Default::default(),
         };

@@ -368,6 +368,17 @@ mod tests {
     }
 
     #[test]
+    fn run_ids_fit_in_a_double_for_every_host() {
+        for seed in [0, 1, 7, u64::MAX, 1 << 63, 0x1234_5678_9abc_def0] {
+            for now in [0, 1_700_000_000_000, u64::MAX] {
+                let base = flow_of(&[]);
+                let flow = crate::flow::Flow::start(Vec::new(), base.profile, base.config, base.options, now, seed);
+                assert!(flow.state.run_id < 1 << 53, "seed {seed}, now {now}");
+            }
+        }
+    }
+
+    #[test]
     fn a_found_document_whose_status_the_profile_does_not_name_is_quarantined() {
         let flow = flow_of(&[]);
         let delivered = flow.profile.statuses.order["delivered"];
