@@ -28,6 +28,8 @@ use Symfony\Component\HttpClient\HttpClient;
  */
 final class MarkerIndexTest extends TestCase
 {
+    use ScratchDirs;
+
     private const FIRMS = 2000;
 
     private const NEW = 100;
@@ -218,25 +220,5 @@ final class MarkerIndexTest extends TestCase
     private static function entry(string $key): \stdClass
     {
         return (object) ['key' => $key, 'domain' => 'customer', 'externalId' => 'C-1', 'step' => 'create', 'state' => 'pending'];
-    }
-
-    /** @var list<string> scratch directories of the current test */
-    private array $scratch = [];
-
-    protected function tearDown(): void
-    {
-        foreach ($this->scratch as $dir) {
-            exec('rm -rf ' . escapeshellarg($dir));
-        }
-        $this->scratch = [];
-    }
-
-    private function scratch(): string
-    {
-        $dir = sys_get_temp_dir() . '/incwo-marker-index-' . getmypid() . '-' . bin2hex(random_bytes(4));
-        mkdir($dir, 0o700, true);
-        $this->scratch[] = $dir;
-
-        return $dir;
     }
 }

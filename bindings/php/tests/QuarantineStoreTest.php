@@ -24,6 +24,8 @@ use Symfony\Component\HttpClient\HttpClient;
  */
 final class QuarantineStoreTest extends TestCase
 {
+    use ScratchDirs;
+
     private static ?Simulator $sim = null;
 
     public static function setUpBeforeClass(): void
@@ -65,13 +67,7 @@ final class QuarantineStoreTest extends TestCase
 
     public function testTheMariaDbStoreKeepsOneRowPerEntryWithItsFilterColumns(): void
     {
-        if (!MariaDb::available()) {
-            if (getenv('CI') === 'true') {
-                self::fail('MariaDB is not installed: scripts/suites/php.sh installs mariadb-server and php8.2-mysql');
-            }
-            self::markTestSkipped('mariadb-server / php8.2-mysql not installed');
-        }
-        $db = MariaDb::start();
+        $db = MariaDb::startOrSkip();
         try {
             $pdo = $db->pdo();
             $this->workflow(new PdoCheckpointStore($pdo), $pdo);
@@ -155,24 +151,5 @@ final class QuarantineStoreTest extends TestCase
         ];
 
         return implode('', array_map(static fn (array $l): string => json_encode($l, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION) . "\n", $lines));
-    }
-
-    private function scratch(): string
-    {
-        $dir = sys_get_temp_dir() . '/incwo-php-qstore-' . getmypid() . '-' . bin2hex(random_bytes(4));
-        mkdir($dir, 0o700, true);
-        $this->dirs[] = $dir;
-
-        return $dir;
-    }
-
-    /** @var list<string> */
-    private array $dirs = [];
-
-    protected function tearDown(): void
-    {
-        foreach ($this->dirs as $dir) {
-            exec('rm -rf ' . escapeshellarg($dir));
-        }
     }
 }

@@ -18,6 +18,8 @@ use Symfony\Component\HttpClient\HttpClient;
  */
 final class ScaleOutIndexTest extends TestCase
 {
+    use ScratchDirs;
+
     private const FIRMS = 2000;
 
     private const NEW = 15;
@@ -71,13 +73,7 @@ final class ScaleOutIndexTest extends TestCase
 
     public function testTheMariaDbStoreMergesTheIndexAsSqliteDoes(): void
     {
-        if (!MariaDb::available()) {
-            if (getenv('CI') === 'true') {
-                self::fail('MariaDB is not installed: scripts/suites/php.sh installs mariadb-server and php8.2-mysql');
-            }
-            self::markTestSkipped('mariadb-server / php8.2-mysql not installed');
-        }
-        $db = MariaDb::start();
+        $db = MariaDb::startOrSkip();
         try {
             $a = new PdoLedgerStore($db->pdo());
             $a->createTables();
@@ -181,25 +177,5 @@ final class ScaleOutIndexTest extends TestCase
     private static function firmGets(Simulator $sim): int
     {
         return (int) ($sim->requests()['byResourceMethod']['firms']['GET'] ?? 0);
-    }
-
-    /** @var list<string> scratch directories of the current test */
-    private array $scratch = [];
-
-    protected function tearDown(): void
-    {
-        foreach ($this->scratch as $dir) {
-            exec('rm -rf ' . escapeshellarg($dir));
-        }
-        $this->scratch = [];
-    }
-
-    private function scratch(): string
-    {
-        $dir = sys_get_temp_dir() . '/incwo-scaleout-index-' . getmypid() . '-' . bin2hex(random_bytes(4));
-        mkdir($dir, 0o700, true);
-        $this->scratch[] = $dir;
-
-        return $dir;
     }
 }

@@ -13,6 +13,8 @@ use PHPUnit\Framework\TestCase;
 /** The state stores' guarantees one by one: the file lock, durable private files, per-entry version checks, the legacy import. */
 final class StateStoreTest extends TestCase
 {
+    use ScratchDirs;
+
     public function testASecondWriterOfAFileWaitsThenFailsNamingTheHolder(): void
     {
         $dir = $this->scratch();
@@ -144,25 +146,5 @@ final class StateStoreTest extends TestCase
         }
 
         return $pid;
-    }
-
-    /** @var list<string> scratch directories of the current test */
-    private array $scratch = [];
-
-    protected function tearDown(): void
-    {
-        foreach ($this->scratch as $dir) {
-            exec('rm -rf ' . escapeshellarg($dir));
-        }
-        $this->scratch = [];
-    }
-
-    private function scratch(): string
-    {
-        $dir = sys_get_temp_dir() . '/incwo-state-store-' . getmypid() . '-' . bin2hex(random_bytes(4));
-        mkdir($dir, 0o700, true);
-        $this->scratch[] = $dir;
-
-        return $dir;
     }
 }

@@ -19,6 +19,8 @@ use PHPUnit\Framework\TestCase;
  */
 final class TwoWriterTest extends TestCase
 {
+    use ScratchDirs;
+
     private const CUSTOMERS = 500;
 
     public function testTwoProcessesOnOneFileStoreTakeTurnsAndLoseNothing(): void
@@ -36,13 +38,7 @@ final class TwoWriterTest extends TestCase
 
     public function testTwoProcessesOnOneMariaDbStoreRunTogetherAndLoseNothing(): void
     {
-        if (!MariaDb::available()) {
-            if (getenv('CI') === 'true') {
-                self::fail('MariaDB is not installed: scripts/suites/php.sh installs mariadb-server and php8.2-mysql');
-            }
-            self::markTestSkipped('mariadb-server / php8.2-mysql not installed');
-        }
-        $db = MariaDb::start();
+        $db = MariaDb::startOrSkip();
         try {
             $this->runTwoWriters($db->dsn, new PdoCheckpointStore($db->pdo()));
         } finally {
@@ -122,25 +118,5 @@ final class TwoWriterTest extends TestCase
         }
 
         return implode("\n", $lines) . "\n";
-    }
-
-    /** @var list<string> scratch directories of the current test */
-    private array $scratch = [];
-
-    protected function tearDown(): void
-    {
-        foreach ($this->scratch as $dir) {
-            exec('rm -rf ' . escapeshellarg($dir));
-        }
-        $this->scratch = [];
-    }
-
-    private function scratch(string $name): string
-    {
-        $dir = sys_get_temp_dir() . "/incwo-two-writers-{$name}-" . getmypid() . '-' . bin2hex(random_bytes(3));
-        mkdir($dir, 0o700, true);
-        $this->scratch[] = $dir;
-
-        return $dir;
     }
 }
