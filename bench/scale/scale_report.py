@@ -68,8 +68,9 @@ def accounts_part(data, p, verdict):
       f" {deferred}.")
     p(f"With the list-page reads counted in, unknown order costs per record ({' / '.join(f'{s:,}' for s in sizes)}"
       f" firms) {totals}:")
-    p("the read that proves absence is once per run, and each lost answer is reconciled by a pass of its own from")
-    p("page 1, which stops when it finds the create (docs/ARCHITECTURE.md, \"Find by marker\").")
+    p("the read that proves absence is once per run for the lookups, and once more for all the creates whose answer")
+    p("the run lost (a read begun after their loss; docs/ARCHITECTURE.md, \"Find by marker\"): a run's reads grow")
+    p("with the account, not with its records.")
     for a in accounts:
         for key, name in KINDS:
             run = a.get(key) or {}
