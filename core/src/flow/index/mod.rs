@@ -111,6 +111,11 @@ pub struct Pass {
     /// this run lost.
     #[serde(skip)]
     pub begun: u64,
+    /// Full pass: the ids read so far in this run. One read twice means the
+    /// list moved under the pass (reordered, or an object inserted before
+    /// pages already read), so what it read is no snapshot: it starts again.
+    #[serde(skip)]
+    pub seen: BTreeSet<u64>,
 }
 
 /// One resource's markers and coverage.
@@ -413,7 +418,7 @@ impl MarkerIndex {
         pass.pages_read = pass.pages_read.saturating_add(1);
         pass.total_pages = listing.total_pages;
         let step = if pass.full {
-            full_step(&pass, page, listing)
+            full_step(&mut pass, page, listing)
         } else {
             ascending_step(&mut pass, r.coverage.watermark, page, listing)
         };
@@ -429,6 +434,12 @@ impl MarkerIndex {
                 if pass.full && self.read_this_run.contains(resource) {
                     self.fresh.insert(resource.to_string(), pass.begun);
                 }
+            }
+            PassStep::Restart => {
+                pass.next_page = 1;
+                pass.seen.clear();
+                pass.begun = now;
+                r.coverage.pass = Some(pass);
             }
             PassStep::NotAscending => {
                 self.read_this_run.remove(resource);
@@ -489,10 +500,16 @@ enum PassStep {
     Next(u32),
     Complete,
     NotAscending,
+    /// A full pass saw the list move: it reads again from page 1.
+    Restart,
 }
 
-/// A full pass reads pages 1 to the last (as announced by the latest page).
-fn full_step(_pass: &Pass, page: u32, listing: &Listing) -> PassStep {
+/// A full pass reads pages 1 to the last (as announced by the latest page);
+/// an id it already read means the list moved meanwhile (see [`Pass::seen`]).
+fn full_step(pass: &mut Pass, page: u32, listing: &Listing) -> PassStep {
+    if listing.ids.iter().any(|id| !pass.seen.insert(*id)) {
+        return PassStep::Restart;
+    }
     if page >= listing.total_pages {
         PassStep::Complete
     } else {

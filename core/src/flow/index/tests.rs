@@ -303,3 +303,19 @@ fn a_pass_resumed_from_an_earlier_run_is_not_read_in_this_one() {
     run_pass(&mut later, &account);
     assert!(!later.read_whole_this_run("firms"));
 }
+
+#[test]
+fn a_whole_read_that_sees_an_id_twice_reads_again_from_page_one() {
+    let mut index = MarkerIndex::default();
+    index.begin_pass("firms", ListOrder::Unknown);
+    assert_eq!(index.next_page("firms"), Some(1));
+    index.feed(Domain::Customer, 1, &listing(&[5, 1, 9], 2));
+    // The list is reordered before page 2: 5 comes again, 7 was on page 1.
+    index.feed(Domain::Customer, 2, &listing(&[5, 3], 2));
+    assert_eq!(index.next_page("firms"), Some(1), "no snapshot: it starts again");
+    index.feed(Domain::Customer, 1, &listing(&[7, 5, 3], 2));
+    index.feed(Domain::Customer, 2, &listing(&[1, 9], 2));
+    assert_eq!(index.next_page("firms"), None, "a consistent read completes");
+    assert!(index.read_whole_this_run("firms"));
+    assert!(index.lookup(Domain::Customer, "C7").is_some());
+}
